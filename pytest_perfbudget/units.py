@@ -1,0 +1,123 @@
+"""One grammar for durations, sizes and ratios, in both directions.
+
+Parsing: a bare number is milliseconds (durations), bytes (sizes) or a fraction
+(ratios); a string carries its unit: ``"250us"``, ``"5 ms"``, ``"64MB"``,
+``"1.5 GiB"``, ``"10%"``. Formatting turns numbers back into short, readable text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from pytest_perfbudget.errors import SpecError
+
+__all__ = [
+    "DURATION_FORMS",
+    "RATIO_FORMS",
+    "SIZE_FORMS",
+    "format_change",
+    "format_duration",
+    "format_size",
+    "parse_duration",
+    "parse_ratio",
+    "parse_size",
+]
+
+_NUMBER = r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_QUANTITY = re.compile(rf"^\s*(?P<number>{_NUMBER})\s*(?P<unit>[A-Za-zµμ%]*)\s*$")
+
+_TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0}
+_SIZE_UNITS = {
+    "B": 1,
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "KiB": 1024,
+    "MiB": 1024**2,
+    "GiB": 1024**3,
+}
+
+DURATION_FORMS = "a number of milliseconds (200, 0.5) or a string with a unit: ns, us, µs, ms, s ('250us', '5ms', '1.5s')"
+SIZE_FORMS = "a number of bytes (65536) or a string with a unit: B, KB, MB, GB, KiB, MiB, GiB ('64MB', '1.5 GiB')"
+RATIO_FORMS = "a percentage ('10%'), a fraction (0.1), or False for no regression gate"
+
+
+def _split(text: str) -> tuple[float, str] | None:
+    match = _QUANTITY.match(text)
+    if match is None:
+        return None
+    return float(match["number"]), match["unit"]
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _positive(number: float, value: object, forms: str) -> float:
+    if not math.isfinite(number) or number <= 0:
+        raise SpecError(f"{value!r} must be greater than zero; expected {forms}")
+    return number
+
+
+def parse_duration(value: object) -> float:
+    """Return a duration in seconds; a bare number is milliseconds."""
+    if _is_number(value):
+        return _positive(float(value), value, DURATION_FORMS) * 1e-3  # type: ignore[arg-type]
+    if isinstance(value, str) and (parts := _split(value)) and parts[1] in _TIME_UNITS:
+        return _positive(parts[0], value, DURATION_FORMS) * _TIME_UNITS[parts[1]]
+    raise SpecError(f"{value!r} is not a duration; expected {DURATION_FORMS}")
+
+
+def parse_size(value: object) -> int:
+    """Return a size in bytes; a bare integer is bytes."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(_positive(value, value, SIZE_FORMS))
+    if isinstance(value, str) and (parts := _split(value)) and parts[1] in _SIZE_UNITS:
+        return math.ceil(_positive(parts[0], value, SIZE_FORMS) * _SIZE_UNITS[parts[1]])
+    raise SpecError(f"{value!r} is not a size; expected {SIZE_FORMS}")
+
+
+def parse_ratio(value: object) -> float | None:
+    """Return an allowed slowdown as a fraction (``"10%"`` -> 0.1), or None for False."""
+    if value is False:
+        return None
+    if _is_number(value):
+        return _positive(float(value), value, RATIO_FORMS)  # type: ignore[arg-type]
+    if isinstance(value, str) and (parts := _split(value)) and parts[1] == "%":
+        return _positive(parts[0], value, RATIO_FORMS) / 100
+    raise SpecError(f"{value!r} is not a ratio; expected {RATIO_FORMS}")
+
+
+def _significant(number: float) -> str:
+    if number >= 100:
+        return f"{number:.0f}"
+    if number >= 10:
+        return f"{number:.1f}"
+    return f"{number:.2f}"
+
+
+def format_duration(seconds: float) -> str:
+    """Format seconds with a unit chosen so that 1 <= number < 1000: ``"231 ms"``."""
+    if not math.isfinite(seconds):
+        return "∞"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if abs(seconds) >= scale:
+            return f"{_significant(seconds / scale)} {unit}"
+    return f"{_significant(seconds / 1e-9)} ns"
+
+
+def format_size(size: float) -> str:
+    """Format bytes with a binary unit: ``"64.0 MiB"``."""
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if abs(size) >= scale:
+            return f"{_significant(size / scale)} {unit}"
+    return f"{size:.0f} B"
+
+
+def format_change(ratio: float) -> str:
+    """Format a ratio of new to old as a signed percentage: 1.28 -> ``"+28 %"``."""
+    percent = (ratio - 1) * 100
+    if abs(percent) < 10:
+        return f"{percent:+.1f} %"
+    return f"{percent:+.0f} %"
