@@ -1,0 +1,114 @@
+"""Decisions: (budget, summary, baseline) -> checks and a verdict. No I/O, no pytest.
+
+Absolute budgets follow STATISTICS.md rule 1: a limit passes when the 99 %
+upper bound of its statistic is within it and fails when the 99 % lower bound is
+above it; in between the engine keeps sampling, and at the end the check is
+inconclusive. Where there are too few samples for a bound, the final decision
+falls back to the point estimate and says so (``exact=False``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pytest_perfbudget.model import Budget, Check, Outcome, Status, Summary, Verdict
+from pytest_perfbudget.units import format_duration, format_size
+
+__all__ = [
+    "check_limits",
+    "check_memory",
+    "decided",
+    "describe_check",
+    "limit_status",
+]
+
+
+def check_limit(stat: str, limit: float, summary: Summary, *, final: bool) -> Check:
+    """Decide one budgeted statistic; undecided checks are inconclusive."""
+    low, high = summary.bound(stat)
+    observed = summary.value(stat)
+
+    def make(outcome: Outcome, exact: bool = True) -> Check:
+        return Check(stat, limit, observed, low, high, outcome, exact)
+
+    if high is not None and high <= limit:
+        return make(Outcome.PASS)
+    if low is not None and low > limit:
+        return make(Outcome.FAIL)
+    if final and high is None and observed <= limit:
+        return make(Outcome.PASS, exact=False)
+    if final and low is None and observed > limit:
+        return make(Outcome.FAIL, exact=False)
+    return make(Outcome.INCONCLUSIVE, exact=low is not None and high is not None)
+
+
+def check_limits(budget: Budget, summary: Summary, *, final: bool) -> tuple[Check, ...]:
+    """One check per budgeted statistic, in the budget's order."""
+    return tuple(
+        check_limit(stat, limit, summary, final=final) for stat, limit in budget.limits.items()
+    )
+
+
+def check_memory(limit: int, peak: int) -> Check:
+    """A memory budget: one untimed call's traced peak against its limit."""
+    outcome = Outcome.PASS if peak <= limit else Outcome.FAIL
+    return Check("memory", float(limit), float(peak), float(peak), float(peak), outcome)
+
+
+def decided(checks: Sequence[Check]) -> bool:
+    """True when every check passed or failed on exact bounds."""
+    return all(check.outcome is not Outcome.INCONCLUSIVE and check.exact for check in checks)
+
+
+def limit_status(checks: Sequence[Check]) -> Status:
+    """The status the limits alone give: over budget, inconclusive, or pass."""
+    outcomes = {check.outcome for check in checks}
+    if Outcome.FAIL in outcomes:
+        return Status.OVER_BUDGET
+    if Outcome.INCONCLUSIVE in outcomes:
+        return Status.INCONCLUSIVE
+    return Status.PASS
+
+
+def _amount(stat: str, value: float) -> str:
+    return format_size(value) if stat == "memory" else format_duration(value)
+
+
+def _bounds_text(check: Check) -> str:
+    if check.stat == "memory":
+        return "one traced call"
+    if check.low is None and check.high is None:
+        return "too few samples for 99 % bounds"
+    low = "–" if check.low is None else _amount(check.stat, check.low)
+    high = "–" if check.high is None else _amount(check.stat, check.high)
+    return f"99 % bounds {low} … {high}"
+
+
+def describe_check(check: Check) -> str:
+    """A check as a sentence: "p95 23.1 ms is over its 2.00 ms budget (99 % bounds …)"."""
+    observed = _amount(check.stat, check.observed)
+    limit = _amount(check.stat, check.limit)
+    relation = {
+        Outcome.PASS: "is within",
+        Outcome.FAIL: "is over",
+        Outcome.INCONCLUSIVE: "cannot be told apart from",
+    }[check.outcome]
+    ratio = f", {check.observed / check.limit:.2g}x the budget" if check.outcome is Outcome.FAIL else ""
+    note = "" if check.exact else "; decided on the point estimate"
+    return f"{check.stat} {observed} {relation} its {limit} budget ({_bounds_text(check)}{ratio}{note})"
+
+
+def failure_text(verdict: Verdict, *, machine: str) -> str:
+    """The failure message of a test whose verdict fails it."""
+    lines = [message for message in verdict.messages]
+    meas = verdict.measurement
+    if meas is not None and verdict.summary is not None:
+        confirmed = ", confirmed by a re-measurement" if verdict.confirmed else ""
+        lines.append(
+            f"measured: n={verdict.summary.n} samples x {meas.iterations} call(s), "
+            f"{meas.timer} clock, {meas.elapsed:.2f} s spent{confirmed}"
+        )
+        if meas.tracer:
+            lines.append(f"tracer: {meas.tracer}")
+    lines.append(f"machine: {machine}")
+    return "\n".join(lines)

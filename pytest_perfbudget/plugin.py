@@ -1,0 +1,368 @@
+"""All pytest glue: options, the ``budget`` marker, the ``perf`` fixture, hooks.
+
+Nothing below this module sees a pytest object: items, markers and options are
+turned into plain values here. Heavy modules (numpy, the engine) are imported
+only when a budgeted or measured test runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_perfbudget import spec
+from pytest_perfbudget.errors import ConfigError, PerfbudgetError, SpecError
+from pytest_perfbudget.model import Budget, Outcome, Status, Verdict
+from pytest_perfbudget.settings import Settings, load_table, settings_from_table
+
+if TYPE_CHECKING:
+    from pytest_perfbudget.engine.runner import Plan
+    from pytest_perfbudget.measure import Judgement, Perf
+
+__all__ = ["PerfbudgetPlugin", "budget_key", "perf", "plugin_key", "verdict_key"]
+
+budget_key = pytest.StashKey["Budget | None"]()
+perf_key = pytest.StashKey["Perf"]()
+verdict_key = pytest.StashKey[Verdict]()
+plugin_key = pytest.StashKey["PerfbudgetPlugin"]()
+
+MARKER_HELP = (
+    "budget(p95=200, ...): performance budget of this test. Statistics p50 p75 p90 p95 p99 "
+    "p999 median mean max are upper limits (bare number = ms, or '250us', '5ms', '1s'); "
+    "memory='64MB' limits peak traced memory of one call; regression='10%' (or False) sets "
+    "the allowed slowdown against the baseline; rounds, max_time, warmup, timer='wall'|'cpu', "
+    "gc tune the measurement. See https://pytest-perfbudget.readthedocs.io/"
+)
+_STATUS_WORDS = {
+    Status.OVER_BUDGET: "OVER BUDGET",
+    Status.REGRESSED: "REGRESSED",
+    Status.INCONCLUSIVE: "INCONCLUSIVE",
+    Status.NEW: "NEW",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("perfbudget", "performance budgets (pytest-perfbudget)")
+    group.addoption(
+        "--perfbudget-save",
+        action="store_true",
+        help="write this run's results into the baseline (tests that did not run keep "
+        "their entries; failed tests are not written); regressions do not fail in this mode",
+    )
+    group.addoption("--perfbudget-baseline", metavar="PATH", help="use another baseline file")
+    group.addoption("--perfbudget-json", metavar="PATH", help="write the run report as JSON")
+    group.addoption(
+        "--perfbudget-markdown", metavar="PATH", help="write a Markdown summary (PR comment ready)"
+    )
+    group.addoption(
+        "--perfbudget-disable",
+        action="store_true",
+        help="run budgeted tests once; measure nothing, enforce nothing",
+    )
+    group.addoption(
+        "--perfbudget-strict",
+        action="store_true",
+        help="fail budgeted tests that have no baseline entry, and inconclusive verdicts",
+    )
+    group.addoption(
+        "--perfbudget-against",
+        metavar="REV",
+        help="paired mode: measure each budgeted test on git revision REV and on the working "
+        "tree, interleaved, and gate on the paired change",
+    )
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_perfbudget import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def _settings(config: pytest.Config) -> Settings:
+    inipath = config.inipath
+    source = inipath if inipath and inipath.name == "pyproject.toml" else None
+    source = source or config.rootpath / "pyproject.toml"
+    overrides = {
+        "save": config.getoption("perfbudget_save") or None,
+        "baseline": config.getoption("perfbudget_baseline"),
+        "json": _path(config, "perfbudget_json"),
+        "markdown": _path(config, "perfbudget_markdown"),
+        "disable": config.getoption("perfbudget_disable") or None,
+        "strict": config.getoption("perfbudget_strict") or None,
+        "against": config.getoption("perfbudget_against"),
+    }
+    try:
+        table = load_table(source)
+        return settings_from_table(table, rootdir=config.rootpath, source=source, overrides=overrides)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+
+
+def _path(config: pytest.Config, name: str) -> Path | None:
+    value = config.getoption(name)
+    return Path(value).absolute() if value else None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER_HELP)
+    plugin = PerfbudgetPlugin(config, _settings(config))
+    config.stash[plugin_key] = plugin
+    config.pluginmanager.register(plugin, "perfbudget-session")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    plugin = config.stash.get(plugin_key, None)
+    if plugin is not None:
+        config.pluginmanager.unregister(plugin)
+        del config.stash[plugin_key]
+
+
+@pytest.fixture
+def perf(request: pytest.FixtureRequest) -> Generator[Perf, None, None]:
+    """Measure a callable (``perf(fn, *args)``), a block (``with perf.sample():``)
+    or an external duration (``perf.record(seconds)``) under the test's budget."""
+    from pytest_perfbudget.measure import Perf
+
+    plugin = request.config.stash[plugin_key]
+    item = request.node
+    budget = plugin.budget_of(item) or Budget(source="none")
+    measurer = Perf(budget, plugin.plan_for(budget), enabled=not plugin.settings.disable)
+    item.stash[perf_key] = measurer
+    yield measurer
+    measurer.close()
+
+
+class PerfbudgetPlugin:
+    """Session state: settings, budgets, verdicts, and the end-of-run reports."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.verdicts: dict[str, Verdict] = {}
+        self.is_worker = hasattr(config, "workerinput")
+        self._started = time.perf_counter()
+        self._machine: dict[str, Any] | None = None
+
+    # -- budgets -----------------------------------------------------------------
+
+    def budget_of(self, item: pytest.Item) -> Budget | None:
+        """The budget of ``item`` (evaluated once); raises SpecError on bad input."""
+        if budget_key not in item.stash:
+            item.stash[budget_key] = self._evaluate(item)
+        return item.stash[budget_key]
+
+    def _evaluate(self, item: pytest.Item) -> Budget | None:
+        markers = list(item.iter_markers("budget"))
+        if markers:
+            budget = spec.merge([spec.budget_from_marker(m.args, m.kwargs) for m in reversed(markers)])
+        else:
+            budget = spec.match(item.nodeid, self.settings.patterns)
+        if budget is None:
+            return None
+        adjusted = item.ihook.pytest_perfbudget_adjust_budget(item=item, budget=budget)
+        if adjusted is not None and not isinstance(adjusted, Budget):
+            raise SpecError(
+                f"pytest_perfbudget_adjust_budget returned {adjusted!r}; it must return a Budget or None"
+            )
+        return adjusted or budget
+
+    def plan_for(self, budget: Budget) -> Plan:
+        from pytest_perfbudget.engine.runner import Plan
+
+        s = self.settings
+        return Plan(
+            timer=budget.timer or s.timer,
+            max_time=budget.max_time if budget.max_time is not None else s.max_time,
+            min_rounds=budget.rounds or s.rounds,
+            warmup=budget.warmup if budget.warmup is not None else s.warmup,
+            gc=budget.gc if budget.gc is not None else s.gc,
+        )
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        try:
+            self.budget_of(item)
+        except SpecError as exc:
+            error = f"invalid budget for {item.nodeid}: {exc}"
+        else:
+            return
+        pytest.fail(error, pytrace=False)
+
+    # -- measuring and judging -----------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if call.when != "call" or self.settings.disable:
+            return report
+        if report.passed:
+            self._judge_into(item, report)
+        elif budget_key in item.stash and item.stash[budget_key] is not None:
+            status = Status.SKIPPED if report.skipped else Status.FAILED
+            self._attach(item, report, Verdict(item.nodeid, status, item.stash[budget_key] or Budget()))
+        return report
+
+    def _judge_into(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        try:
+            judgement = self._judge(item)
+        except Exception as exc:  # the body raised when repeated, or bad perf usage
+            report.outcome = "failed"
+            report.longrepr = f"perfbudget could not measure {item.nodeid}: {type(exc).__name__}: {exc}"
+            return
+        if judgement is None:
+            return
+        verdict = self._verdict(item, judgement)
+        item.ihook.pytest_perfbudget_verdict(item=item, verdict=verdict)
+        self._attach(item, report, verdict)
+        if self.fails(verdict):
+            from pytest_perfbudget.compare import failure_text
+
+            report.outcome = "failed"
+            report.longrepr = failure_text(verdict, machine=self.machine_line())
+
+    def _judge(self, item: pytest.Item) -> Judgement | None:
+        from pytest_perfbudget.measure import judge_callable, judge_samples
+
+        measurer = item.stash.get(perf_key, None)
+        budget = self.budget_of(item)
+        if measurer is not None:
+            if measurer.judgement is not None:
+                return measurer.judgement
+            measurement = measurer.measurement()
+            if measurement is not None:
+                return judge_samples(measurement, measurer.budget)
+        if budget is None:
+            return None
+        judgement, _ = judge_callable(item.runtest, budget, self.plan_for(budget), mode="body")
+        return judgement
+
+    def _verdict(self, item: pytest.Item, judgement: Judgement) -> Verdict:
+        from pytest_perfbudget.compare import describe_check, limit_status
+
+        budget = self.budget_of(item) or Budget(source="none")
+        status = limit_status(judgement.checks)
+        messages = [describe_check(c) for c in judgement.checks if c.outcome is not Outcome.PASS]
+        messages += judgement.messages
+        return Verdict(
+            nodeid=item.nodeid,
+            status=status,
+            budget=budget,
+            summary=judgement.summary,
+            measurement=judgement.measurement,
+            checks=judgement.checks,
+            messages=tuple(messages),
+            confirmed=judgement.confirmed,
+            location=_location(item),
+        )
+
+    def fails(self, verdict: Verdict) -> bool:
+        """Whether ``verdict`` fails its test under the settings."""
+        kind = {
+            Status.OVER_BUDGET: "budget",
+            Status.REGRESSED: "regression",
+            Status.INCONCLUSIVE: "inconclusive",
+            Status.NEW: "new",
+        }.get(verdict.status)
+        return kind is not None and self.settings.fails_on(kind)
+
+    def _attach(self, item: pytest.Item, report: pytest.TestReport, verdict: Verdict) -> None:
+        item.stash[verdict_key] = verdict
+        report.perfbudget = verdict.to_wire()  # type: ignore[attr-defined]
+        if verdict.summary is not None:
+            report.sections.append(("perfbudget", _section(verdict)))
+
+    def pytest_report_teststatus(
+        self, report: pytest.TestReport, config: pytest.Config
+    ) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
+        data = getattr(report, "perfbudget", None)
+        if report.when != "call" or not report.failed or not data:
+            return None
+        word = _STATUS_WORDS.get(Status(data["status"]))
+        return ("failed", "F", (word, {"red": True})) if word else None
+
+    # -- collecting and reporting (controller) --------------------------------------
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, "perfbudget", None)
+        if data and report.when == "call":
+            self.verdicts[report.nodeid] = Verdict.from_dict(data)
+
+    def pytest_report_header(self, config: pytest.Config) -> str:
+        return f"perfbudget: {self.settings.describe()}"
+
+    def machine(self) -> dict[str, Any]:
+        """The machine fingerprint, with what ``pytest_perfbudget_machine_info`` adds."""
+        if self._machine is None:
+            from pytest_perfbudget.machine import fingerprint
+
+            info: dict[str, Any] = {}
+            self.config.hook.pytest_perfbudget_machine_info(config=self.config, info=info)
+            self._machine = fingerprint(info)
+        return self._machine
+
+    def machine_line(self) -> str:
+        from pytest_perfbudget.machine import describe
+
+        return describe(self.machine())
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.verdicts:
+            return
+        from pytest_perfbudget.report.terminal import counts_line, render_table
+
+        verdicts = list(self.verdicts.values())
+        verbosity = self.config.get_verbosity()
+        terminalreporter.write_sep("=", "perfbudget: " + counts_line(verdicts))
+        for line in render_table(verdicts, verbosity=verbosity, width=terminalreporter._tw.fullwidth):
+            terminalreporter.write_line(line)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.is_worker or self.settings.disable:
+            return
+        verdicts = sorted(self.verdicts.values(), key=lambda v: v.nodeid)
+        try:
+            self._write_reports(verdicts)
+        except PerfbudgetError as exc:
+            raise pytest.UsageError(str(exc)) from exc
+
+    def _write_reports(self, verdicts: list[Verdict]) -> None:
+        from pytest_perfbudget import __version__
+
+        if self.settings.json is not None:
+            from pytest_perfbudget.report.json import build_report, write_report
+
+            report = build_report(
+                verdicts,
+                machine=self.machine(),
+                settings={"description": self.settings.describe()},
+                generator=f"pytest-perfbudget {__version__}",
+                duration=time.perf_counter() - self._started,
+            )
+            write_report(self.settings.json, report)
+
+
+def _location(item: pytest.Item) -> tuple[str, int] | None:
+    path, line, _ = item.location
+    return (path, line + 1) if line is not None else None
+
+
+def _section(verdict: Verdict) -> str:
+    from pytest_perfbudget.units import format_duration
+
+    summary = verdict.summary
+    assert summary is not None
+    meas = verdict.measurement
+    stats = "  ".join(
+        f"{name} {format_duration(summary.value(name))}"
+        for name in ("min", "p50", "p95", "p99", "mean", "max")
+    )
+    how = f"{meas.mode}, {meas.timer} clock, {meas.iterations} call(s)/sample" if meas else ""
+    return f"n={summary.n} ({how})\n{stats}"
+

@@ -1,0 +1,101 @@
+"""The terminal summary table (plain text; the plugin writes it with pytest's reporter)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from pytest_perfbudget.model import Check, Outcome, Status, Verdict
+from pytest_perfbudget.units import format_change, format_duration, format_size
+
+__all__ = ["ATTENTION", "counts_line", "render_table"]
+
+#: Statuses listed first and shown even under ``-q``.
+ATTENTION = (
+    Status.OVER_BUDGET,
+    Status.REGRESSED,
+    Status.INCONCLUSIVE,
+    Status.NEW,
+    Status.IMPROVED,
+)
+_ORDER = {status: rank for rank, status in enumerate((*ATTENTION, Status.UNCHANGED, Status.PASS))}
+_HEADERS = ("test", "status", "stat", "observed", "budget", "99 % bounds", "n", "baseline", "change")
+
+
+def _amount(stat: str, value: float | None) -> str:
+    if value is None:
+        return "–"
+    return format_size(value) if stat == "memory" else format_duration(value)
+
+
+def _main_check(verdict: Verdict) -> Check | None:
+    """The check a one-row view shows: a failing one, else an undecided one, else the first."""
+    for outcome in (Outcome.FAIL, Outcome.INCONCLUSIVE):
+        for check in verdict.checks:
+            if check.outcome is outcome:
+                return check
+    return verdict.checks[0] if verdict.checks else None
+
+
+def _row(verdict: Verdict, check: Check | None) -> tuple[str, ...]:
+    summary = verdict.summary
+    if check is not None:
+        stat, observed = check.stat, _amount(check.stat, check.observed)
+        budget = _amount(check.stat, check.limit)
+        bounds = f"{_amount(stat, check.low)} … {_amount(stat, check.high)}"
+    else:
+        stat, budget, bounds = "p50", "–", "–"
+        observed = _amount(stat, summary.p50 if summary else None)
+    baseline = verdict.baseline.p50 if verdict.baseline else None
+    change = verdict.change
+    return (
+        verdict.nodeid,
+        verdict.status.value.replace("_", " "),
+        stat,
+        observed,
+        budget,
+        bounds if stat != "memory" else "–",
+        str(summary.n) if summary else "–",
+        _amount("p50", baseline),
+        format_change(change.ratio) if change else "–",
+    )
+
+
+def _rows(verdicts: Sequence[Verdict], verbosity: int) -> list[tuple[str, ...]]:
+    ordered = sorted(verdicts, key=lambda v: (_ORDER.get(v.status, 99), v.nodeid))
+    if verbosity < 0:
+        ordered = [v for v in ordered if v.status in ATTENTION]
+    rows = []
+    for verdict in ordered:
+        checks = verdict.checks if verbosity > 0 and verdict.checks else [_main_check(verdict)]
+        rows.extend(_row(verdict, check) for check in checks)
+    return rows
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
+def render_table(verdicts: Sequence[Verdict], *, verbosity: int = 0, width: int = 120) -> list[str]:
+    """Aligned lines of the summary table; empty baseline/change columns are dropped."""
+    rows = _rows(verdicts, verbosity)
+    if not rows:
+        return []
+    keep = [i for i in range(len(_HEADERS)) if i < 7 or any(row[i] != "–" for row in rows)]
+    table = [tuple(row[i] for i in keep) for row in [_HEADERS, *rows]]
+    widths = [max(len(row[i]) for row in table) for i in range(len(keep))]
+    others = sum(widths[1:]) + 2 * (len(widths) - 1)
+    widths[0] = max(20, min(widths[0], width - others))
+    lines = []
+    for row in table:
+        cells = [_fit(row[0], widths[0]).ljust(widths[0])]
+        cells += [cell.rjust(w) if i > 1 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row[1:], widths[1:]), 1)]
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def counts_line(verdicts: Sequence[Verdict]) -> str:
+    """``"1 over budget, 3 pass"`` in the table's order."""
+    counts = Counter(v.status for v in verdicts)
+    ordered = sorted(counts, key=lambda s: _ORDER.get(s, 99))
+    return ", ".join(f"{counts[s]} {s.value.replace('_', ' ')}" for s in ordered)

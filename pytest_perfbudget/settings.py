@@ -1,0 +1,172 @@
+"""Settings from ``[tool.perfbudget]`` in pyproject.toml plus command-line overrides."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_perfbudget.errors import ConfigError, SpecError
+from pytest_perfbudget.model import Budget
+from pytest_perfbudget.spec import KNOBS, budget_from_kwargs, parse_knob
+from pytest_perfbudget.units import format_duration, parse_duration, parse_ratio
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = ["FAIL_ON", "Settings", "load_table", "settings_from_table"]
+
+FAIL_ON = ("budget", "regression", "inconclusive", "new")
+DEFAULT_BASELINE = ".perfbudget/baseline.json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings of one pytest session."""
+
+    rootdir: Path
+    baseline: Path
+    regression: float | None = 0.10
+    timer: str = "wall"
+    max_time: float = 1.0
+    warmup: float = 0.01
+    rounds: int = 5
+    gc: bool = True
+    fail_on: frozenset[str] = frozenset({"budget", "regression"})
+    patterns: tuple[tuple[str, Budget], ...] = ()
+    source: Path | None = None
+    save: bool = False
+    json: Path | None = None
+    markdown: Path | None = None
+    disable: bool = False
+    strict: bool = False
+    against: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def fails_on(self, kind: str) -> bool:
+        """Whether verdicts of ``kind`` (a :data:`FAIL_ON` name) fail their test."""
+        if self.strict and kind in ("inconclusive", "new"):
+            return True
+        if self.save and kind == "regression":
+            return False
+        return kind in self.fail_on
+
+    def describe(self) -> str:
+        """The one-line summary shown in pytest's report header."""
+        regression = "off" if self.regression is None else f"{self.regression:.0%}"
+        parts = [
+            f"timer={self.timer}",
+            f"max_time={format_duration(self.max_time)}",
+            f"regression={regression}",
+            f"baseline={_display(self.baseline, self.rootdir)}",
+        ]
+        parts += [name for name in ("save", "strict", "disable") if getattr(self, name)]
+        if self.against:
+            parts.append(f"against={self.against}")
+        return ", ".join(parts)
+
+
+def _display(path: Path, rootdir: Path) -> str:
+    try:
+        return str(path.relative_to(rootdir))
+    except ValueError:
+        return str(path)
+
+
+def load_table(path: Path) -> dict[str, Any]:
+    """The ``[tool.perfbudget]`` table of a pyproject.toml ({} when absent)."""
+    try:
+        with path.open("rb") as stream:
+            document = tomllib.load(stream)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read [tool.perfbudget]: {exc}") from exc
+    table = document.get("tool", {}).get("perfbudget", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.perfbudget] must be a table, got {table!r}")
+    return table
+
+
+def _fail_on(value: object) -> frozenset[str]:
+    if isinstance(value, list) and all(item in FAIL_ON for item in value):
+        return frozenset(value)
+    raise SpecError(f"{value!r} is not valid; expected a list drawn from {list(FAIL_ON)}")
+
+
+def _patterns(value: object) -> tuple[tuple[str, Budget], ...]:
+    if not isinstance(value, dict):
+        raise SpecError(f"{value!r} is not valid; expected a table of glob = {{ p95 = '200ms' }}")
+    out = []
+    for glob, spec in value.items():
+        if not isinstance(spec, dict):
+            raise SpecError(f"{glob!r} = {spec!r}: expected an inline table such as {{ p95 = 200 }}")
+        try:
+            out.append((glob, budget_from_kwargs(spec, source=f"pattern {glob}")))
+        except SpecError as exc:
+            raise SpecError(f"{glob!r} = {spec!r}: {exc}") from None
+    return tuple(out)
+
+
+def _parse_setting(key: str, value: object) -> Any:
+    if key == "regression":
+        return parse_ratio(value)
+    if key == "fail_on":
+        return _fail_on(value)
+    if key == "budgets":
+        return _patterns(value)
+    if key == "baseline":
+        if isinstance(value, str) and value:
+            return value
+        raise SpecError(f"{value!r} is not valid; expected a path string")
+    return parse_knob(key, value)
+
+
+_KEYS = ("baseline", "regression", "fail_on", "budgets", *(k for k in KNOBS if k != "memory"))
+
+
+def _parse_table(table: Mapping[str, Any], source: Path) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in _KEYS:
+            raise ConfigError(
+                f"{source}: [tool.perfbudget] unknown key {key!r}; valid keys are {', '.join(_KEYS)}"
+            )
+        try:
+            parsed[key] = _parse_setting(key, value)
+        except SpecError as exc:
+            where = "[tool.perfbudget.budgets]" if key == "budgets" else f"[tool.perfbudget] {key} ="
+            shown = "" if key == "budgets" else f" {value!r}:"
+            raise ConfigError(f"{source}: {where}{shown} {exc}") from None
+    return parsed
+
+
+def settings_from_table(
+    table: Mapping[str, Any],
+    *,
+    rootdir: Path,
+    source: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Resolve settings: pyproject values, then command-line ``overrides`` (None = unset)."""
+    parsed = _parse_table(table, source or rootdir / "pyproject.toml")
+    patterns = parsed.pop("budgets", ())
+    baseline = Path(parsed.pop("baseline", DEFAULT_BASELINE))
+    for name in ("warmup", "timer", "rounds", "max_time", "gc"):
+        if parsed.get(name, 0) is None:
+            parsed.pop(name)
+    cli = {key: value for key, value in (overrides or {}).items() if value is not None}
+    if "baseline" in cli:
+        baseline = Path(cli.pop("baseline"))
+    return Settings(
+        rootdir=rootdir,
+        baseline=baseline if baseline.is_absolute() else rootdir / baseline,
+        patterns=patterns,
+        source=source,
+        **parsed,
+        **cli,
+    )
