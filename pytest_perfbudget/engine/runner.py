@@ -1,0 +1,376 @@
+"""Run a callable under a plan and return its raw samples.
+
+Warm-up, calibration (batching calls shorter than the timer can time well), an
+adaptive sampling loop that stops when ``decide`` is satisfied or ``max_time`` is
+spent, GC and tracer handling. No pytest, no numpy: this runs inside the hot path.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import numbers
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+
+from pytest_perfbudget.engine.clock import MIN_SAMPLE_NS, Clock, clock_for
+from pytest_perfbudget.errors import SpecError
+from pytest_perfbudget.model import Measurement
+
+__all__ = ["Decide", "Plan", "Recorder", "Runner", "TracerPause", "peak_memory"]
+
+#: Per-call seconds taken so far -> True when there are enough samples.
+Decide = Callable[[Sequence[float]], bool]
+
+FIRST_CHECKPOINT = 10
+CHECKPOINT_GROWTH = 1.25
+#: A sample at least this long (ns) is followed by a time check after every sample.
+SLOW_SAMPLE_NS = 10_000_000
+CALIBRATION_ATTEMPTS = 8
+CALIBRATION_MARGIN = 1.2
+MAX_GROWTH = 100.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to measure: timer, time cap, minimum samples, warm-up, GC and tracers.
+
+    ``max_time`` and ``warmup`` are seconds; warm-up and calibration count toward
+    ``max_time``. At least ``min_rounds`` samples are taken (capped by ``max_samples``).
+    """
+
+    timer: str = "wall"
+    max_time: float = 1.0
+    min_rounds: int = 5
+    warmup: float = 0.01
+    gc: bool = True
+    max_samples: int = 100_000
+    pause_tracers: bool = True
+
+    def __post_init__(self) -> None:
+        clock_for(self.timer)
+        _require(self.max_time >= 0, "max_time", self.max_time, "seconds >= 0")
+        _require(self.warmup >= 0, "warmup", self.warmup, "seconds >= 0")
+        _require(self.min_rounds >= 1, "min_rounds", self.min_rounds, "an integer >= 1")
+        _require(self.max_samples >= 1, "max_samples", self.max_samples, "an integer >= 1")
+
+
+def _require(ok: bool, name: str, value: object, valid: str) -> None:
+    if not ok:
+        raise ValueError(f"Plan {name}={value!r} is not valid; expected {valid}")
+
+
+class Runner:
+    """Measures callables under one :class:`Plan`.
+
+    ``clock`` times the samples (default: the plan's timer). ``deadline_clock``
+    measures warm-up, ``max_time`` and ``elapsed``: the injected ``clock`` when one
+    is given, else ``perf_counter_ns`` (so a CPU-timed call that sleeps still stops).
+    """
+
+    def __init__(
+        self, plan: Plan, clock: Clock | None = None, *, deadline_clock: Clock | None = None
+    ) -> None:
+        self.plan = plan
+        self._clock = clock if clock is not None else clock_for(plan.timer)
+        if deadline_clock is None:
+            deadline_clock = clock if clock is not None else time.perf_counter_ns
+        self._deadline_clock = deadline_clock
+        self._min_sample_ns = MIN_SAMPLE_NS[plan.timer]
+        self._calibrated_ns = self._min_sample_ns
+
+    def measure(
+        self, fn: Callable[[], object], decide: Decide | None = None, *, mode: str = "perf"
+    ) -> tuple[Measurement, object]:
+        """Sample ``fn``; return the measurement and the result of its last call.
+
+        With a tracer active, one untimed call runs under it first (so the code is
+        covered), then the tracer is paused for warm-up, calibration and sampling.
+        """
+        tracing = sys.gettrace() is not None or sys.getprofile() is not None
+        if self.plan.pause_tracers and tracing:
+            fn()
+        with TracerPause(pause=self.plan.pause_tracers) as tracer:
+            start = self._deadline_clock()
+            self._warm_up(fn, start)
+            iterations = self.calibrate(fn)
+            samples, result = self._sample_with_gc(fn, iterations, decide, start)
+            elapsed = (self._deadline_clock() - start) / 1e9
+        measurement = Measurement(
+            sample_ns=tuple(samples),
+            iterations=iterations,
+            timer=self.plan.timer,
+            mode=mode,
+            elapsed=elapsed,
+            tracer=tracer.description,
+        )
+        return measurement, result
+
+    def calibrate(self, fn: Callable[[], object]) -> int:
+        """Calls per sample so that one sample lasts at least ``MIN_SAMPLE_NS[timer]``.
+
+        Growth stops early once a batch lasts ``SLOW_SAMPLE_NS`` by the deadline clock,
+        so a call the timer barely sees (a CPU-timed call that waits) cannot run away.
+        """
+        floor = self._min_sample_ns
+        single = self._time_batch(fn, 1)
+        if single >= floor:
+            return 1
+        iterations = 1
+        duration = min(single, self._time_batch(fn, 1))
+        for _ in range(CALIBRATION_ATTEMPTS):
+            if duration >= floor or self._calibrated_ns >= SLOW_SAMPLE_NS:
+                break
+            growth = min(MAX_GROWTH, CALIBRATION_MARGIN * floor / max(duration, 1))
+            iterations = max(iterations + 1, math.ceil(iterations * growth))
+            duration = self._time_batch(fn, iterations)
+        return iterations
+
+    def _time_batch(self, fn: Callable[[], object], iterations: int) -> int:
+        """Time ``iterations`` calls; also note their deadline-clock duration, which
+        sizes the first chunk of samples."""
+        clock, now = self._clock, self._deadline_clock
+        separate = now is not clock
+        w0 = now() if separate else 0
+        t0 = clock()
+        for _ in range(iterations):
+            fn()
+        duration = clock() - t0
+        self._calibrated_ns = now() - w0 if separate else duration
+        return duration
+
+    def _warm_up(self, fn: Callable[[], object], start: int) -> None:
+        clock = self._deadline_clock
+        until = start + round(self.plan.warmup * 1e9)
+        while clock() < until:
+            fn()
+
+    def _sample_with_gc(
+        self, fn: Callable[[], object], iterations: int, decide: Decide | None, start: int
+    ) -> tuple[list[int], object]:
+        if self.plan.gc:
+            return self._sample(fn, iterations, decide, start)
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._sample(fn, iterations, decide, start)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _sample(
+        self, fn: Callable[[], object], iterations: int, decide: Decide | None, start: int
+    ) -> tuple[list[int], object]:
+        plan, now = self.plan, self._deadline_clock
+        deadline = start + round(plan.max_time * 1e9)
+        checkpoint = max(FIRST_CHECKPOINT, min(plan.min_rounds, plan.max_samples))
+        samples: list[int] = []
+        per_call: list[float] = []
+        scale = 1e-9 / iterations
+        estimate = max(1, self._calibrated_ns)
+        result: object = None
+        while (n := len(samples)) < plan.max_samples:
+            count = self._chunk(n, checkpoint, deadline - now(), estimate)
+            before = now()
+            result = _run_chunk(self._clock, fn, iterations, count, samples)
+            after = now()
+            estimate = max(1, (after - before) // count)
+            n += count
+            if after >= deadline:
+                break
+            if n >= checkpoint:
+                checkpoint = max(n + 1, math.ceil(n * CHECKPOINT_GROWTH))
+                if decide is not None:
+                    per_call.extend(ns * scale for ns in samples[len(per_call) :])
+                    if decide(per_call):
+                        break
+        return samples, result
+
+    def _chunk(self, n: int, checkpoint: int, remaining_ns: int, estimate_ns: int) -> int:
+        """Samples to take before the next check: up to the checkpoint, within half
+        the remaining time (so ``max_time`` is overrun by little), at least up to
+        ``min_rounds``, never past ``max_samples``."""
+        plan = self.plan
+        slow = estimate_ns >= SLOW_SAMPLE_NS
+        by_time = 1 if slow else max(1, remaining_ns // (2 * estimate_ns))
+        count = min(max(1, checkpoint - n), by_time)
+        count = max(count, min(plan.min_rounds, plan.max_samples) - n)
+        return min(count, plan.max_samples - n)
+
+
+def _run_chunk(
+    clock: Clock, fn: Callable[[], object], iterations: int, count: int, out: list[int]
+) -> object:
+    """The hot loop: ``count`` samples of ``iterations`` calls each, two clock reads apiece."""
+    append = out.append
+    result: object = None
+    if iterations == 1:
+        for _ in range(count):
+            t0 = clock()
+            result = fn()
+            append(clock() - t0)
+        return result
+    batch = range(iterations)
+    for _ in range(count):
+        t0 = clock()
+        for _ in batch:
+            result = fn()
+        append(clock() - t0)
+    return result
+
+
+class _Sample:
+    """Times one ``with`` block for a :class:`Recorder`; a block that raises is dropped."""
+
+    __slots__ = ("_clock", "_out", "_t0")
+
+    def __init__(self, clock: Clock, out: list[int]) -> None:
+        self._clock = clock
+        self._out = out
+        self._t0 = 0
+
+    def __enter__(self) -> None:
+        self._t0 = self._clock()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        end = self._clock()
+        if exc_type is None:
+            self._out.append(end - self._t0)
+
+
+class Recorder:
+    """Collects samples the test drives itself: ``with rec.sample():`` or ``rec.record(s)``."""
+
+    def __init__(self, timer: str, clock: Clock | None = None) -> None:
+        self.timer = timer
+        self._clock = clock if clock is not None else clock_for(timer)
+        self._samples: list[int] = []
+
+    @property
+    def n(self) -> int:
+        """Number of samples recorded so far."""
+        return len(self._samples)
+
+    def sample(self) -> _Sample:
+        """A context manager that records how long its block took (unless it raises)."""
+        return _Sample(self._clock, self._samples)
+
+    def record(self, seconds: object) -> None:
+        """Record one duration measured elsewhere, in seconds (a finite number >= 0)."""
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, numbers.Real)
+            or not math.isfinite(seconds)
+            or seconds < 0
+        ):
+            raise SpecError(
+                f"perf.record() got {seconds!r}; expected a duration in seconds: "
+                "a finite number >= 0 (e.g. 0.0123)"
+            )
+        self._samples.append(round(float(seconds) * 1e9))
+
+    def measurement(self, mode: str) -> Measurement | None:
+        """The samples so far (``elapsed`` = their sum), or None when there are none."""
+        if not self._samples:
+            return None
+        return Measurement(
+            sample_ns=tuple(self._samples),
+            iterations=1,
+            timer=self.timer,
+            mode=mode,
+            elapsed=sum(self._samples) / 1e9,
+        )
+
+
+def peak_memory(fn: Callable[[], object]) -> tuple[int, object]:
+    """Call ``fn`` once under tracemalloc; return its peak traced bytes and its result.
+
+    Starts tracemalloc if needed (and stops it again); when it was already tracing,
+    the peak is reset and measured relative to the traced size at the start.
+    """
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        result = fn()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        if started:
+            tracemalloc.stop()
+    return max(0, peak - base), result
+
+
+def _name(hook: object) -> str:
+    target = getattr(hook, "__func__", hook)
+    if not hasattr(target, "__qualname__"):
+        target = type(hook)
+    module = getattr(target, "__module__", None)
+    qualname: str = getattr(target, "__qualname__", repr(target))
+    return f"{module}.{qualname}" if module else qualname
+
+
+def _monitoring_tools() -> list[str]:
+    monitoring = getattr(sys, "monitoring", None)
+    if monitoring is None:  # Python < 3.12
+        return []
+    tools = ((tool, monitoring.get_tool(tool)) for tool in range(6))
+    return [f"sys.monitoring tool {tool} ({name})" for tool, name in tools if name]
+
+
+class TracerPause:
+    """Pause ``sys.settrace`` / ``sys.setprofile`` hooks of this thread while in the block.
+
+    ``sys.monitoring`` tools (Python 3.12+) are reported in ``unpausable``, never
+    paused. With ``pause=False`` hooks are only described, and left running.
+    """
+
+    def __init__(self, *, pause: bool = True) -> None:
+        self.pause = pause
+        self.paused = False
+        self.description: str | None = None
+        self.unpausable: str | None = None
+        self._trace: object = None
+        self._profile: object = None
+
+    def __enter__(self) -> TracerPause:
+        self._trace, self._profile = sys.gettrace(), sys.getprofile()
+        state = "paused" if self.pause else "active, not paused"
+        parts = [
+            f"sys.{setter} {kind} {state} ({_name(hook)})"
+            for setter, kind, hook in (
+                ("settrace", "tracer", self._trace),
+                ("setprofile", "profiler", self._profile),
+            )
+            if hook is not None
+        ]
+        tools = _monitoring_tools()
+        if tools:
+            self.unpausable = "; ".join(tools) + " active, not paused"
+            parts.append(self.unpausable)
+        self.description = "; ".join(parts) or None
+        if self.pause and (self._trace is not None or self._profile is not None):
+            sys.settrace(None)
+            sys.setprofile(None)
+            self.paused = True
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.paused:
+            sys.settrace(self._trace)  # type: ignore[arg-type]
+            sys.setprofile(self._profile)  # type: ignore[arg-type]

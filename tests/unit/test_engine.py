@@ -1,0 +1,476 @@
+"""The measurement engine, driven by a fake clock: no assertion depends on wall time."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import types
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from pytest_perfbudget.engine import (
+    MIN_SAMPLE_NS,
+    Plan,
+    Recorder,
+    Runner,
+    TracerPause,
+    clock_for,
+    peak_memory,
+)
+from pytest_perfbudget.errors import SpecError
+
+
+@dataclass
+class FakeClock:
+    """A clock in ns; every read costs ``read_ns``, every call of a work function its cost."""
+
+    read_ns: int = 50
+    now: int = 0
+    calls: int = 0
+    reads: list[int] = field(default_factory=list)
+
+    def __call__(self) -> int:
+        value = self.now
+        self.now += self.read_ns
+        return value
+
+    def work(self, cost_ns: int) -> Callable[[], int]:
+        def fn() -> int:
+            self.now += cost_ns
+            self.calls += 1
+            return self.calls
+
+        return fn
+
+
+def plan(**overrides: Any) -> Plan:
+    # Tracer pausing is off by default here so that coverage of the engine itself
+    # can be measured; the tests of pausing turn it on.
+    values: dict[str, Any] = {"max_time": 1.0, "warmup": 0.0, "pause_tracers": False}
+    values.update(overrides)
+    return Plan(**values)
+
+
+@pytest.fixture(autouse=True)
+def _gc_enabled() -> Iterator[None]:
+    assert gc.isenabled()
+    yield
+    assert gc.isenabled()
+
+
+def test_clock_for_maps_timers_to_ns_clocks() -> None:
+    import time
+
+    assert clock_for("wall") is time.perf_counter_ns
+    assert clock_for("cpu") is time.process_time_ns
+
+
+def test_clock_for_rejects_an_unknown_timer_and_lists_the_valid_ones() -> None:
+    with pytest.raises(ValueError, match=r"'gpu' is not a timer; valid timers: 'wall', 'cpu'"):
+        clock_for("gpu")
+
+
+@pytest.mark.parametrize(
+    ("field_name", "value"),
+    [("max_time", -1.0), ("warmup", -0.1), ("min_rounds", 0), ("max_samples", 0)],
+)
+def test_plan_rejects_bad_values(field_name: str, value: object) -> None:
+    with pytest.raises(ValueError, match=rf"Plan {field_name}={value!r} is not valid"):
+        Plan(**{field_name: value})  # type: ignore[arg-type]
+
+
+def test_plan_rejects_an_unknown_timer() -> None:
+    with pytest.raises(ValueError, match="'gpu' is not a timer"):
+        Plan(timer="gpu")
+
+
+def test_short_calls_are_batched_to_the_wall_minimum_and_reported_per_call() -> None:
+    clock = FakeClock(read_ns=50)
+    measurement, _ = Runner(plan(max_time=0.005), clock).measure(clock.work(10))
+    assert measurement.iterations > 1
+    assert min(measurement.sample_ns) >= MIN_SAMPLE_NS["wall"]
+    assert all(9e-9 <= s <= 11e-9 for s in measurement.seconds)
+
+
+def test_long_calls_are_not_batched() -> None:
+    clock = FakeClock()
+    measurement, _ = Runner(plan(max_time=0.05), clock).measure(clock.work(20_000))
+    assert measurement.iterations == 1
+    assert set(measurement.sample_ns) == {20_050}
+
+
+def test_cpu_timer_batches_to_100_us() -> None:
+    clock = FakeClock()
+    runner = Runner(plan(timer="cpu", max_time=0.05), clock)
+    measurement, _ = runner.measure(clock.work(20_000))
+    assert measurement.timer == "cpu"
+    assert measurement.iterations >= 5
+    assert min(measurement.sample_ns) >= MIN_SAMPLE_NS["cpu"]
+
+
+def test_calibrate_grows_the_batch_until_it_is_long_enough() -> None:
+    clock = FakeClock(read_ns=2_000)
+    work = clock.work(10)
+    iterations = Runner(plan(), clock).calibrate(work)
+    start = clock()
+    for _ in range(iterations):
+        work()
+    assert clock() - start >= MIN_SAMPLE_NS["wall"]
+    assert iterations > MIN_SAMPLE_NS["wall"] // 10 // 2
+
+
+def test_calibrate_stops_growing_once_a_batch_takes_10_ms_of_deadline_time() -> None:
+    cpu, wall = FakeClock(read_ns=1_000), FakeClock(read_ns=0)
+    runner = Runner(plan(timer="cpu"), cpu, deadline_clock=wall)
+    assert runner.calibrate(wall.work(1_000)) == 100 * 100  # growth is capped at 100x a step
+    assert wall.calls == 2 + 100 + 100 * 100
+
+
+def test_calibrate_gives_up_after_a_bounded_number_of_attempts() -> None:
+    clock = FakeClock(read_ns=9_999)
+    iterations = Runner(plan(), clock).calibrate(clock.work(0))
+    assert 1 < iterations < 20
+    assert clock.calls < 100
+
+
+def test_a_separate_deadline_clock_bounds_a_cpu_timed_call_that_waits() -> None:
+    cpu, wall = FakeClock(read_ns=0), FakeClock(read_ns=0)
+    burn, wait = cpu.work(20_000), wall.work(1_000_000)
+
+    def fn() -> None:
+        burn()
+        wait()
+
+    runner = Runner(plan(timer="cpu", max_time=0.05), cpu, deadline_clock=wall)
+    measurement, _ = runner.measure(fn)
+    assert measurement.iterations == 6
+    assert 0.05 <= measurement.elapsed <= 0.05 + 0.006
+
+
+def test_warm_up_calls_run_until_warmup_seconds_have_passed() -> None:
+    clock = FakeClock(read_ns=0)
+    runner = Runner(plan(warmup=0.001, max_time=0.0, min_rounds=3), clock)
+    measurement, _ = runner.measure(clock.work(100_000))
+    warm_up, calibration = 10, 1
+    assert clock.calls == warm_up + calibration + measurement.n
+    assert measurement.n == 3
+
+
+def test_min_rounds_are_taken_even_when_max_time_is_spent() -> None:
+    clock = FakeClock()
+    runner = Runner(plan(max_time=0.0, min_rounds=7), clock)
+    measurement, _ = runner.measure(clock.work(50_000_000))
+    assert measurement.n == 7
+
+
+def test_max_time_stops_sampling_with_little_overrun() -> None:
+    clock = FakeClock()
+    measurement, _ = Runner(plan(max_time=0.05), clock).measure(clock.work(100_000))
+    assert 0.05 <= measurement.elapsed <= 0.0505
+    assert measurement.n > 400
+
+
+def test_slow_calls_check_the_time_after_every_sample() -> None:
+    clock = FakeClock()
+    runner = Runner(plan(max_time=0.1, min_rounds=1), clock)
+    measurement, _ = runner.measure(clock.work(20_000_000))
+    assert 0.1 <= measurement.elapsed < 0.1 + 0.021
+    assert measurement.n == 4
+
+
+def test_decide_is_asked_at_geometric_checkpoints_and_stops_early() -> None:
+    clock = FakeClock()
+    asked: list[int] = []
+
+    def decide(seconds: Sequence[float]) -> bool:
+        asked.append(len(seconds))
+        assert seconds[0] == pytest.approx(20_050e-9)
+        return len(seconds) >= 20
+
+    measurement, _ = Runner(plan(max_time=100.0), clock).measure(clock.work(20_000), decide)
+    assert asked == [10, 13, 17, 22]
+    assert measurement.n == 22
+
+
+def test_decide_waits_for_min_rounds() -> None:
+    clock = FakeClock()
+    asked: list[int] = []
+
+    def decide(seconds: Sequence[float]) -> bool:
+        asked.append(len(seconds))
+        return True
+
+    runner = Runner(plan(max_time=100.0, min_rounds=30), clock)
+    measurement, _ = runner.measure(clock.work(20_000), decide)
+    assert asked == [30]
+    assert measurement.n == 30
+
+
+def test_samples_are_capped_at_max_samples() -> None:
+    clock = FakeClock()
+    runner = Runner(plan(max_time=1000.0, max_samples=50, min_rounds=80), clock)
+    measurement, _ = runner.measure(clock.work(20_000))
+    assert measurement.n == 50
+
+
+def test_result_of_the_last_call_is_returned_with_mode_and_timer() -> None:
+    clock = FakeClock()
+    measurement, result = Runner(plan(max_time=0.01), clock).measure(clock.work(10), mode="body")
+    assert result == clock.calls
+    assert measurement.mode == "body"
+    assert measurement.timer == "wall"
+
+
+def test_gc_is_disabled_while_sampling_and_restored() -> None:
+    clock = FakeClock()
+    states: list[bool] = []
+    work = clock.work(20_000)
+
+    def fn() -> int:
+        states.append(gc.isenabled())
+        return work()
+
+    Runner(plan(gc=False, max_time=0.01), clock).measure(fn)
+    assert states[0] is True
+    assert states[-1] is False
+
+
+def test_gc_stays_enabled_by_default() -> None:
+    clock = FakeClock()
+    states: list[bool] = []
+    work = clock.work(20_000)
+
+    def fn() -> int:
+        states.append(gc.isenabled())
+        return work()
+
+    Runner(plan(max_time=0.01), clock).measure(fn)
+    assert all(states)
+
+
+def test_gc_is_restored_when_fn_raises_and_the_exception_propagates() -> None:
+    clock = FakeClock()
+    work = clock.work(20_000)
+
+    def fn() -> int:
+        if work() > 5:
+            raise KeyError("boom")
+        return 0
+
+    with pytest.raises(KeyError, match="boom"):
+        Runner(plan(gc=False), clock).measure(fn)
+
+
+def test_gc_stays_disabled_if_it_was_disabled_before() -> None:
+    clock = FakeClock()
+    gc.disable()
+    try:
+        Runner(plan(gc=False, max_time=0.01), clock).measure(clock.work(20_000))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_exceptions_from_fn_propagate_unchanged() -> None:
+    error = ZeroDivisionError("x")
+
+    def fn() -> None:
+        raise error
+
+    with pytest.raises(ZeroDivisionError) as info:
+        Runner(plan(), FakeClock()).measure(fn)
+    assert info.value is error
+
+
+def test_default_clocks_measure_a_real_call() -> None:
+    runner = Runner(Plan(max_time=0.01, warmup=0.001, pause_tracers=False))
+    measurement, result = runner.measure(lambda: 42)
+    assert result == 42
+    assert measurement.n >= 5
+    assert measurement.iterations >= 1
+
+
+def test_recorder_times_each_block() -> None:
+    clock = FakeClock(read_ns=100)
+    recorder = Recorder("wall", clock)
+    for cost in (1_000, 2_000):
+        with recorder.sample():
+            clock.now += cost
+    assert recorder.n == 2
+    measurement = recorder.measurement("sample")
+    assert measurement is not None
+    assert measurement.sample_ns == (1_100, 2_100)
+    assert measurement.mode == "sample"
+    assert measurement.elapsed == pytest.approx(3.2e-6)
+
+
+def test_recorder_drops_a_block_that_raises() -> None:
+    recorder = Recorder("wall", FakeClock())
+    with pytest.raises(RuntimeError), recorder.sample():
+        raise RuntimeError
+    assert recorder.n == 0
+    assert recorder.measurement("sample") is None
+
+
+def test_recorder_records_seconds_as_rounded_ns() -> None:
+    recorder = Recorder("cpu")
+    recorder.record(0.0123)
+    recorder.record(0)
+    measurement = recorder.measurement("record")
+    assert measurement is not None
+    assert measurement.sample_ns == (12_300_000, 0)
+    assert measurement.timer == "cpu"
+
+
+@pytest.mark.parametrize("value", [True, -0.1, float("nan"), float("inf"), "5ms", None])
+def test_recorder_rejects_what_is_not_a_duration(value: object) -> None:
+    with pytest.raises(SpecError) as info:
+        Recorder("wall").record(value)
+    assert str(info.value) == (
+        f"perf.record() got {value!r}; expected a duration in seconds: "
+        "a finite number >= 0 (e.g. 0.0123)"
+    )
+
+
+def test_recorder_rejects_an_unknown_timer() -> None:
+    with pytest.raises(ValueError, match="'gpu' is not a timer"):
+        Recorder("gpu")
+
+
+def _allocate() -> int:
+    block = bytearray(10_000_000)
+    return len(block)
+
+
+def test_peak_memory_of_a_10_mb_call() -> None:
+    import tracemalloc
+
+    peak, result = peak_memory(_allocate)
+    assert result == 10_000_000
+    assert 10_000_000 <= peak < 20_000_000
+    assert not tracemalloc.is_tracing()
+
+
+def test_peak_memory_when_already_tracing_is_relative_and_keeps_tracing() -> None:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        kept = bytearray(30_000_000)
+        peak, _ = peak_memory(_allocate)
+        assert tracemalloc.is_tracing()
+    finally:
+        tracemalloc.stop()
+    assert 10_000_000 <= peak < 20_000_000
+    assert len(kept) == 30_000_000
+
+
+@pytest.fixture
+def restore_tracers() -> Iterator[None]:
+    trace, profile = sys.gettrace(), sys.getprofile()
+    yield
+    sys.settrace(trace)
+    sys.setprofile(profile)
+
+
+class CallTracer:
+    """A ``sys.settrace`` tracer that records the names of called functions."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __call__(self, frame: types.FrameType, event: str, arg: object) -> None:
+        if event == "call":
+            self.seen.append(frame.f_code.co_name)
+
+
+@pytest.mark.usefixtures("restore_tracers")
+def test_measure_makes_one_traced_call_then_pauses_the_tracer() -> None:
+    clock = FakeClock()
+    work = clock.work(20_000)
+    active: list[object] = []
+
+    def traced_fn() -> int:
+        active.append(sys.gettrace())
+        return work()
+
+    tracer = CallTracer()
+    sys.settrace(tracer)
+    measurement, _ = Runner(plan(pause_tracers=True), clock).measure(traced_fn)
+    after = sys.gettrace()
+    sys.settrace(None)
+    assert tracer.seen.count("traced_fn") == 1
+    assert after is tracer
+    assert active[0] is tracer
+    assert active[1:] == [None] * (len(active) - 1)
+    assert measurement.tracer == (f"sys.settrace tracer paused ({__name__}.CallTracer)")
+
+
+@pytest.mark.usefixtures("restore_tracers")
+def test_tracer_pause_pauses_a_profiler_and_restores_it() -> None:
+    def profiler(frame: types.FrameType, event: str, arg: object) -> None:
+        return None
+
+    sys.settrace(None)
+    sys.setprofile(profiler)
+    with TracerPause() as pause:
+        assert sys.getprofile() is None
+    assert sys.getprofile() is profiler
+    assert pause.paused
+    assert pause.unpausable is None
+    name = f"{__name__}.test_tracer_pause_pauses_a_profiler_and_restores_it.<locals>.profiler"
+    assert pause.description == f"sys.setprofile profiler paused ({name})"
+
+
+@pytest.mark.usefixtures("restore_tracers")
+def test_tracer_pause_names_a_bound_method_by_its_function() -> None:
+    tracer = CallTracer()
+    sys.settrace(tracer.__call__)
+    with TracerPause() as pause:
+        assert sys.gettrace() is None
+    assert pause.description == f"sys.settrace tracer paused ({__name__}.CallTracer.__call__)"
+
+
+@pytest.mark.usefixtures("restore_tracers")
+def test_tracer_pause_without_pausing_only_describes() -> None:
+    tracer = CallTracer()
+    sys.settrace(tracer)
+    with TracerPause(pause=False) as pause:
+        assert sys.gettrace() is tracer
+    assert not pause.paused
+    assert pause.description == f"sys.settrace tracer active, not paused ({__name__}.CallTracer)"
+
+
+@pytest.mark.usefixtures("restore_tracers")
+def test_tracer_pause_with_nothing_active_describes_nothing() -> None:
+    sys.settrace(None)
+    sys.setprofile(None)
+    with TracerPause() as pause:
+        pass
+    assert pause.description is None
+    assert not pause.paused
+    assert pause.unpausable is None
+
+
+@pytest.mark.usefixtures("restore_tracers")
+def test_tracer_pause_reports_sys_monitoring_tools_as_unpausable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tools = {1: "coverage.py"}
+    fake = types.SimpleNamespace(get_tool=tools.get)
+    monkeypatch.setattr(sys, "monitoring", fake, raising=False)
+    with TracerPause(pause=False) as pause:
+        pass
+    assert pause.unpausable == "sys.monitoring tool 1 (coverage.py) active, not paused"
+    assert pause.description is not None
+    assert pause.description.endswith(pause.unpausable)
+
+
+def test_tracer_pause_without_sys_monitoring(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(sys, "monitoring", raising=False)
+    with TracerPause() as pause:
+        pass
+    assert pause.unpausable is None
