@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pytest_perfbudget.model import Budget, Check, Outcome, Status, Summary, Verdict
-from pytest_perfbudget.units import format_duration, format_size
+from pytest_perfbudget.model import Budget, Change, Check, Outcome, Status, Summary, Verdict
+from pytest_perfbudget.units import format_change, format_duration, format_size
 
 __all__ = [
     "check_limits",
@@ -96,6 +96,24 @@ def describe_check(check: Check) -> str:
     ratio = f", {check.observed / check.limit:.2g}x the budget" if check.outcome is Outcome.FAIL else ""
     note = "" if check.exact else "; decided on the point estimate"
     return f"{check.stat} {observed} {relation} its {limit} budget ({_bounds_text(check)}{ratio}{note})"
+
+
+def describe_change(change: Change, baseline: Summary, verdict: str | None) -> str:
+    """The stored comparison as a sentence, with the interval it was decided on."""
+    allowed = "" if change.threshold is None else f", allowed +{change.threshold:.0%}"
+    what = {
+        "regressed": "is slower than its baseline",
+        "improved": "is faster than its baseline",
+        "unchanged": "matches its baseline",
+        "inconclusive": "cannot be told apart from its baseline",
+        None: "compared with its baseline",
+    }[verdict]
+    mode = "paired" if change.mode == "paired" else "stored"
+    return (
+        f"{change.stat} {what}: {format_change(change.ratio)} "
+        f"(99 % interval {format_change(change.low)} … {format_change(change.high)}"
+        f"{allowed}; {mode} baseline p50 {format_duration(baseline.p50)})"
+    )
 
 
 def failure_text(verdict: Verdict, *, machine: str) -> str:

@@ -9,19 +9,36 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pytest_perfbudget import compare
 from pytest_perfbudget.engine.clock import Clock
 from pytest_perfbudget.engine.runner import Plan, Recorder, Runner, peak_memory
 from pytest_perfbudget.errors import SpecError
-from pytest_perfbudget.model import Budget, Check, Measurement, Outcome, Summary
+from pytest_perfbudget.model import Budget, Change, Check, Measurement, Outcome, Summary
+from pytest_perfbudget.units import format_change
 
-__all__ = ["Judgement", "Perf", "judge_callable", "judge_samples", "stable"]
+__all__ = ["Judgement", "Perf", "Reference", "judge_callable", "judge_samples", "stable", "stop_rule"]
 
 #: Relative width of the 99 % bounds of the median that counts as a stable estimate.
 STABLE_WIDTH = 0.05
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The stored baseline a measurement is compared with (STATISTICS.md rule 2).
+
+    ``threshold`` is the allowed slowdown (None: report the change, never gate);
+    ``estimate(now, base)`` gives the change; ``probe`` re-measures the machine's
+    speed now, to compare with ``stored_probe`` taken when the baseline was saved.
+    """
+
+    seconds: Sequence[float]
+    threshold: float | None
+    estimate: Callable[[Sequence[float], Sequence[float]], Change]
+    stored_probe: float | None = None
+    probe: Callable[[], float] | None = None
 
 
 @dataclass(frozen=True)
@@ -33,12 +50,22 @@ class Judgement:
     checks: tuple[Check, ...]
     confirmed: bool = False
     messages: tuple[str, ...] = ()
+    change: Change | None = None
+    regression: str | None = None
 
 
 def summarize(seconds: Sequence[float]) -> Summary:
-    from pytest_perfbudget.stats import summarize as _summarize  # numpy: only when measuring
+    """Statistics of per-call seconds (imports numpy on first use)."""
+    from pytest_perfbudget.stats import summarize as _summarize
 
     return _summarize(seconds)
+
+
+def classify(change: Change, threshold: float) -> str:
+    """regressed / improved / unchanged / inconclusive (see regression.classify)."""
+    from pytest_perfbudget.regression import classify as _classify
+
+    return _classify(change, threshold)
 
 
 def stable(summary: Summary) -> bool:
@@ -49,31 +76,109 @@ def stable(summary: Summary) -> bool:
     return (high - low) <= STABLE_WIDTH * summary.p50
 
 
-def stop_rule(budget: Budget, *, min_rounds: int) -> Callable[[Sequence[float]], bool]:
-    """Enough samples: every limit decided on exact bounds, or (no limits) a stable median."""
+def stop_rule(
+    budget: Budget, *, min_rounds: int, reference: Reference | None = None, precise: bool = False
+) -> Callable[[Sequence[float]], bool]:
+    """Enough samples: every limit decided on exact bounds and, when a baseline is in
+    play (or being saved), the change decided or the median stable. With no limits
+    and no baseline, a stable median is enough."""
 
     def decide(seconds: Sequence[float]) -> bool:
         if len(seconds) < min_rounds:
             return False
         summary = summarize(seconds)
-        if budget.limits:
-            return compare.decided(compare.check_limits(budget, summary, final=False))
+        if budget.limits and not compare.decided(compare.check_limits(budget, summary, final=False)):
+            return False
+        if reference is not None and reference.threshold is not None:
+            change = reference.estimate(seconds, reference.seconds)
+            if classify(change, reference.threshold) != "inconclusive":
+                return True
+        elif budget.limits and not precise:
+            return True
         return stable(summary)
 
     return decide
 
 
-def _confirm(first: Sequence[Check], second: Sequence[Check], combined: Sequence[Check]) -> tuple[Check, ...]:
+def _confirm(
+    first: Sequence[Check], second: Sequence[Check], combined: Sequence[Check]
+) -> tuple[Check, ...]:
     """A fail counts only when the fresh re-measurement fails the same statistic."""
     out = []
     for before, after, both in zip(first, second, combined):
         if before.outcome is Outcome.FAIL:
-            agreed = after.outcome is Outcome.FAIL
-            outcome = Outcome.FAIL if agreed else Outcome.INCONCLUSIVE
-            out.append(Check(both.stat, both.limit, both.observed, both.low, both.high, outcome, both.exact))
-        else:
-            out.append(both)
+            outcome = Outcome.FAIL if after.outcome is Outcome.FAIL else Outcome.INCONCLUSIVE
+            both = replace(both, outcome=outcome)
+        out.append(both)
     return tuple(out)
+
+
+def _compare(measurement: Measurement, reference: Reference | None) -> tuple[Change | None, str | None]:
+    if reference is None or not reference.seconds:
+        return None, None
+    change = reference.estimate(measurement.seconds, reference.seconds)
+    if reference.threshold is None:
+        return replace(change, threshold=None), None
+    return replace(change, threshold=reference.threshold), classify(change, reference.threshold)
+
+
+def _vetoed(reference: Reference) -> str | None:
+    """A message when the machine itself runs slower than when the baseline was saved."""
+    if reference.probe is None or not reference.stored_probe or reference.threshold is None:
+        return None
+    now = reference.probe()
+    if now / reference.stored_probe < 1 + reference.threshold:
+        return None
+    return (
+        f"the machine runs slower now than when the baseline was saved (reference loop "
+        f"{format_change(now / reference.stored_probe)}); the slowdown is not attributed to the code"
+    )
+
+
+def judge_callable(
+    fn: Callable[[], object],
+    budget: Budget,
+    plan: Plan,
+    *,
+    mode: str,
+    clock: Clock | None = None,
+    reference: Reference | None = None,
+    precise: bool = False,
+) -> tuple[Judgement, object]:
+    """Measure ``fn`` adaptively; re-measure once when a limit fails or a regression
+    is flagged, and count only what the re-measurement confirms; check memory."""
+    runner = Runner(plan, clock)
+    decide = stop_rule(budget, min_rounds=plan.min_rounds, reference=reference, precise=precise)
+    first, result = runner.measure(fn, decide, mode=mode)
+    checks = compare.check_limits(budget, summarize(first.seconds), final=True)
+    change, regression = _compare(first, reference)
+    measurement, confirmed, messages = first, False, []
+    if regression == "regressed" or any(c.outcome is Outcome.FAIL for c in checks):
+        again, result = runner.measure(fn, decide, mode=mode)
+        measurement = first.extended(again)
+        checks = _confirm(
+            checks,
+            compare.check_limits(budget, summarize(again.seconds), final=True),
+            compare.check_limits(budget, summarize(measurement.seconds), final=True),
+        )
+        if regression == "regressed":
+            assert reference is not None
+            _, second = _compare(again, reference)
+            change, _ = _compare(measurement, reference)
+            regression = "regressed" if second == "regressed" else "inconclusive"
+            veto = _vetoed(reference) if regression == "regressed" else None
+            if veto:
+                regression = "inconclusive"
+                messages.append(veto)
+        confirmed = regression == "regressed" or any(c.outcome is Outcome.FAIL for c in checks)
+        if not confirmed:
+            messages.append("a re-measurement did not confirm the first measurement")
+    memory, peak = _memory_check(budget, fn)
+    if memory is not None:
+        checks += (memory,)
+        measurement = replace(measurement, memory_peak=peak)
+    summary = summarize(measurement.seconds)
+    return Judgement(measurement, summary, checks, confirmed, tuple(messages), change, regression), result
 
 
 def _memory_check(budget: Budget, fn: Callable[[], object]) -> tuple[Check | None, int | None]:
@@ -83,49 +188,24 @@ def _memory_check(budget: Budget, fn: Callable[[], object]) -> tuple[Check | Non
     return compare.check_memory(budget.memory, peak), peak
 
 
-def judge_callable(
-    fn: Callable[[], object], budget: Budget, plan: Plan, *, mode: str, clock: Clock | None = None
-) -> tuple[Judgement, object]:
-    """Measure ``fn`` adaptively, re-measure a failing limit, check memory."""
-    runner = Runner(plan, clock)
-    decide = stop_rule(budget, min_rounds=plan.min_rounds)
-    measurement, result = runner.measure(fn, decide, mode=mode)
-    checks = compare.check_limits(budget, summarize(measurement.seconds), final=True)
-    confirmed = False
-    messages: list[str] = []
-    if any(check.outcome is Outcome.FAIL for check in checks):
-        again, result = runner.measure(fn, decide, mode=mode)
-        combined = measurement.extended(again)
-        recheck = compare.check_limits(budget, summarize(again.seconds), final=True)
-        checks = _confirm(checks, recheck, compare.check_limits(budget, summarize(combined.seconds), final=True))
-        confirmed = any(check.outcome is Outcome.FAIL for check in checks)
-        if not confirmed:
-            messages.append("a re-measurement did not confirm the first measurement's failure")
-        measurement = combined
-    memory, peak = _memory_check(budget, fn)
-    if memory is not None:
-        checks += (memory,)
-        measurement = _with_memory(measurement, peak)
-    judgement = Judgement(measurement, summarize(measurement.seconds), checks, confirmed, tuple(messages))
-    return judgement, result
-
-
-def _with_memory(measurement: Measurement, peak: int | None) -> Measurement:
-    from dataclasses import replace
-
-    return replace(measurement, memory_peak=peak)
-
-
-def judge_samples(measurement: Measurement, budget: Budget) -> Judgement:
-    """Judge samples the test collected itself: no re-measurement is possible."""
+def judge_samples(
+    measurement: Measurement, budget: Budget, reference: Reference | None = None
+) -> Judgement:
+    """Judge samples the test collected itself. No re-measurement is possible, so a
+    regression counts only when its whole interval is above the allowed slowdown."""
     summary = summarize(measurement.seconds)
     checks = compare.check_limits(budget, summary, final=True)
     messages: list[str] = []
+    change, regression = _compare(measurement, reference)
+    if regression == "regressed" and change is not None and reference is not None:
+        if change.low < 1 + (reference.threshold or 0):
+            regression = "inconclusive"
+            messages.append("flagged as slower, but samples the test takes cannot be re-measured")
     if any(check.outcome is Outcome.FAIL for check in checks):
         messages.append(f"decided on the test's own {measurement.n} samples, without a re-measurement")
     if budget.memory is not None:
         messages.append("memory budgets need perf(fn) or a timed test body; not checked")
-    return Judgement(measurement, summary, checks, False, tuple(messages))
+    return Judgement(measurement, summary, checks, False, tuple(messages), change, regression)
 
 
 @dataclass
@@ -141,6 +221,8 @@ class Perf:
     plan: Plan
     enabled: bool = True
     clock: Clock | None = None
+    reference: Reference | None = None
+    precise: bool = False
     judgement: Judgement | None = field(default=None, init=False)
     _recorder: Recorder | None = field(default=None, init=False, repr=False)
     _mode: str | None = field(default=None, init=False, repr=False)
@@ -164,7 +246,15 @@ class Perf:
 
         if not self.enabled:
             return call()
-        self.judgement, result = judge_callable(call, self.budget, self.plan, mode="perf", clock=self.clock)
+        self.judgement, result = judge_callable(
+            call,
+            self.budget,
+            self.plan,
+            mode="perf",
+            clock=self.clock,
+            reference=self.reference,
+            precise=self.precise,
+        )
         return result
 
     @contextmanager

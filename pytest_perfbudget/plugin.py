@@ -20,8 +20,12 @@ from pytest_perfbudget.model import Budget, Outcome, Status, Verdict
 from pytest_perfbudget.settings import Settings, load_table, settings_from_table
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pytest_perfbudget.baseline import Baseline
     from pytest_perfbudget.engine.runner import Plan
-    from pytest_perfbudget.measure import Judgement, Perf
+    from pytest_perfbudget.measure import Judgement, Perf, Reference
+    from pytest_perfbudget.model import Change
 
 __all__ = ["PerfbudgetPlugin", "budget_key", "perf", "plugin_key", "verdict_key"]
 
@@ -130,7 +134,14 @@ def perf(request: pytest.FixtureRequest) -> Generator[Perf, None, None]:
     plugin = request.config.stash[plugin_key]
     item = request.node
     budget = plugin.budget_of(item) or Budget(source="none")
-    measurer = Perf(budget, plugin.plan_for(budget), enabled=not plugin.settings.disable)
+    plan = plugin.plan_for(budget)
+    measurer = Perf(
+        budget,
+        plan,
+        enabled=not plugin.settings.disable,
+        reference=plugin.reference_for(item, budget, plan.timer),
+        precise=plugin.settings.save,
+    )
     item.stash[perf_key] = measurer
     yield measurer
     measurer.close()
@@ -146,6 +157,10 @@ class PerfbudgetPlugin:
         self.is_worker = hasattr(config, "workerinput")
         self._started = time.perf_counter()
         self._machine: dict[str, Any] | None = None
+        self._machine_id: str | None = None
+        self.baseline = None if settings.disable else _load_baseline(settings.baseline)
+        self._notes: list[str] = []
+        self._saved: list[str] = []
 
     # -- budgets -----------------------------------------------------------------
 
@@ -181,6 +196,53 @@ class PerfbudgetPlugin:
             warmup=budget.warmup if budget.warmup is not None else s.warmup,
             gc=budget.gc if budget.gc is not None else s.gc,
         )
+
+    def reference_for(self, item: pytest.Item, budget: Budget, timer: str) -> Reference | None:
+        """The stored comparison for ``item``, when its baseline entry can be compared."""
+        entry = self.baseline.entries.get(item.nodeid) if self.baseline else None
+        if entry is None or entry.timer != timer:
+            return None
+        from pytest_perfbudget.measure import Reference
+        from pytest_perfbudget.regression import machine_probe, noise_floor
+
+        threshold = self.threshold(budget)
+        if threshold is not None:
+            floor = noise_floor(entry.history, machine=self.machine_id())
+            threshold = max(threshold, floor or 0.0)
+        nodeid = item.nodeid
+
+        def estimate(now: Sequence[float], base: Sequence[float]) -> Change:
+            return self._estimate(nodeid, now, base)
+
+        return Reference(entry.seconds, threshold, estimate, entry.reference, machine_probe)
+
+    def threshold(self, budget: Budget) -> float | None:
+        """The allowed slowdown: the budget's ``regression``, else the configured one."""
+        if budget.regression is False:
+            return None
+        if budget.regression is None or budget.regression is True:
+            return self.settings.regression
+        return float(budget.regression)
+
+    def _estimate(self, nodeid: str, now: Sequence[float], base: Sequence[float]) -> Change:
+        from pytest_perfbudget.model import Change
+
+        change = self.config.hook.pytest_perfbudget_compare(
+            config=self.config, nodeid=nodeid, now=now, baseline=base
+        )
+        if not isinstance(change, Change):
+            raise SpecError(
+                f"pytest_perfbudget_compare returned {change!r} for {nodeid}; it must return a Change"
+            )
+        return change
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_perfbudget_compare(
+        self, config: pytest.Config, nodeid: str, now: Sequence[float], baseline: Sequence[float]
+    ) -> Change:
+        from pytest_perfbudget.regression import estimate_change
+
+        return estimate_change(now, baseline)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -236,18 +298,38 @@ class PerfbudgetPlugin:
                 return measurer.judgement
             measurement = measurer.measurement()
             if measurement is not None:
-                return judge_samples(measurement, measurer.budget)
+                return judge_samples(measurement, measurer.budget, measurer.reference)
         if budget is None:
             return None
-        judgement, _ = judge_callable(item.runtest, budget, self.plan_for(budget), mode="body")
+        plan = self.plan_for(budget)
+        judgement, _ = judge_callable(
+            item.runtest,
+            budget,
+            plan,
+            mode="body",
+            reference=self.reference_for(item, budget, plan.timer),
+            precise=self.settings.save,
+        )
         return judgement
 
     def _verdict(self, item: pytest.Item, judgement: Judgement) -> Verdict:
-        from pytest_perfbudget.compare import describe_check, limit_status
+        from pytest_perfbudget.compare import describe_change, describe_check, limit_status
 
         budget = self.budget_of(item) or Budget(source="none")
-        status = limit_status(judgement.checks)
+        entry = self.baseline.entries.get(item.nodeid) if self.baseline else None
+        status = _status(limit_status(judgement.checks), judgement.regression)
         messages = [describe_check(c) for c in judgement.checks if c.outcome is not Outcome.PASS]
+        if judgement.change is not None and entry is not None:
+            messages.append(describe_change(judgement.change, entry.summary, judgement.regression))
+            if entry.machine != self.machine_id():
+                messages.append(
+                    "the baseline was measured on another machine; the comparison is weak "
+                    "(refresh the baseline on this machine, or use --perfbudget-against)"
+                )
+        elif status is Status.PASS and self._expects_entry():
+            status = Status.NEW
+            note = "" if entry is None else f" (the baseline was measured with the {entry.timer} clock)"
+            messages.append(f"no comparable baseline entry{note}; save one with --perfbudget-save")
         messages += judgement.messages
         return Verdict(
             nodeid=item.nodeid,
@@ -256,10 +338,25 @@ class PerfbudgetPlugin:
             summary=judgement.summary,
             measurement=judgement.measurement,
             checks=judgement.checks,
+            baseline=entry.summary if entry is not None and judgement.change else None,
+            change=judgement.change,
             messages=tuple(messages),
             confirmed=judgement.confirmed,
             location=_location(item),
         )
+
+    def _expects_entry(self) -> bool:
+        """A missing entry is "new" once a baseline exists (or under --perfbudget-strict)."""
+        exists = self.baseline is not None and self.baseline.path is not None
+        return exists or self.settings.strict
+
+    def machine_id(self) -> str:
+        """The short id of this machine's fingerprint."""
+        if self._machine_id is None:
+            from pytest_perfbudget.machine import machine_id
+
+            self._machine_id = machine_id(self.machine())
+        return self._machine_id
 
     def fails(self, verdict: Verdict) -> bool:
         """Whether ``verdict`` fails its test under the settings."""
@@ -312,28 +409,73 @@ class PerfbudgetPlugin:
         return describe(self.machine())
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        for line in self._notes:
+            terminalreporter.write_line(f"perfbudget: {line}", yellow=True)
         if not self.verdicts:
             return
         from pytest_perfbudget.report.terminal import counts_line, render_table
 
         verdicts = list(self.verdicts.values())
-        verbosity = self.config.get_verbosity()
+        width = terminalreporter._tw.fullwidth
         terminalreporter.write_sep("=", "perfbudget: " + counts_line(verdicts))
-        for line in render_table(verdicts, verbosity=verbosity, width=terminalreporter._tw.fullwidth):
+        for line in render_table(verdicts, verbosity=self.config.get_verbosity(), width=width):
             terminalreporter.write_line(line)
+        if any(v.status is Status.IMPROVED for v in verdicts):
+            terminalreporter.write_line(
+                "improved tests: tighten their budgets, or refresh the baseline "
+                "(perfbudget refresh) so later slowdowns are measured from the new level"
+            )
+        for line in self._saved:
+            terminalreporter.write_line(line)
+        from pytest_perfbudget.report import github
 
-    @pytest.hookimpl(trylast=True)
+        if github.in_github_actions():
+            for line in github.annotations(verdicts, self.fails):
+                terminalreporter.write_line(line)
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker or self.settings.disable:
             return
         verdicts = sorted(self.verdicts.values(), key=lambda v: v.nodeid)
         try:
             self._write_reports(verdicts)
-        except PerfbudgetError as exc:
-            raise pytest.UsageError(str(exc)) from exc
+            if self.settings.save and exitstatus != pytest.ExitCode.INTERRUPTED:
+                self._save(verdicts)
+        except (PerfbudgetError, OSError) as exc:
+            self._notes.append(f"error: {exc}")
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _save(self, verdicts: list[Verdict]) -> None:
+        from pytest_perfbudget import __version__
+        from pytest_perfbudget.baseline import entry_from_verdict, save
+        from pytest_perfbudget.machine import git_commit
+        from pytest_perfbudget.regression import machine_probe
+
+        keep = [v for v in verdicts if _savable(v) and not self.fails(v)]
+        if not keep:
+            return
+        current = self.baseline.entries if self.baseline else {}
+        commit, probe = git_commit(self.settings.rootdir), machine_probe()
+        entries = [
+            entry_from_verdict(
+                v, current.get(v.nodeid), machine=self.machine_id(), commit=commit, reference=probe
+            )
+            for v in keep
+        ]
+        result = save(
+            self.settings.baseline,
+            entries,
+            machine=self.machine(),
+            generator=f"pytest-perfbudget {__version__}",
+        )
+        where = _display(result.path, self.settings.rootdir)
+        self._saved.append(f"perfbudget: saved {len(entries)} baseline entries to {where}")
 
     def _write_reports(self, verdicts: list[Verdict]) -> None:
         from pytest_perfbudget import __version__
+        from pytest_perfbudget.report import github
+        from pytest_perfbudget.report.markdown import render_markdown
 
         if self.settings.json is not None:
             from pytest_perfbudget.report.json import build_report, write_report
@@ -346,6 +488,61 @@ class PerfbudgetPlugin:
                 duration=time.perf_counter() - self._started,
             )
             write_report(self.settings.json, report)
+        if not verdicts:
+            return
+        markdown = render_markdown(verdicts, machine=self.machine_line(), against=self.settings.against)
+        if self.settings.markdown is not None:
+            from pytest_perfbudget.baseline import atomic_write
+
+            self.settings.markdown.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.settings.markdown, markdown)
+        github.append_step_summary(markdown)
+        for writer in self.config.hook.pytest_perfbudget_reporters(config=self.config):
+            for reporter in writer or ():
+                reporter.write(verdicts)
+
+
+def _savable(verdict: Verdict) -> bool:
+    meas = verdict.measurement
+    return verdict.status not in (Status.FAILED, Status.SKIPPED) and bool(meas and meas.sample_ns)
+
+
+def _display(path: Path, rootdir: Path) -> str:
+    try:
+        return str(path.relative_to(rootdir))
+    except ValueError:
+        return str(path)
+
+
+_REGRESSION_STATUS = {
+    "regressed": Status.REGRESSED,
+    "improved": Status.IMPROVED,
+    "unchanged": Status.UNCHANGED,
+    "inconclusive": Status.INCONCLUSIVE,
+}
+
+
+def _status(limits: Status, regression: str | None) -> Status:
+    """Over budget beats regressed, which beats inconclusive; then the change decides."""
+    change = _REGRESSION_STATUS.get(regression or "")
+    if limits is Status.OVER_BUDGET or change is None:
+        return limits
+    if change is Status.REGRESSED or limits is Status.INCONCLUSIVE:
+        return change if change is Status.REGRESSED else limits
+    return change
+
+
+def _load_baseline(path: Path) -> Baseline | None:
+    """The baseline at ``path`` (None when there is none); unreadable is a usage error."""
+    if not path.exists():
+        return None
+    from pytest_perfbudget.baseline import load
+    from pytest_perfbudget.errors import BaselineError
+
+    try:
+        return load(path)
+    except BaselineError as exc:
+        raise pytest.UsageError(str(exc)) from exc
 
 
 def _location(item: pytest.Item) -> tuple[str, int] | None:
