@@ -1,0 +1,178 @@
+"""Stored-baseline regression (STATISTICS.md rule 2), as pure functions.
+
+Between separate runs the variance sits between runs, not between samples, so
+the effect is the ratio of glitch-filtered *low* quantiles (p10 by default) now
+versus the baseline, with a distribution-free interval; the threshold is raised
+to the noise floor the baseline's history shows; a flagged regression counts
+only when a fresh re-measurement agrees; and a reference workload that runs
+much slower than when the baseline was saved vetoes the verdict (slow state).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from pytest_perfbudget.model import Change
+from pytest_perfbudget.stats import filter_glitches, quantile_bounds
+
+__all__ = [
+    "classify",
+    "confirm",
+    "estimate_change",
+    "low_quantile",
+    "machine_probe",
+    "noise_floor",
+    "probe_vetoes",
+]
+
+#: The MAD of a normal sample times this estimates its standard deviation.
+_MAD_TO_SIGMA = 1.4826
+
+
+def low_quantile(seconds: Sequence[float], q: float = 0.10) -> float:
+    """The ``q``-quantile (numpy's linear definition) after dropping clock glitches.
+
+    ``q=0`` gives the glitch-filtered minimum.
+    """
+    if len(seconds) == 0:
+        raise ValueError("low_quantile() needs at least one sample")
+    return float(np.quantile(filter_glitches(seconds), q))
+
+
+def _quantile_interval(
+    seconds: Sequence[float], q: float, confidence: float
+) -> tuple[float, float]:
+    """Two one-sided ``confidence`` bounds; the sample min/max stand in when n is too small."""
+    data = np.sort(filter_glitches(seconds))
+    low, high = quantile_bounds(data, q, confidence)
+    return (
+        float(data[0]) if low is None else low,
+        float(data[-1]) if high is None else high,
+    )
+
+
+def estimate_change(
+    now: Sequence[float],
+    base: Sequence[float],
+    *,
+    q: float = 0.10,
+    confidence: float = 0.99,
+) -> Change:
+    """The ratio of low quantiles now / baseline, with a ``confidence`` interval.
+
+    Each side gets a two-sided interval from order statistics (two one-sided
+    bounds at ``1 - (1 - confidence) / 2``); the ratio's interval divides the
+    extremes: ``low = now_low / base_high``, ``high = now_high / base_low``.
+    """
+    if len(now) == 0 or len(base) == 0:
+        raise ValueError("estimate_change() needs samples on both sides")
+    one_sided = 1 - (1 - confidence) / 2
+    now_low, now_high = _quantile_interval(now, q, one_sided)
+    base_low, base_high = _quantile_interval(base, q, one_sided)
+    ratio = low_quantile(now, q) / low_quantile(base, q)
+    return Change(
+        stat=f"p{round(q * 100)}",
+        ratio=ratio,
+        low=min(ratio, now_low / base_high),
+        high=max(ratio, now_high / base_low),
+        mode="stored",
+    )
+
+
+def noise_floor(
+    history: Sequence[Mapping[str, Any]],
+    *,
+    min_runs: int = 5,
+    machine: str | None = None,
+) -> float | None:
+    """How much p10 moves between runs on this machine, as a fraction (0.12 = 12 %).
+
+    ``exp(3 × 1.4826 × MAD(log p10)) − 1`` over the history runs taken on
+    ``machine`` (default: the machine of the latest run); None with fewer than
+    ``min_runs`` usable runs.
+    """
+    if not history:
+        return None
+    machine = history[-1].get("machine") if machine is None else machine
+    logs = [
+        math.log(run["p10"])
+        for run in history
+        if run.get("machine") == machine
+        and isinstance(run.get("p10"), (int, float))
+        and run["p10"] > 0
+    ]
+    if len(logs) < min_runs:
+        return None
+    values = np.asarray(logs)
+    mad = float(np.median(np.abs(values - np.median(values))))
+    return math.exp(3 * _MAD_TO_SIGMA * mad) - 1
+
+
+def classify(change: Change, threshold: float) -> str:
+    """The verdict a change supports at an allowed slowdown ``threshold`` (τ).
+
+    - ``"regressed"``: ratio ≥ 1+τ and the interval's low end > 1 (surely slower,
+      by more than allowed on the point estimate);
+    - ``"improved"``: ratio ≤ 1/(1+τ) and the high end < 1;
+    - ``"unchanged"``: the whole interval lies inside (1/(1+τ), 1+τ);
+    - ``"inconclusive"``: anything else (the interval is too wide to tell).
+    """
+    limit = 1 + threshold
+    if change.ratio >= limit and change.low > 1:
+        return "regressed"
+    if change.ratio <= 1 / limit and change.high < 1:
+        return "improved"
+    if 1 / limit < change.low and change.high < limit:
+        return "unchanged"
+    return "inconclusive"
+
+
+def confirm(first: Change, second: Change, threshold: float) -> str:
+    """The verdict after a re-measurement: a regression counts only if both flag it.
+
+    When ``first`` is not a regression its own classification stands; a regression
+    the fresh ``second`` measurement does not repeat is ``"inconclusive"``.
+    """
+    verdict = classify(first, threshold)
+    if verdict != "regressed":
+        return verdict
+    return "regressed" if classify(second, threshold) == "regressed" else "inconclusive"
+
+
+def _reference_workload() -> int:
+    """About 1 ms of plain interpreter work: integer arithmetic, a dict and a list."""
+    total = 0
+    table: dict[int, int] = {}
+    for i in range(17_000):
+        total = (total * 31 + i) % 1_000_003
+        table[i % 97] = total
+    values = sorted(table.values())
+    return total + sum(values[::3])
+
+
+def machine_probe(clock: Callable[[], int] | None = None, rounds: int = 7) -> float:
+    """Seconds of the fastest of ``rounds`` runs of a fixed ~1 ms reference workload.
+
+    ``clock`` returns nanoseconds (default :func:`time.perf_counter_ns`).
+    """
+    read = time.perf_counter_ns if clock is None else clock
+    best: int | None = None
+    for _ in range(max(1, rounds)):
+        start = read()
+        _reference_workload()
+        took = read() - start
+        best = took if best is None else min(best, took)
+    assert best is not None
+    return max(best, 1) * 1e-9
+
+
+def probe_vetoes(now_probe: float, stored: float | None, threshold: float) -> bool:
+    """True when the probe now is slower than at save time by ``threshold`` or more."""
+    if stored is None or stored <= 0:
+        return False
+    return now_probe / stored >= 1 + threshold

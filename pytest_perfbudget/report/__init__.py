@@ -1,0 +1,1 @@
+"""Renderers of verdicts: terminal, JSON run report, Markdown, GitHub annotations."""

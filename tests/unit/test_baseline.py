@@ -1,0 +1,542 @@
+"""The baseline file: sample encoding, validated loading, merge-on-write saving, merging."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytest_perfbudget import baseline
+from pytest_perfbudget.baseline import (
+    HISTORY_LIMIT,
+    SAMPLE_LIMIT,
+    SCHEMA_VERSION,
+    BaselineEntry,
+    decode_samples,
+    dumps,
+    encode_samples,
+    entry_from_verdict,
+    load,
+    load_samples,
+    merge,
+    save,
+    thin_samples,
+)
+from pytest_perfbudget.errors import BaselineError, SchemaVersionError
+from pytest_perfbudget.model import Budget, Measurement, Status, Summary, Verdict
+from pytest_perfbudget.report.json import build_report, write_report
+from pytest_perfbudget.stats import summarize
+
+FP = {"cpu": "AMD EPYC", "cores": 2, "os": "Linux"}
+GENERATOR = "pytest-perfbudget 0.1.0"
+
+
+def make_verdict(nodeid: str, seed: int = 0, n: int = 200, iterations: int = 1) -> Verdict:
+    rng = np.random.default_rng(seed)
+    sample_ns = tuple(int(x) for x in rng.lognormal(np.log(1e6 * iterations), 0.1, n))
+    meas = Measurement(sample_ns=sample_ns, iterations=iterations)
+    return Verdict(
+        nodeid=nodeid,
+        status=Status.PASS,
+        budget=Budget(limits={"p95": 0.002}, memory=1000),
+        summary=summarize(meas.seconds),
+        measurement=meas,
+    )
+
+
+def make_entry(nodeid: str, seed: int = 0, **kwargs: Any) -> BaselineEntry:
+    return entry_from_verdict(
+        make_verdict(nodeid, seed, **kwargs), None, machine="m1", commit="abc", reference=1e-3
+    )
+
+
+def write_doc(path: Path, doc: object) -> Path:
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def valid_doc(tmp_path: Path) -> dict[str, Any]:
+    path = tmp_path / "valid.json"
+    save(path, [make_entry("t::a")], machine=FP, generator=GENERATOR)
+    doc: dict[str, Any] = json.loads(path.read_text())
+    return doc
+
+
+# -- samples ----------------------------------------------------------------------
+
+
+@given(st.lists(st.integers(min_value=0, max_value=2**64 - 1), max_size=300))
+def test_samples_round_trip(samples: list[int]) -> None:
+    text = encode_samples(samples)
+    assert text.startswith("z64:")
+    assert decode_samples(text) == samples
+
+
+def test_encoded_samples_are_compact() -> None:
+    rng = np.random.default_rng(0)
+    samples = [int(x) for x in rng.lognormal(np.log(1e6), 0.1, SAMPLE_LIMIT)]
+    assert len(encode_samples(samples)) < 8 * SAMPLE_LIMIT * 0.5
+
+
+def test_negative_samples_cannot_be_encoded() -> None:
+    with pytest.raises(ValueError, match="integers in 0"):
+        encode_samples([-1])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("AAAA", "starting with 'z64:'"),
+        (12, "starting with 'z64:'"),
+        ("z64:!!!!", "not valid base64"),
+        ("z64:aGVsbG8=", "not valid compressed data"),
+        ("z64:eJxjYGBgAAAABAAB", "not a multiple of 8"),
+    ],
+)
+def test_corrupt_samples_are_an_error(text: Any, message: str) -> None:
+    with pytest.raises(BaselineError, match=message):
+        decode_samples(text)
+
+
+def test_thinning_keeps_the_limit_uniformly_in_time_order() -> None:
+    samples = list(range(25_000))
+    thinned = thin_samples(samples)
+    assert len(thinned) == SAMPLE_LIMIT
+    assert thinned[0] == 0
+    assert list(thinned) == sorted(thinned)
+    assert {b - a for a, b in itertools.pairwise(thinned)} <= {2, 3}
+    assert thin_samples([3, 1, 2]) == (3, 1, 2)
+
+
+# -- entries ----------------------------------------------------------------------
+
+
+def test_entry_from_verdict_keeps_samples_summary_and_a_history_record() -> None:
+    verdict = make_verdict("t::a", iterations=4)
+    entry = entry_from_verdict(verdict, None, machine="m1", commit="abc", reference=2e-3)
+    assert entry.sample_ns == verdict.measurement.sample_ns  # type: ignore[union-attr]
+    assert entry.seconds == pytest.approx(verdict.measurement.seconds)  # type: ignore[union-attr]
+    assert entry.summary == verdict.summary
+    assert entry.budget == {"p95": 0.002, "memory": 1000}
+    assert (entry.iterations, entry.timer, entry.reference) == (4, "wall", 2e-3)
+    (run,) = entry.history
+    assert set(run) == {"n", "min", "p10", "p50", "p95", "mean", "machine", "commit"}
+    assert run["min"] <= run["p10"] <= run["p50"] <= run["p95"]
+    assert (run["n"], run["machine"], run["commit"]) == (200, "m1", "abc")
+
+
+def test_history_is_a_ring_buffer_of_the_last_runs() -> None:
+    entry = None
+    for run in range(HISTORY_LIMIT + 5):
+        verdict = make_verdict("t::a", seed=run)
+        entry = entry_from_verdict(verdict, entry, machine="m1", commit=str(run), reference=None)
+    assert entry is not None
+    assert len(entry.history) == HISTORY_LIMIT
+    assert [run["commit"] for run in entry.history] == [str(i) for i in range(5, 25)]
+
+
+def test_entries_are_thinned_to_the_sample_limit() -> None:
+    entry = make_entry("t::a", n=25_000)
+    assert len(entry.sample_ns) == SAMPLE_LIMIT
+    assert entry.history[0]["n"] == 25_000
+
+
+def test_an_entry_needs_samples_and_a_summary() -> None:
+    with pytest.raises(ValueError, match="needs samples"):
+        entry_from_verdict(
+            Verdict("t::a", Status.PASS), None, machine="m", commit=None, reference=None
+        )
+
+
+# -- loading ----------------------------------------------------------------------
+
+
+def test_a_missing_file_is_an_empty_baseline(tmp_path: Path) -> None:
+    loaded = load(tmp_path / "nothing.json")
+    assert loaded.path is None
+    assert loaded.entries == {}
+
+
+def test_save_then_load_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    entry = make_entry("t::a", iterations=3)
+    save(path, [entry], machine=FP, generator=GENERATOR)
+    loaded = load(path)
+    assert loaded.path == path
+    assert loaded.machine == FP
+    assert loaded.generator == GENERATOR
+    got = loaded.entries["t::a"]
+    assert got.sample_ns == entry.sample_ns
+    assert (got.iterations, got.timer, got.machine, got.commit) == (3, "wall", "m1", "abc")
+    assert got.summary.p95 == pytest.approx(entry.summary.p95, rel=1e-5)
+    assert got.summary.bound("p50")[0] == pytest.approx(entry.summary.bound("p50")[0], rel=1e-5)
+    assert got.budget == entry.budget
+    assert got.reference == entry.reference
+    assert got.history[0]["p10"] == pytest.approx(entry.history[0]["p10"], rel=1e-5)
+
+
+def broken(doc: dict[str, Any], change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    change(doc)
+    return doc
+
+
+def entry_of(doc: dict[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = doc["tests"]["t::a"]
+    return entry
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.pop("tests"), "missing 'tests'"),
+        (lambda d: d.update(tests=[]), "must be an object keyed by node id, got a list"),
+        (lambda d: d.update(machine="x"), "'machine' must be an object, got a string"),
+        (lambda d: d.pop("schema_version"), "missing 'schema_version'"),
+        (lambda d: d.update(schema_version="1"), "must be a whole number, got '1'"),
+        (lambda d: d.update(schema_version=True), "must be a whole number"),
+        (lambda d: d.update(schema_version=0), "schema 0 is too old"),
+        (lambda d: d["tests"].update({"t::a": []}), "test 't::a' must be an object, got a list"),
+        (lambda d: entry_of(d).pop("samples"), "test 't::a' is missing 'samples'"),
+        (lambda d: entry_of(d).update(samples="z64:!!"), "bad 'samples'.*not valid base64"),
+        (lambda d: entry_of(d).update(n=3), "'n' is 3 but 'samples' holds 200"),
+        (lambda d: entry_of(d)["stats"].pop("p50"), "bad 'stats'.*p50"),
+        (lambda d: entry_of(d).update(stats=[]), "'stats' has a bad value"),
+        (lambda d: entry_of(d).update(iterations=0), "'iterations' has a bad value 0"),
+        (lambda d: entry_of(d).update(iterations=True), "'iterations' has a bad value True"),
+        (lambda d: entry_of(d).update(history=[1]), "'history' must be a list of objects"),
+        (lambda d: entry_of(d).update(commit=5), "'commit' has a bad value 5"),
+        (lambda d: entry_of(d).update(reference="1ms"), "'reference' has a bad value"),
+    ],
+)
+def test_an_unreadable_baseline_is_an_error_naming_the_file(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    path = write_doc(tmp_path / "baseline.json", broken(valid_doc(tmp_path), change))
+    with pytest.raises(BaselineError, match=message) as info:
+        load(path)
+    assert str(info.value).startswith(str(path))
+
+
+def test_optional_entry_fields_may_be_missing(tmp_path: Path) -> None:
+    doc = valid_doc(tmp_path)
+    for key in ("n", "budget", "history", "machine", "commit", "reference"):
+        entry_of(doc).pop(key)
+    entry = load(write_doc(tmp_path / "b.json", doc)).entries["t::a"]
+    assert (entry.budget, entry.history, entry.machine, entry.commit) == ({}, (), "", None)
+
+
+def test_a_truncated_file_is_an_error(tmp_path: Path) -> None:
+    text = dumps(valid_doc(tmp_path))
+    for cut in (len(text) // 2, 200, 40):
+        path = tmp_path / "baseline.json"
+        path.write_text(text[:cut])
+        with pytest.raises(BaselineError, match=r"truncated.*line \d+, column \d+") as info:
+            load(path)
+        assert str(info.value).startswith(str(path))
+        assert isinstance(info.value.__cause__, json.JSONDecodeError)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "the file is empty"),
+        ("{,}", r"not valid JSON \(.* at line 1, column 2\)"),
+        ("[1, 2]", "expected a JSON object .* got a list"),
+        ("null", "got null"),
+        ("3", "got a number"),
+    ],
+)
+def test_a_file_that_is_not_a_json_object_is_an_error(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "baseline.json"
+    path.write_text(text)
+    with pytest.raises(BaselineError, match=message):
+        load(path)
+
+
+def test_an_unreadable_file_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.json"
+    path.write_bytes(b"\xff\xfe{")
+    with pytest.raises(BaselineError, match="cannot read"):
+        load(path)
+    with pytest.raises(BaselineError, match="cannot read"):
+        load(tmp_path)
+
+
+def test_a_newer_schema_asks_for_an_upgrade(tmp_path: Path) -> None:
+    path = write_doc(tmp_path / "b.json", {**valid_doc(tmp_path), "schema_version": 2})
+    with pytest.raises(SchemaVersionError) as info:
+        load(path)
+    assert str(info.value) == (
+        f"{path} was written by a newer pytest-perfbudget "
+        "(schema 2, this version reads ≤ 1); upgrade pytest-perfbudget"
+    )
+
+
+def test_a_pytest_benchmark_file_is_not_a_baseline(tmp_path: Path) -> None:
+    path = write_doc(tmp_path / "b.json", {"machine_info": {}, "benchmarks": [{"name": "x"}]})
+    with pytest.raises(BaselineError, match=r"pytest-benchmark file.*import-benchmark"):
+        load(path)
+
+
+def test_an_older_schema_is_migrated_on_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    current = valid_doc(tmp_path)
+    old = {"schema_version": 0, "runs": current["tests"], "machine": current["machine"]}
+
+    def v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
+        return {"machine": doc["machine"], "tests": doc["runs"]}
+
+    monkeypatch.setitem(baseline._MIGRATIONS, 0, v0_to_v1)
+    loaded = load(write_doc(tmp_path / "old.json", old))
+    assert list(loaded.entries) == ["t::a"]
+
+
+# -- saving -----------------------------------------------------------------------
+
+
+def test_save_is_deterministic_with_sorted_keys(tmp_path: Path) -> None:
+    entries = [make_entry("t::b", 1), make_entry("t::a", 2)]
+    first, second = tmp_path / "1" / "b.json", tmp_path / "2" / "b.json"
+    save(first, entries, machine=FP, generator=GENERATOR)
+    save(second, list(reversed(entries)), machine=FP, generator=GENERATOR)
+    text = first.read_text(encoding="utf-8")
+    assert first.read_bytes() == second.read_bytes()
+    assert text.endswith("}\n")
+    assert text == dumps(json.loads(text))
+    assert list(json.loads(text)["tests"]) == ["t::a", "t::b"]
+
+
+def test_saving_what_was_loaded_changes_no_byte(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    save(path, [make_entry("t::a")], machine=FP, generator=GENERATOR)
+    before = path.read_bytes()
+    save(path, list(load(path).entries.values()), machine=FP, generator=GENERATOR)
+    assert path.read_bytes() == before
+
+
+def test_stats_are_rounded_to_six_significant_digits(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    save(path, [make_entry("t::a")], machine=FP, generator=GENERATOR)
+    stats = json.loads(path.read_text())["tests"]["t::a"]["stats"]
+    for name in ("mean", "p50", "p95", "stdev"):
+        assert stats[name] == float(f"{stats[name]:.6g}")
+    assert stats["mean"] != make_entry("t::a").summary.mean
+
+
+def test_save_keeps_entries_of_tests_that_did_not_run(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "folder" / "baseline.json"
+    first = save(path, [make_entry("t::a"), make_entry("t::b")], machine=FP, generator=GENERATOR)
+    assert [(nodeid, old) for nodeid, old, _ in first.changes] == [("t::a", None), ("t::b", None)]
+    new_b = make_entry("t::b", seed=9)
+    second = save(path, [new_b, make_entry("t::c")], machine={"cpu": "new"}, generator="g2")
+    (nodeid, old, new), (nodeid_c, old_c, _) = second.changes
+    assert (nodeid, nodeid_c, old_c) == ("t::b", "t::c", None)
+    assert old is not None
+    assert old.sample_ns == first.changes[1][2].sample_ns
+    assert new is new_b
+    loaded = load(path)
+    assert sorted(loaded.entries) == ["t::a", "t::b", "t::c"]
+    assert loaded.entries["t::b"].sample_ns == new_b.sample_ns
+    assert (loaded.machine, loaded.generator) == ({"cpu": "new"}, "g2")
+
+
+def test_save_never_overwrites_an_unreadable_baseline(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    path.write_text('{"tests": ')
+    with pytest.raises(BaselineError, match="truncated"):
+        save(path, [make_entry("t::a")], machine=FP, generator=GENERATOR)
+    assert path.read_text() == '{"tests": '
+
+
+def test_save_reports_a_folder_it_cannot_create(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(BaselineError, match="cannot create the lock file"):
+        save(tmp_path / "file" / "b.json", [], machine=FP, generator=GENERATOR)
+    with pytest.raises(BaselineError, match="cannot write"):
+        baseline.atomic_write(tmp_path / "file" / "b.json", "{}")
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "b.json"
+    path.write_text("old")
+
+    def interrupted(src: str, dst: str) -> None:
+        raise KeyboardInterrupt
+
+    def failed(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        baseline.atomic_write(path, "new")
+    monkeypatch.setattr(os, "replace", failed)
+    with pytest.raises(BaselineError, match="No space left"):
+        baseline.atomic_write(path, "new")
+    assert path.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.json"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+def test_atomic_write_keeps_the_file_mode(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    baseline.atomic_write(path, "one")
+    assert path.stat().st_mode & 0o777 == 0o644
+    path.chmod(0o600)
+    baseline.atomic_write(path, "two")
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.read_text() == "two"
+
+
+def test_concurrent_threads_lose_no_entry(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    entry = make_entry("t::x", n=50)
+
+    def writer(worker: int) -> None:
+        for i in range(10):
+            nodeid = f"t::w{worker}_{i}"
+            save(path, [_renamed(entry, nodeid)], machine=FP, generator=GENERATOR)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(load(path).entries) == 40
+
+
+def _renamed(entry: BaselineEntry, nodeid: str) -> BaselineEntry:
+    from dataclasses import replace
+
+    return replace(entry, nodeid=nodeid)
+
+
+SAVER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from pytest_perfbudget.baseline import BaselineEntry, save
+    from pytest_perfbudget.model import Summary
+
+    path, worker = Path(sys.argv[1]), sys.argv[2]
+    stats = dict(n=3, mean=1e-3, stdev=0.0, min=1e-3, p50=1e-3, p75=1e-3, p90=1e-3,
+                 p95=1e-3, p99=1e-3, p999=1e-3, max=1e-3)
+    for i in range(50):
+        entry = BaselineEntry(
+            nodeid=f"t::{worker}_{i}", timer="wall", iterations=1,
+            sample_ns=(1_000_000, 1_000_100, 999_900), summary=Summary(**stats),
+            budget={}, history=(), machine="m", commit=None,
+        )
+        save(path, [entry], machine={"worker": worker}, generator="test")
+    """
+)
+
+
+def test_concurrent_processes_lose_no_entry(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", SAVER, str(path), worker]) for worker in ("p", "q")
+    ]
+    assert [proc.wait(timeout=60) for proc in procs] == [0, 0]
+    entries = load(path).entries
+    assert sorted(entries) == sorted(f"t::{w}_{i}" for w in "pq" for i in range(50))
+
+
+# -- merging and reading for compare ----------------------------------------------
+
+
+def test_merge_of_shard_baselines_lets_later_files_win(tmp_path: Path) -> None:
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    save(one, [make_entry("t::a", 1), make_entry("t::b", 1)], machine=FP, generator="g1")
+    save(two, [make_entry("t::b", 2), make_entry("t::c", 2)], machine={"cpu": "2"}, generator="g2")
+    doc = merge([one, two])
+    assert doc["schema_version"] == SCHEMA_VERSION
+    assert (doc["machine"], doc["generator"]) == ({"cpu": "2"}, "g2")
+    out = tmp_path / "out.json"
+    baseline.atomic_write(out, dumps(doc))
+    entries = load(out).entries
+    assert sorted(entries) == ["t::a", "t::b", "t::c"]
+    assert entries["t::b"].sample_ns == load(two).entries["t::b"].sample_ns
+
+
+def test_merge_validates_every_file(tmp_path: Path) -> None:
+    good = tmp_path / "good.json"
+    save(good, [make_entry("t::a")], machine=FP, generator=GENERATOR)
+    bad = write_doc(tmp_path / "bad.json", {"schema_version": 1, "tests": {"t::x": {}}})
+    with pytest.raises(BaselineError, match=f"^{bad}: test 't::x' is missing"):
+        merge([good, bad])
+    with pytest.raises(BaselineError, match="no such file"):
+        merge([good, tmp_path / "missing.json"])
+    with pytest.raises(BaselineError, match="no files given"):
+        merge([])
+
+
+def write_run_report(path: Path, *verdicts: Verdict, duration: float = 1.0) -> Path:
+    report = build_report(
+        list(verdicts), machine=FP, settings={}, generator=GENERATOR, duration=duration
+    )
+    write_report(path, report)
+    return path
+
+
+def test_merge_refuses_to_mix_baselines_and_reports(tmp_path: Path) -> None:
+    base = tmp_path / "base.json"
+    save(base, [make_entry("t::a")], machine=FP, generator=GENERATOR)
+    report = write_run_report(tmp_path / "report.json", make_verdict("t::a"))
+    with pytest.raises(BaselineError, match="cannot merge baselines with run reports") as info:
+        merge([base, report])
+    assert f"{base} is a baseline" in str(info.value)
+    assert f"{report} is a run report" in str(info.value)
+
+
+def test_merge_of_shard_reports(tmp_path: Path) -> None:
+    one = write_run_report(tmp_path / "1.json", make_verdict("t::b", 1), duration=2.0)
+    two = write_run_report(
+        tmp_path / "2.json", make_verdict("t::a", 2), make_verdict("t::b", 3), duration=3.0
+    )
+    doc = merge([one, two])
+    assert [test["nodeid"] for test in doc["tests"]] == ["t::a", "t::b"]
+    assert doc["tests"][1]["samples"] == json.loads(two.read_text())["tests"][1]["samples"]
+    assert doc["duration"] == 5.0
+    assert doc["summary"]["pass"] == 2
+
+
+def test_load_samples_reads_a_baseline(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    entry = make_entry("t::a", iterations=2)
+    save(path, [entry], machine=FP, generator=GENERATOR)
+    seconds, summary = load_samples(path)["t::a"]
+    assert seconds == pytest.approx(entry.seconds)
+    assert isinstance(summary, Summary)
+
+
+def test_load_samples_reads_a_run_report(tmp_path: Path) -> None:
+    measured = make_verdict("t::a")
+    no_stats = Verdict("t::skipped", Status.SKIPPED)
+    no_samples = Verdict("t::c", Status.PASS, summary=measured.summary)
+    path = write_run_report(tmp_path / "r.json", measured, no_stats, no_samples)
+    loaded = load_samples(path)
+    assert sorted(loaded) == ["t::a", "t::c"]
+    assert loaded["t::a"][0] == pytest.approx(measured.measurement.seconds)  # type: ignore[union-attr]
+    assert loaded["t::c"] == ([], measured.summary)
+
+
+def test_load_samples_of_a_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(BaselineError, match="no such file"):
+        load_samples(tmp_path / "missing.json")

@@ -1,0 +1,156 @@
+"""STATISTICS.md rule 2: low-quantile ratio, noise floor, classification, probe veto."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from pytest_perfbudget.model import Change
+from pytest_perfbudget.regression import (
+    classify,
+    confirm,
+    estimate_change,
+    low_quantile,
+    machine_probe,
+    noise_floor,
+    probe_vetoes,
+)
+
+
+def timings(seed: int, n: int = 1000, scale: float = 1e-3, sigma: float = 0.15) -> list[float]:
+    """Right-skewed per-call seconds: a floor plus lognormal jitter."""
+    rng = np.random.default_rng(seed)
+    return list(scale * (0.8 + 0.2 * rng.lognormal(0.0, sigma * 4, n)))
+
+
+def change(ratio: float, low: float, high: float) -> Change:
+    return Change(stat="p10", ratio=ratio, low=low, high=high)
+
+
+def test_low_quantile_drops_clock_glitches() -> None:
+    samples = [0.0, 0.0, 1.0, 1.1, 1.2, 1.3, 1.4]
+    assert low_quantile(samples, 0.0) == 1.0
+    assert low_quantile([2.0, 3.0, 4.0, 5.0, 6.0], 0.5) == 4.0
+
+
+def test_low_quantile_needs_samples() -> None:
+    with pytest.raises(ValueError, match="at least one sample"):
+        low_quantile([])
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_same_distribution_is_not_a_regression(seed: int) -> None:
+    result = estimate_change(timings(seed), timings(seed + 100))
+    assert result.low < 1 < result.high or abs(result.ratio - 1) < 0.02
+    assert classify(result, 0.10) == "unchanged"
+
+
+def test_thirty_percent_slower_is_regressed_with_an_interval_above_one() -> None:
+    base = timings(1)
+    result = estimate_change([x * 1.3 for x in timings(2)], base)
+    assert result.stat == "p10"
+    assert result.mode == "stored"
+    assert 1.2 < result.ratio < 1.4
+    assert 1 < result.low <= result.ratio <= result.high
+    assert classify(result, 0.10) == "regressed"
+
+
+def test_faster_is_improved() -> None:
+    result = estimate_change([x * 0.7 for x in timings(3)], timings(4))
+    assert result.high < 1
+    assert classify(result, 0.10) == "improved"
+
+
+def test_few_samples_give_a_wide_interval_that_decides_nothing() -> None:
+    now, base = timings(5, n=5), timings(6, n=5)
+    result = estimate_change([x * 1.15 for x in now], base)
+    assert result.low <= result.ratio <= result.high
+    # Too few samples for a lower bound on p10 now: the minimum stands in.
+    assert result.low == pytest.approx(min(now) * 1.15 / sorted(base)[3])
+    assert classify(result, 0.10) == "inconclusive"
+
+
+def test_estimate_change_needs_both_sides() -> None:
+    with pytest.raises(ValueError, match="both sides"):
+        estimate_change([], [1.0])
+
+
+def test_estimate_change_names_the_quantile() -> None:
+    assert estimate_change(timings(7), timings(8), q=0.25).stat == "p25"
+
+
+def history(p10s: list[float], machine: str = "m1") -> list[dict[str, object]]:
+    return [{"p10": value, "machine": machine, "n": 100} for value in p10s]
+
+
+def test_noise_floor_is_three_robust_sigmas_of_log_p10() -> None:
+    p10s = [1.0, 1.02, 0.98, 1.05, 0.95, 1.0]
+    logs = np.log(p10s)
+    mad = np.median(np.abs(logs - np.median(logs)))
+    expected = math.exp(3 * 1.4826 * mad) - 1
+    assert noise_floor(history(p10s)) == pytest.approx(expected)
+
+
+def test_noise_floor_needs_five_runs_on_the_same_machine() -> None:
+    runs = history([1.0, 1.1, 0.9, 1.2], "m1") + history([1.0, 1.0], "m2")
+    assert noise_floor(runs) is None
+    assert noise_floor(runs, machine="m1") is None
+    assert noise_floor(runs, machine="m1", min_runs=4) is not None
+    assert noise_floor([]) is None
+
+
+def test_noise_floor_ignores_runs_without_a_usable_p10() -> None:
+    runs = [*history([1.0, 1.0, 1.0, 1.0]), {"p10": 0.0, "machine": "m1"}, {"machine": "m1"}]
+    assert noise_floor(runs, machine="m1") is None
+    assert noise_floor([*runs, *history([1.0])], machine="m1") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("ratio", "low", "high", "expected"),
+    [
+        (1.30, 1.20, 1.40, "regressed"),
+        (1.10, 1.01, 1.20, "regressed"),
+        (1.12, 0.95, 1.30, "inconclusive"),
+        (1.05, 1.01, 1.09, "unchanged"),
+        (1.00, 0.95, 1.05, "unchanged"),
+        (0.70, 0.60, 0.80, "improved"),
+        (0.95, 0.92, 0.98, "unchanged"),
+        (0.88, 0.80, 0.99, "improved"),
+        (0.93, 0.85, 1.02, "inconclusive"),
+        (1.00, 0.80, 1.20, "inconclusive"),
+    ],
+)
+def test_classify(ratio: float, low: float, high: float, expected: str) -> None:
+    assert classify(change(ratio, low, high), 0.10) == expected
+
+
+def test_a_regression_counts_only_when_the_re_measurement_agrees() -> None:
+    slow, fine = change(1.3, 1.2, 1.4), change(1.0, 0.95, 1.05)
+    assert confirm(slow, slow, 0.10) == "regressed"
+    assert confirm(slow, fine, 0.10) == "inconclusive"
+    assert confirm(fine, slow, 0.10) == "unchanged"
+    assert confirm(change(0.7, 0.6, 0.8), fine, 0.10) == "improved"
+
+
+def test_machine_probe_returns_positive_seconds() -> None:
+    probe = machine_probe(rounds=1)
+    assert isinstance(probe, float)
+    assert probe > 0
+
+
+def test_machine_probe_keeps_the_fastest_round() -> None:
+    reads: Iterator[int] = iter([0, 500, 1000, 1300, 2000, 2900])
+    assert machine_probe(clock=lambda: next(reads), rounds=3) == pytest.approx(300e-9)
+
+
+@pytest.mark.parametrize(
+    ("now", "stored", "vetoes"),
+    [(2.0, 1.0, True), (1.1, 1.0, True), (1.05, 1.0, False), (1.0, None, False), (1.0, 0.0, False)],
+)
+def test_probe_vetoes_when_the_machine_is_in_a_slow_state(
+    now: float, stored: float | None, vetoes: bool
+) -> None:
+    assert probe_vetoes(now, stored, 0.10) is vetoes
