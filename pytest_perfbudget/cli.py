@@ -1,0 +1,469 @@
+"""The ``perfbudget`` console command: refresh, compare, show, merge, import-benchmark.
+
+It never imports pytest: ``refresh`` runs ``python -m pytest`` in a subprocess.
+Every expected failure (an unreadable file, a bad value) prints one line
+``perfbudget: error: …`` and exits 2, like a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_perfbudget import __version__
+from pytest_perfbudget.errors import BaselineError, ConfigError, PerfbudgetError, SpecError
+from pytest_perfbudget.model import Change, Measurement, Status, Summary, Verdict
+from pytest_perfbudget.units import format_change, format_duration, format_size, parse_ratio
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 only
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from pytest_perfbudget.baseline import BaselineEntry
+
+__all__ = ["DEFAULT_BASELINE", "baseline_from_args", "default_baseline", "main"]
+
+GENERATOR = f"pytest-perfbudget {__version__}"
+DEFAULT_BASELINE = Path(".perfbudget/baseline.json")
+COMPARE_SCHEMA_VERSION = 1
+_BASELINE_FLAG = "--perfbudget-baseline"
+_HEX_COMMIT = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+_NONE = "—"
+_Samples = Mapping[str, tuple[list[float], Summary]]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if args.command == "refresh":
+        # Everything after "refresh" goes to pytest untouched and in order.
+        args.pytest_args = argv[argv.index("refresh") + 1 :]
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except (PerfbudgetError, OSError) as exc:
+        print(f"perfbudget: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="perfbudget",
+        description="Performance budgets for pytest: refresh, compare and inspect baselines.",
+    )
+    parser.add_argument("--version", action="version", version=GENERATOR)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    cmd = commands.add_parser(
+        "refresh",
+        help="run pytest with --perfbudget-save, then print what changed in the baseline",
+        description="Run `python -m pytest --perfbudget-save PYTEST_ARGS…`, then print "
+        "old → new for each baseline entry that changed. Exits with pytest's status.",
+    )
+    cmd.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="PYTEST_ARGS")
+    cmd.set_defaults(handler=refresh)
+    _add_file_commands(commands)
+    return parser
+
+
+def _add_file_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cmd = commands.add_parser(
+        "compare", help="compare two run reports or baselines; exit 1 if anything regressed"
+    )
+    cmd.add_argument("base", type=Path, metavar="BASE")
+    cmd.add_argument("head", type=Path, metavar="HEAD")
+    cmd.add_argument("--markdown", type=Path, metavar="FILE", help="write a Markdown summary")
+    cmd.add_argument("--json", type=Path, metavar="FILE", help="write the comparison as JSON")
+    cmd.add_argument(
+        "--threshold", type=_ratio, default=0.10, help="allowed slowdown (default: 10%%)"
+    )
+    cmd.set_defaults(handler=compare)
+    cmd = commands.add_parser("show", help="print a baseline as a table")
+    cmd.add_argument("path", type=Path, nargs="?", metavar="PATH")
+    cmd.set_defaults(handler=show)
+    cmd = commands.add_parser("merge", help="merge shard baselines (or shard run reports)")
+    cmd.add_argument("paths", type=Path, nargs="+", metavar="FILE")
+    cmd.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
+    cmd.set_defaults(handler=merge)
+    cmd = commands.add_parser(
+        "import-benchmark",
+        help="turn a pytest-benchmark run saved with --benchmark-save-data into a baseline",
+    )
+    cmd.add_argument("file", type=Path, metavar="FILE")
+    cmd.add_argument("-o", "--output", type=Path, metavar="OUT", help="default: the baseline")
+    cmd.set_defaults(handler=import_benchmark)
+
+
+def _ratio(text: str) -> float:
+    try:
+        value = parse_ratio(text)
+    except SpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    assert value is not None  # only False parses to None, never a string
+    return value
+
+
+# -- paths --------------------------------------------------------------------------
+
+
+def default_baseline(pyproject: Path = Path("pyproject.toml")) -> Path:
+    """``[tool.perfbudget] baseline`` of ``pyproject``, else ``.perfbudget/baseline.json``."""
+    try:
+        with pyproject.open("rb") as stream:
+            document = tomllib.load(stream)
+    except FileNotFoundError:
+        return DEFAULT_BASELINE
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{pyproject}: not valid TOML: {exc}") from exc
+    value = document.get("tool", {}).get("perfbudget", {}).get("baseline")
+    if value is None:
+        return DEFAULT_BASELINE
+    if not isinstance(value, str) or not value:
+        raise ConfigError(
+            f"{pyproject}: [tool.perfbudget] baseline = {value!r} is not valid; expected a path"
+        )
+    return Path(value)
+
+
+def baseline_from_args(pytest_args: Sequence[str]) -> Path:
+    """The baseline pytest will use: the last ``--perfbudget-baseline`` given, else the default."""
+    found: str | None = None
+    for index, arg in enumerate(pytest_args):
+        if arg == _BASELINE_FLAG and index + 1 < len(pytest_args):
+            found = pytest_args[index + 1]
+        elif arg.startswith(_BASELINE_FLAG + "="):
+            found = arg.partition("=")[2]
+    return Path(found) if found else default_baseline()
+
+
+# -- refresh ------------------------------------------------------------------------
+
+
+def refresh(args: argparse.Namespace) -> int:
+    """``perfbudget refresh``: save a new baseline through pytest, then list the changes."""
+    from pytest_perfbudget import baseline
+
+    path = baseline_from_args(args.pytest_args)
+    before = baseline.load(path).entries
+    command = [sys.executable, "-m", "pytest", "--perfbudget-save", *args.pytest_args]
+    status = subprocess.run(command, check=False).returncode
+    after = baseline.load(path).entries
+    changed = [
+        _entry_change(nodeid, before.get(nodeid), entry)
+        for nodeid, entry in sorted(after.items())
+        if before.get(nodeid) != entry
+    ]
+    print(f"\nperfbudget: {len(changed)} of {len(after)} baseline entries changed in {path}")
+    for line in changed:
+        print(line)
+    return status
+
+
+def _entry_change(nodeid: str, old: BaselineEntry | None, new: BaselineEntry) -> str:
+    if old is None:
+        return f"{nodeid}  new  p50 {format_duration(new.summary.p50)}"
+    parts = [_stat_change(stat, old.summary, new.summary) for stat in ("p50", "min")]
+    return f"{nodeid}  " + " · ".join(parts)
+
+
+def _stat_change(stat: str, old: Summary, new: Summary) -> str:
+    before, after = old.value(stat), new.value(stat)
+    ratio = f" ({format_change(after / before)})" if before > 0 else ""
+    return f"{stat} {format_duration(before)} → {format_duration(after)}{ratio}"
+
+
+# -- compare ------------------------------------------------------------------------
+
+
+def compare_samples(
+    base: _Samples, head: _Samples, threshold: float
+) -> tuple[list[Verdict], list[str]]:
+    """Verdicts for the tests of ``head`` by node id, and the node ids only in ``base``."""
+    from pytest_perfbudget.regression import classify, estimate_change
+
+    verdicts = []
+    for nodeid, (now, summary) in sorted(head.items()):
+        before = base.get(nodeid)
+        status, change = Status.NEW, None
+        if before is not None and now and before[0]:
+            change = replace(estimate_change(now, before[0]), threshold=threshold)
+            status = Status(classify(change, threshold))
+        elif before is not None:
+            status = Status.INCONCLUSIVE  # a side kept no raw samples to compare
+        baseline = before[1] if before else None
+        verdicts.append(Verdict(nodeid, status, summary=summary, baseline=baseline, change=change))
+    return verdicts, sorted(set(base) - set(head))
+
+
+def compare(args: argparse.Namespace) -> int:
+    """``perfbudget compare BASE HEAD``: exit 1 if any test regressed."""
+    from pytest_perfbudget.baseline import load_samples
+
+    base, head = load_samples(args.base), load_samples(args.head)
+    verdicts, removed = compare_samples(base, head, args.threshold)
+    rows = [_compare_row(v) for v in verdicts] + [[n, "removed", *[_NONE] * 3] for n in removed]
+    print(_table(["test", "status", "base p50", "head p50", "change"], rows))
+    if args.markdown:
+        _write(args.markdown, _compare_markdown(verdicts, removed, args.base))
+    if args.json:
+        _write(args.json, _compare_json(verdicts, removed, args))
+    regressed = sum(v.status is Status.REGRESSED for v in verdicts)
+    print(f"\nperfbudget: {len(verdicts)} compared, {regressed} regressed, {len(removed)} removed")
+    return 1 if regressed else 0
+
+
+def _compare_row(verdict: Verdict) -> list[str]:
+    return [
+        verdict.nodeid,
+        verdict.status.value,
+        _maybe(verdict.baseline, lambda s: format_duration(s.p50)),
+        _maybe(verdict.summary, lambda s: format_duration(s.p50)),
+        _maybe(verdict.change, _change_text),
+    ]
+
+
+def _change_text(change: Change) -> str:
+    interval = f"[{format_change(change.low)} … {format_change(change.high)}]"
+    return f"{format_change(change.ratio)} {interval} ({change.stat})"
+
+
+def _compare_markdown(verdicts: Sequence[Verdict], removed: Sequence[str], base: Path) -> str:
+    from pytest_perfbudget.report.markdown import render_markdown
+
+    text = render_markdown(verdicts, against=str(base))
+    if removed:
+        names = ", ".join(f"`{name.replace('`', '')}`" for name in removed)
+        text += f"\nOnly in the base (removed): {names}\n"
+    return text
+
+
+def _compare_json(
+    verdicts: Sequence[Verdict], removed: Sequence[str], args: argparse.Namespace
+) -> str:
+    from pytest_perfbudget.baseline import dumps
+
+    tests = [
+        {"nodeid": v.nodeid, "status": v.status.value, "change": _maybe_dict(v.change)}
+        for v in verdicts
+    ] + [{"nodeid": name, "status": "removed", "change": None} for name in removed]
+    tests.sort(key=lambda test: str(test["nodeid"]))
+    document = {
+        "schema_version": COMPARE_SCHEMA_VERSION,
+        "generator": GENERATOR,
+        "base": str(args.base),
+        "head": str(args.head),
+        "threshold": args.threshold,
+        "tests": tests,
+    }
+    return dumps(document)
+
+
+def _maybe_dict(change: Change | None) -> dict[str, Any] | None:
+    return None if change is None else change.to_dict()
+
+
+# -- show ---------------------------------------------------------------------------
+
+
+def show(args: argparse.Namespace) -> int:
+    """``perfbudget show [PATH]``: the baseline as an aligned table."""
+    from pytest_perfbudget import baseline
+    from pytest_perfbudget.machine import describe
+
+    path: Path = args.path or default_baseline()
+    loaded = baseline.load(path)
+    if loaded.path is None:
+        raise BaselineError(f"{path}: no such file")
+    about = [f"{path}: {len(loaded.entries)} tests", loaded.generator]
+    if loaded.machine:
+        about.append(describe(loaded.machine))
+    print(" · ".join(part for part in about if part))
+    header = ["test", "timer", "n", "min", "p50", "p95", "budget", "runs", "commit"]
+    rows = [_show_row(entry) for _, entry in sorted(loaded.entries.items())]
+    print(_table(header, rows))
+    return 0
+
+
+def _show_row(entry: BaselineEntry) -> list[str]:
+    summary = entry.summary
+    return [
+        entry.nodeid,
+        entry.timer,
+        str(summary.n),
+        format_duration(summary.min),
+        format_duration(summary.p50),
+        format_duration(summary.p95),
+        _budget_text(entry.budget),
+        str(len(entry.history)),
+        (entry.commit or _NONE)[:10],
+    ]
+
+
+def _budget_text(budget: Mapping[str, Any]) -> str:
+    parts = [
+        f"{stat} {format_size(value) if stat == 'memory' else format_duration(value)}"
+        for stat, value in sorted(budget.items())
+        if isinstance(value, (int, float))
+    ]
+    return ", ".join(parts) or _NONE
+
+
+# -- merge --------------------------------------------------------------------------
+
+
+def merge(args: argparse.Namespace) -> int:
+    """``perfbudget merge A B… -o OUT``: one baseline (or run report) from shards."""
+    from pytest_perfbudget import baseline
+
+    document = baseline.merge(args.paths)
+    baseline.atomic_write(args.output, baseline.dumps(document))
+    count = len(document.get("tests") or ())
+    print(f"perfbudget: merged {len(args.paths)} files into {args.output} ({count} tests)")
+    return 0
+
+
+# -- import-benchmark ---------------------------------------------------------------
+
+
+def import_benchmark(args: argparse.Namespace) -> int:
+    """``perfbudget import-benchmark FILE``: baseline entries from a pytest-benchmark run."""
+    from pytest_perfbudget import baseline
+
+    document = _read_benchmark(args.file)
+    output: Path = args.output or default_baseline()
+    fingerprint = _benchmark_machine(document.get("machine_info"))
+    previous = baseline.load(output).entries
+    entries, missing = [], []
+    for bench in document["benchmarks"]:
+        name = str(bench.get("fullname") or bench.get("name"))
+        data = (bench.get("stats") or {}).get("data")
+        if not data:
+            missing.append(name)
+            continue
+        verdict = _benchmark_verdict(args.file, name, bench)
+        entries.append(_entry(verdict, previous.get(name), fingerprint, document))
+    for name in missing:
+        print(f"perfbudget: skipped {name}: the file holds no raw timings for it", file=sys.stderr)
+    if missing:
+        print(
+            "perfbudget: save pytest-benchmark runs with `--benchmark-save=NAME "
+            "--benchmark-save-data` to keep every round's timing",
+            file=sys.stderr,
+        )
+    if not entries:
+        print(f"perfbudget: error: nothing to import from {args.file}", file=sys.stderr)
+        return 1
+    baseline.save(output, entries, machine=fingerprint, generator=GENERATOR)
+    print(f"perfbudget: imported {len(entries)} benchmarks from {args.file} into {output}")
+    return 0
+
+
+def _read_benchmark(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BaselineError(f"{path}: not valid JSON: {exc}") from exc
+    benchmarks = document.get("benchmarks") if isinstance(document, dict) else None
+    if not isinstance(benchmarks, list) or not all(isinstance(b, dict) for b in benchmarks):
+        raise BaselineError(
+            f"{path}: not a pytest-benchmark saved run (expected a 'benchmarks' list, "
+            "as written by --benchmark-save)"
+        )
+    return dict(document)
+
+
+def _benchmark_verdict(path: Path, name: str, bench: Mapping[str, Any]) -> Verdict:
+    """A measured verdict from one benchmark: its ``data`` is seconds per call, per round."""
+    from pytest_perfbudget.stats import summarize
+
+    stats = bench["stats"]
+    try:
+        iterations = int(stats.get("iterations") or 1)
+        sample_ns = tuple(round(float(s) * iterations * 1e9) for s in stats["data"])
+    except (TypeError, ValueError) as exc:
+        raise BaselineError(f"{path}: benchmark {name!r} has bad 'stats': {exc}") from exc
+    if iterations < 1 or min(sample_ns) < 0:
+        raise BaselineError(f"{path}: benchmark {name!r} has negative timings or iterations")
+    timer = str((bench.get("options") or {}).get("timer", ""))
+    measurement = Measurement(
+        sample_ns=sample_ns,
+        iterations=iterations,
+        timer="cpu" if "process_time" in timer else "wall",
+    )
+    summary = summarize(measurement.seconds)
+    return Verdict(name, Status.NEW, summary=summary, measurement=measurement)
+
+
+def _entry(
+    verdict: Verdict,
+    previous: BaselineEntry | None,
+    fingerprint: Mapping[str, Any],
+    document: Mapping[str, Any],
+) -> BaselineEntry:
+    from pytest_perfbudget.baseline import entry_from_verdict
+    from pytest_perfbudget.machine import machine_id
+
+    commit = str((document.get("commit_info") or {}).get("id") or "")
+    return entry_from_verdict(
+        verdict,
+        previous,
+        machine=machine_id(fingerprint),
+        commit=commit if _HEX_COMMIT.match(commit) else None,
+        reference=None,
+    )
+
+
+def _benchmark_machine(info: object) -> dict[str, Any]:
+    """Our fingerprint fields from pytest-benchmark's ``machine_info`` (else this machine's)."""
+    if not isinstance(info, dict):
+        from pytest_perfbudget.machine import fingerprint
+
+        return fingerprint()
+    cpu = info.get("cpu")
+    cpu = cpu if isinstance(cpu, dict) else {}
+    build = info.get("python_build") or [None]
+    return {
+        "cpu": cpu.get("brand_raw") or info.get("processor") or info.get("machine") or "unknown",
+        "cores": cpu.get("count"),
+        "python_implementation": info.get("python_implementation"),
+        "python_version": info.get("python_version"),
+        "python_build": build[0] if isinstance(build, list) else str(build),
+        "python_abiflags": "",
+        "os": info.get("system"),
+        "os_release": info.get("release"),
+    }
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+def _maybe(value: Any, fmt: Callable[[Any], str]) -> str:
+    return _NONE if value is None else fmt(value)
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """Rows as left-aligned columns two spaces apart, under an underlined header."""
+    table = [list(header), ["-" * len(name) for name in header], *(list(row) for row in rows)]
+    widths = [max(len(row[col]) for row in table) for col in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in table
+    )
+
+
+def _write(path: Path, text: str) -> None:
+    from pytest_perfbudget.baseline import atomic_write
+
+    atomic_write(path, text)

@@ -1,0 +1,572 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_perfbudget import baseline
+from pytest_perfbudget.cli import main
+from pytest_perfbudget.model import Budget, Measurement, Status, Verdict
+from pytest_perfbudget.report.json import build_report, write_report
+from pytest_perfbudget.stats import summarize
+
+DATA = Path(__file__).parent / "data"
+WITH_DATA = DATA / "pytest_benchmark_saved_with_data.json"
+WITHOUT_DATA = DATA / "pytest_benchmark_saved_without_data.json"
+MACHINE = {"cpu": "Test CPU", "cores": 4, "python_version": "3.11.7", "os": "Linux"}
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def measured(
+    nodeid: str, ms: float, *, n: int = 200, status: Status = Status.PASS, **kwargs: Any
+) -> Verdict:
+    """A verdict whose samples are ``ms`` milliseconds apart by up to 1 %."""
+    sample_ns = tuple(round(ms * 1e6 * (1 + (i % 10) / 1000)) for i in range(n))
+    meas = Measurement(sample_ns=sample_ns)
+    return Verdict(nodeid, status, summary=summarize(meas.seconds), measurement=meas, **kwargs)
+
+
+def save_baseline(
+    path: Path,
+    verdicts: Sequence[Verdict],
+    commit: str | None = None,
+    machine: dict[str, Any] | None = None,
+) -> Path:
+    entries = [
+        baseline.entry_from_verdict(v, None, machine="abc", commit=commit, reference=None)
+        for v in verdicts
+    ]
+    fingerprint = MACHINE if machine is None else machine
+    baseline.save(path, entries, machine=fingerprint, generator="pytest-perfbudget 0.1.0")
+    return path
+
+
+def save_report(path: Path, verdicts: Sequence[Verdict]) -> Path:
+    doc = build_report(
+        verdicts, machine=MACHINE, settings={}, generator="pytest-perfbudget 0.1.0", duration=1.0
+    )
+    write_report(path, doc)
+    return path
+
+
+def test_version_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == "pytest-perfbudget 0.1.0"
+
+
+def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([])
+    assert exc.value.code == 2
+    assert "required: COMMAND" in capsys.readouterr().err
+
+
+def test_unknown_arguments_are_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["show", str(tmp_path / "b.json"), "--bogus"])
+    assert exc.value.code == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
+def test_python_dash_m_runs_the_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_perfbudget", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "pytest-perfbudget 0.1.0")
+
+
+# -- show ---------------------------------------------------------------------------
+
+
+def test_show_prints_the_baseline_as_an_aligned_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = save_baseline(
+        tmp_path / "b.json",
+        [
+            measured(
+                "tests/test_b.py::test_slow", 12.0, budget=Budget({"p95": 0.02}, memory=2**26)
+            ),
+            measured("tests/test_a.py::test_fast", 0.5),
+        ],
+        commit=COMMIT,
+    )
+    assert main(["show", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        f"{path}: 2 tests · pytest-perfbudget 0.1.0 · Test CPU · 4 cores · Python 3.11.7 · Linux"
+    )
+    assert lines[1].split() == [
+        "test",
+        "timer",
+        "n",
+        "min",
+        "p50",
+        "p95",
+        "budget",
+        "runs",
+        "commit",
+    ]
+    assert lines[3].split("  ")[0] == "tests/test_a.py::test_fast"
+    assert lines[4].startswith(
+        "tests/test_b.py::test_slow  wall   200  12.0 ms  12.1 ms  12.1 ms  "
+    )
+    assert lines[4].endswith("memory 64.0 MiB, p95 20.0 ms  1     0123456789")
+    assert lines[3].index("wall") == lines[4].index("wall")
+
+
+def test_show_reads_the_baseline_named_in_pyproject(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.perfbudget]\nbaseline = "perf/base.json"\n')
+    save_baseline(tmp_path / "perf" / "base.json", [measured("t.py::x", 1.0)])
+    assert main(["show"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("perf/base.json: 1 tests")
+    assert "t.py::x  wall   200  1.00 ms" in out
+
+
+def test_show_defaults_to_the_standard_baseline_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[tool.other]\nx = 1\n")
+    save_baseline(
+        tmp_path / ".perfbudget" / "baseline.json", [measured("t.py::x", 1.0)], machine={}
+    )
+    assert main(["show"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == ".perfbudget/baseline.json: 1 tests · pytest-perfbudget 0.1.0"
+
+
+def test_show_of_a_missing_baseline_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["show"]) == 2
+    assert capsys.readouterr().err == "perfbudget: error: .perfbudget/baseline.json: no such file\n"
+
+
+def test_a_truncated_baseline_is_an_error_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = save_baseline(tmp_path / "b.json", [measured("t.py::x", 1.0)])
+    path.write_text(path.read_text()[:100])
+    assert main(["show", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"perfbudget: error: {path}: truncated")
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "message"),
+    [
+        ("[tool.perfbudget\n", "pyproject.toml: not valid TOML"),
+        ("[tool.perfbudget]\nbaseline = 3\n", "[tool.perfbudget] baseline = 3 is not valid"),
+    ],
+)
+def test_a_bad_pyproject_is_an_error(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    pyproject: str,
+    message: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(pyproject)
+    assert main(["show"]) == 2
+    assert message in capsys.readouterr().err
+
+
+# -- compare ------------------------------------------------------------------------
+
+
+def test_compare_of_baselines_exits_1_on_a_regression(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = save_baseline(
+        tmp_path / "base.json",
+        [measured("t.py::same", 1.0), measured("t.py::slower", 1.0), measured("t.py::gone", 1.0)],
+    )
+    head = save_baseline(
+        tmp_path / "head.json",
+        [measured("t.py::same", 1.0), measured("t.py::slower", 1.5), measured("t.py::added", 1.0)],
+    )
+    assert main(["compare", str(base), str(head)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines[2:6]] == [
+        ["t.py::added", "new"],
+        ["t.py::same", "unchanged"],
+        ["t.py::slower", "regressed"],
+        ["t.py::gone", "removed"],
+    ]
+    assert lines[4].endswith("  +50 % [+50 % … +50 %] (p10)")
+    assert lines[-1] == "perfbudget: 3 compared, 1 regressed, 1 removed"
+
+
+def test_compare_exits_0_when_nothing_regressed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = save_baseline(tmp_path / "base.json", [measured("t.py::x", 2.0)])
+    head = save_baseline(tmp_path / "head.json", [measured("t.py::x", 1.0)])
+    assert main(["compare", str(base), str(head)]) == 0
+    assert "t.py::x  improved" in capsys.readouterr().out
+
+
+def test_compare_threshold_is_configurable(tmp_path: Path) -> None:
+    base = save_baseline(tmp_path / "base.json", [measured("t.py::x", 1.0)])
+    head = save_baseline(tmp_path / "head.json", [measured("t.py::x", 1.2)])
+    md = tmp_path / "c.md"
+    assert main(["compare", str(base), str(head), "--markdown", str(md)]) == 1
+    assert "removed" not in md.read_text(encoding="utf-8")
+    assert main(["compare", str(base), str(head), "--threshold", "25%"]) == 0
+
+
+def test_a_bad_threshold_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "a.json", "b.json", "--threshold", "ten"])
+    assert exc.value.code == 2
+    assert "argument --threshold: 'ten' is not a ratio" in capsys.readouterr().err
+
+
+def test_compare_writes_markdown_and_json(tmp_path: Path) -> None:
+    base = save_baseline(tmp_path / "base.json", [measured("t.py::x", 1.0), measured("t.py::y", 1)])
+    head = save_baseline(tmp_path / "head.json", [measured("t.py::x", 1.5)])
+    md, js = tmp_path / "out" / "c.md", tmp_path / "out" / "c.json"
+    assert main(["compare", str(base), str(head), "--markdown", str(md), "--json", str(js)]) == 1
+    text = md.read_text(encoding="utf-8")
+    assert "⚠️ 1 regressed" in text
+    assert f"compared against `{base}`" in text
+    assert text.endswith("\nOnly in the base (removed): `t.py::y`\n")
+    doc = json.loads(js.read_text(encoding="utf-8"))
+    assert doc["schema_version"] == 1
+    assert doc["generator"] == "pytest-perfbudget 0.1.0"
+    assert doc["threshold"] == 0.1
+    assert [(t["nodeid"], t["status"]) for t in doc["tests"]] == [
+        ("t.py::x", "regressed"),
+        ("t.py::y", "removed"),
+    ]
+    change = doc["tests"][0]["change"]
+    assert (change["stat"], change["threshold"]) == ("p10", 0.1)
+    assert change["ratio"] == pytest.approx(1.5)
+    assert doc["tests"][1]["change"] is None
+
+
+def test_compare_reads_run_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    unmeasured = Verdict("t.py::z", Status.PASS, summary=summarize([0.001, 0.002]))
+    base = save_report(tmp_path / "base.json", [measured("t.py::x", 1.0), unmeasured])
+    head = save_report(tmp_path / "head.json", [measured("t.py::x", 1.0), unmeasured])
+    assert main(["compare", str(base), str(head)]) == 0
+    out = capsys.readouterr().out
+    assert "t.py::x  unchanged" in out
+    assert "t.py::z  inconclusive  1.50 ms   1.50 ms   —" in out
+
+
+def test_compare_of_a_report_with_a_baseline(tmp_path: Path) -> None:
+    base = save_baseline(tmp_path / "base.json", [measured("t.py::x", 1.0)])
+    head = save_report(tmp_path / "head.json", [measured("t.py::x", 2.0)])
+    assert main(["compare", str(base), str(head)]) == 1
+
+
+def test_compare_of_an_unreadable_file_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = save_baseline(tmp_path / "base.json", [measured("t.py::x", 1.0)])
+    assert main(["compare", str(base), str(WITH_DATA)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"perfbudget: error: {WITH_DATA}: missing 'schema_version'")
+    assert "perfbudget import-benchmark" in err
+
+
+# -- merge --------------------------------------------------------------------------
+
+
+def test_merge_writes_one_baseline_from_shards(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one = save_baseline(tmp_path / "one.json", [measured("t.py::a", 1.0), measured("t.py::b", 1)])
+    two = save_baseline(tmp_path / "two.json", [measured("t.py::b", 2.0), measured("t.py::c", 1)])
+    out = tmp_path / "merged" / "baseline.json"
+    assert main(["merge", str(one), str(two), "-o", str(out)]) == 0
+    assert capsys.readouterr().out == f"perfbudget: merged 2 files into {out} (3 tests)\n"
+    merged = baseline.load(out)
+    assert sorted(merged.entries) == ["t.py::a", "t.py::b", "t.py::c"]
+    assert merged.entries["t.py::b"].summary.p50 == pytest.approx(0.002, rel=0.01)
+    text = out.read_text()
+    assert main(["merge", str(one), str(two), "-o", str(out)]) == 0
+    assert out.read_text() == text
+
+
+def test_merge_of_a_baseline_with_a_report_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one = save_baseline(tmp_path / "one.json", [measured("t.py::a", 1.0)])
+    two = save_report(tmp_path / "two.json", [measured("t.py::a", 1.0)])
+    assert main(["merge", str(one), str(two), "-o", str(tmp_path / "out.json")]) == 2
+    assert "cannot merge baselines with run reports" in capsys.readouterr().err
+    assert not (tmp_path / "out.json").exists()
+
+
+# -- import-benchmark ---------------------------------------------------------------
+
+
+def test_import_benchmark_turns_raw_rounds_into_baseline_entries(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "baseline.json"
+    assert main(["import-benchmark", str(WITH_DATA), "-o", str(out)]) == 0
+    assert capsys.readouterr().out == (
+        f"perfbudget: imported 2 benchmarks from {WITH_DATA} into {out}\n"
+    )
+    source = {b["fullname"]: b["stats"] for b in json.loads(WITH_DATA.read_text())["benchmarks"]}
+    loaded = baseline.load(out)
+    assert sorted(loaded.entries) == [
+        "test_fix.py::test_sum_once",
+        "test_fix.py::test_sum_pedantic",
+    ]
+    for nodeid, entry in loaded.entries.items():
+        stats = source[nodeid]
+        assert entry.iterations == stats["iterations"]
+        assert entry.seconds == pytest.approx(stats["data"], rel=1e-6)
+        assert entry.summary.min == pytest.approx(stats["min"], rel=1e-6)
+        assert entry.summary.p50 == pytest.approx(stats["median"], rel=1e-6)
+        assert (entry.timer, entry.commit, len(entry.history)) == ("wall", None, 1)
+    assert loaded.machine["cpu"] == "AMD EPYC"
+    assert loaded.machine["python_version"] == "3.11.7"
+
+
+def test_import_benchmark_without_raw_data_explains_how_to_save_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "baseline.json"
+    assert main(["import-benchmark", str(WITHOUT_DATA), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "skipped test_fix.py::test_sum_pedantic: the file holds no raw timings" in err
+    assert "skipped test_fix.py::test_sum_once" in err
+    assert "--benchmark-save-data" in err
+    assert err.endswith(f"perfbudget: error: nothing to import from {WITHOUT_DATA}\n")
+    assert not out.exists()
+
+
+def test_import_benchmark_keeps_what_it_can_and_extends_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = json.loads(WITH_DATA.read_text())
+    del doc["benchmarks"][1]["stats"]["data"]
+    doc["benchmarks"][0]["options"]["timer"] = "time.process_time"
+    doc["commit_info"]["id"] = COMMIT
+    del doc["machine_info"]
+    source = tmp_path / "run.json"
+    source.write_text(json.dumps(doc))
+    monkeypatch.chdir(tmp_path)
+    assert main(["import-benchmark", str(source)]) == 0
+    assert main(["import-benchmark", str(source)]) == 0
+    assert "skipped test_fix.py::test_sum_once" in capsys.readouterr().err
+    loaded = baseline.load(tmp_path / ".perfbudget" / "baseline.json")
+    (entry,) = loaded.entries.values()
+    assert (entry.timer, entry.commit, len(entry.history)) == ("cpu", COMMIT, 2)
+    assert "cpu" in loaded.machine  # this machine's fingerprint
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{", "not valid JSON"),
+        ('{"benchmarks": {}}', "not a pytest-benchmark saved run"),
+        ("[]", "not a pytest-benchmark saved run"),
+        (
+            '{"benchmarks": [{"fullname": "t::x", "stats": {"data": ["x"]}}]}',
+            "benchmark 't::x' has bad 'stats'",
+        ),
+        (
+            '{"benchmarks": [{"fullname": "t::x", "stats": {"data": [-1.0]}}]}',
+            "benchmark 't::x' has negative timings",
+        ),
+    ],
+)
+def test_import_benchmark_of_a_bad_file_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    source = tmp_path / "run.json"
+    source.write_text(content)
+    assert main(["import-benchmark", str(source), "-o", str(tmp_path / "b.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"perfbudget: error: {source}: ")
+    assert message in err
+
+
+def test_import_benchmark_reads_a_freshly_saved_run(tmp_path: Path) -> None:
+    """The format check against the installed pytest-benchmark, not a stored file."""
+    (tmp_path / "test_b.py").write_text(
+        "def test_b(benchmark):\n"
+        "    benchmark.pedantic(sum, args=(range(50),), rounds=3, iterations=4)\n"
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:perfbudget", "-p", "no:cacheprovider",
+         "--benchmark-save=run", "--benchmark-save-data", "test_b.py"],
+        cwd=tmp_path, check=True, capture_output=True,
+    )  # fmt: skip
+    (saved,) = (tmp_path / ".benchmarks").glob("*/0001_run.json")
+    out = tmp_path / "baseline.json"
+    assert main(["import-benchmark", str(saved), "-o", str(out)]) == 0
+    (entry,) = baseline.load(out).entries.values()
+    assert (entry.nodeid, entry.iterations, len(entry.sample_ns)) == ("test_b.py::test_b", 4, 3)
+
+
+# -- refresh ------------------------------------------------------------------------
+
+
+class FakePytest:
+    """Stands in for ``python -m pytest``: saves ``verdicts`` into the baseline."""
+
+    def __init__(self, path: Path, verdicts: Sequence[Verdict], returncode: int = 0) -> None:
+        self.path, self.verdicts, self.returncode = path, verdicts, returncode
+        self.commands: list[list[str]] = []
+
+    def __call__(self, command: list[str], check: bool) -> subprocess.CompletedProcess[str]:
+        self.commands.append(command)
+        entries = [
+            baseline.entry_from_verdict(v, None, machine="abc", commit=None, reference=None)
+            for v in self.verdicts
+        ]
+        baseline.save(self.path, entries, machine=MACHINE, generator="pytest-perfbudget 0.1.0")
+        return subprocess.CompletedProcess(command, self.returncode)
+
+
+def test_refresh_runs_pytest_and_prints_what_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = save_baseline(
+        tmp_path / ".perfbudget" / "baseline.json",
+        [measured("t.py::kept", 1.0), measured("t.py::slower", 1.2)],
+    )
+    fake = FakePytest(path, [measured("t.py::slower", 1.45), measured("t.py::added", 0.5)], 1)
+    monkeypatch.setattr(subprocess, "run", fake)
+    assert main(["refresh", "-k", "slower or added", "-x", "tests"]) == 1
+    assert fake.commands == [
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--perfbudget-save",
+            "-k",
+            "slower or added",
+            "-x",
+            "tests",
+        ]
+    ]
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "perfbudget: 2 of 3 baseline entries changed in .perfbudget/baseline.json",
+        "t.py::added  new  p50 502 µs",
+        "t.py::slower  p50 1.21 ms → 1.46 ms (+21 %) · min 1.20 ms → 1.45 ms (+21 %)",
+    ]
+
+
+@pytest.mark.parametrize("form", ["joined", "split"])
+def test_refresh_follows_the_baseline_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], form: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "other.json"
+    fake = FakePytest(path, [measured("t.py::x", 1.0)])
+    monkeypatch.setattr(subprocess, "run", fake)
+    option = [f"--perfbudget-baseline={path}"] if form == "joined" else [
+        "--perfbudget-baseline", str(path)
+    ]  # fmt: skip
+    assert main(["refresh", *option]) == 0
+    assert f"1 of 1 baseline entries changed in {path}" in capsys.readouterr().out
+
+
+def test_refresh_refuses_an_unreadable_baseline_before_running_pytest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".perfbudget").mkdir()
+    (tmp_path / ".perfbudget" / "baseline.json").write_text("{}")
+    fake = FakePytest(tmp_path / "unused.json", [])
+    monkeypatch.setattr(subprocess, "run", fake)
+    assert main(["refresh"]) == 2
+    assert "missing 'schema_version'" in capsys.readouterr().err
+    assert fake.commands == []
+
+
+def test_refresh_with_no_change_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / ".perfbudget" / "baseline.json"
+    monkeypatch.setattr(subprocess, "run", FakePytest(path, []))
+    assert main(["refresh"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "perfbudget: 0 of 0 baseline entries changed in .perfbudget/baseline.json"
+    ]
+
+
+def test_refresh_passes_help_like_options_after_a_path_to_pytest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    fake = FakePytest(tmp_path / ".perfbudget" / "baseline.json", [])
+    monkeypatch.setattr(subprocess, "run", fake)
+    assert main(["refresh", "tests", "--co", "-q"]) == 0
+    assert fake.commands[0][4:] == ["tests", "--co", "-q"]
+
+
+def test_pytest_is_never_imported_by_the_cli() -> None:
+    code = (
+        "import sys; from pytest_perfbudget import cli; "
+        "import pytest_perfbudget.report.markdown, pytest_perfbudget.report.github; "
+        "assert 'pytest' not in sys.modules and '_pytest' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_refresh_end_to_end_saves_and_then_shows_changes(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_x="""
+        import pytest
+
+        @pytest.mark.budget(p50="50ms", max_time="0.1s")
+        def test_a(perf):
+            perf(sum, range(100))
+
+        @pytest.mark.budget(p50="50ms", max_time="0.1s")
+        def test_b(perf):
+            perf(sum, range(100))
+        """
+    )
+    command = [sys.executable, "-m", "pytest_perfbudget", "refresh", "-p", "no:cacheprovider"]
+    first = pytester.run(*command, "-p", "no:asyncio")
+    assert first.ret == 0
+    first.stdout.fnmatch_lines(
+        [
+            "perfbudget: 2 of 2 baseline entries changed in .perfbudget/baseline.json",
+            "test_x.py::test_a  new  p50 *",
+            "test_x.py::test_b  new  p50 *",
+        ]
+    )
+    second = pytester.run(*command, "-p", "no:asyncio", "-k", "test_b")
+    assert second.ret == 0
+    second.stdout.fnmatch_lines(
+        [
+            "perfbudget: 1 of 2 baseline entries changed in .perfbudget/baseline.json",
+            "test_x.py::test_b  p50 * → * (*) · min * → * (*)",
+        ]
+    )
+    assert len(baseline.load(pytester.path / ".perfbudget" / "baseline.json").entries) == 2
