@@ -93,9 +93,12 @@ def describe_check(check: Check) -> str:
         Outcome.FAIL: "is over",
         Outcome.INCONCLUSIVE: "cannot be told apart from",
     }[check.outcome]
-    ratio = f", {check.observed / check.limit:.2g}x the budget" if check.outcome is Outcome.FAIL else ""
+    ratio = (
+        f", {check.observed / check.limit:.2g}x the budget" if check.outcome is Outcome.FAIL else ""
+    )
     note = "" if check.exact else "; decided on the point estimate"
-    return f"{check.stat} {observed} {relation} its {limit} budget ({_bounds_text(check)}{ratio}{note})"
+    detail = f"{_bounds_text(check)}{ratio}{note}"
+    return f"{check.stat} {observed} {relation} its {limit} budget ({detail})"
 
 
 def describe_change(change: Change, baseline: Summary, verdict: str | None) -> str:
@@ -118,7 +121,7 @@ def describe_change(change: Change, baseline: Summary, verdict: str | None) -> s
 
 def failure_text(verdict: Verdict, *, machine: str) -> str:
     """The failure message of a test whose verdict fails it."""
-    lines = [message for message in verdict.messages]
+    lines = list(verdict.messages)
     meas = verdict.measurement
     if meas is not None and verdict.summary is not None:
         confirmed = ", confirmed by a re-measurement" if verdict.confirmed else ""

@@ -19,7 +19,15 @@ from pytest_perfbudget.errors import SpecError
 from pytest_perfbudget.model import Budget, Change, Check, Measurement, Outcome, Summary
 from pytest_perfbudget.units import format_change
 
-__all__ = ["Judgement", "Perf", "Reference", "judge_callable", "judge_samples", "stable", "stop_rule"]
+__all__ = [
+    "Judgement",
+    "Perf",
+    "Reference",
+    "judge_callable",
+    "judge_samples",
+    "stable",
+    "stop_rule",
+]
 
 #: Relative width of the 99 % bounds of the median that counts as a stable estimate.
 STABLE_WIDTH = 0.05
@@ -87,7 +95,9 @@ def stop_rule(
         if len(seconds) < min_rounds:
             return False
         summary = summarize(seconds)
-        if budget.limits and not compare.decided(compare.check_limits(budget, summary, final=False)):
+        if budget.limits and not compare.decided(
+            compare.check_limits(budget, summary, final=False)
+        ):
             return False
         if reference is not None and reference.threshold is not None:
             change = reference.estimate(seconds, reference.seconds)
@@ -105,15 +115,17 @@ def _confirm(
 ) -> tuple[Check, ...]:
     """A fail counts only when the fresh re-measurement fails the same statistic."""
     out = []
-    for before, after, both in zip(first, second, combined):
+    for before, after, check in zip(first, second, combined, strict=True):
         if before.outcome is Outcome.FAIL:
             outcome = Outcome.FAIL if after.outcome is Outcome.FAIL else Outcome.INCONCLUSIVE
-            both = replace(both, outcome=outcome)
-        out.append(both)
+            check = replace(check, outcome=outcome)  # noqa: PLW2901
+        out.append(check)
     return tuple(out)
 
 
-def _compare(measurement: Measurement, reference: Reference | None) -> tuple[Change | None, str | None]:
+def _compare(
+    measurement: Measurement, reference: Reference | None
+) -> tuple[Change | None, str | None]:
     if reference is None or not reference.seconds:
         return None, None
     change = reference.estimate(measurement.seconds, reference.seconds)
@@ -131,7 +143,8 @@ def _vetoed(reference: Reference) -> str | None:
         return None
     return (
         f"the machine runs slower now than when the baseline was saved (reference loop "
-        f"{format_change(now / reference.stored_probe)}); the slowdown is not attributed to the code"
+        f"{format_change(now / reference.stored_probe)}); the slowdown is not attributed "
+        "to the code"
     )
 
 
@@ -178,7 +191,9 @@ def judge_callable(
         checks += (memory,)
         measurement = replace(measurement, memory_peak=peak)
     summary = summarize(measurement.seconds)
-    return Judgement(measurement, summary, checks, confirmed, tuple(messages), change, regression), result
+    return Judgement(
+        measurement, summary, checks, confirmed, tuple(messages), change, regression
+    ), result
 
 
 def _memory_check(budget: Budget, fn: Callable[[], object]) -> tuple[Check | None, int | None]:
@@ -197,12 +212,14 @@ def judge_samples(
     checks = compare.check_limits(budget, summary, final=True)
     messages: list[str] = []
     change, regression = _compare(measurement, reference)
-    if regression == "regressed" and change is not None and reference is not None:
-        if change.low < 1 + (reference.threshold or 0):
-            regression = "inconclusive"
-            messages.append("flagged as slower, but samples the test takes cannot be re-measured")
+    threshold = reference.threshold if reference is not None else None
+    if regression == "regressed" and change is not None and change.low < 1 + (threshold or 0):
+        regression = "inconclusive"
+        messages.append("flagged as slower, but samples the test takes cannot be re-measured")
     if any(check.outcome is Outcome.FAIL for check in checks):
-        messages.append(f"decided on the test's own {measurement.n} samples, without a re-measurement")
+        messages.append(
+            f"decided on the test's own {measurement.n} samples, without a re-measurement"
+        )
     if budget.memory is not None:
         messages.append("memory budgets need perf(fn) or a timed test body; not checked")
     return Judgement(measurement, summary, checks, False, tuple(messages), change, regression)
@@ -224,6 +241,7 @@ class Perf:
     reference: Reference | None = None
     precise: bool = False
     judgement: Judgement | None = field(default=None, init=False)
+    target: Callable[[], Any] | None = field(default=None, init=False, repr=False)
     _recorder: Recorder | None = field(default=None, init=False, repr=False)
     _mode: str | None = field(default=None, init=False, repr=False)
     _loops: list[Any] = field(default_factory=list, init=False, repr=False)
@@ -246,6 +264,7 @@ class Perf:
 
         if not self.enabled:
             return call()
+        self.target = call
         self.judgement, result = judge_callable(
             call,
             self.budget,

@@ -8,7 +8,8 @@ only when a budgeted or measured test runs.
 from __future__ import annotations
 
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,11 @@ MARKER_HELP = (
     "memory='64MB' limits peak traced memory of one call; regression='10%' (or False) sets "
     "the allowed slowdown against the baseline; rounds, max_time, warmup, timer='wall'|'cpu', "
     "gc tune the measurement. See https://pytest-perfbudget.readthedocs.io/"
+)
+XDIST_NOTE = (
+    "budgeted tests ran in parallel xdist workers, which compete for the CPU and perturb "
+    "timings; run them serially (e.g. `pytest -p no:xdist -m budget`, or put them in one "
+    "xdist_group with --dist loadgroup)"
 )
 _STATUS_WORDS = {
     Status.OVER_BUDGET: "OVER BUDGET",
@@ -101,7 +107,9 @@ def _settings(config: pytest.Config) -> Settings:
     }
     try:
         table = load_table(source)
-        return settings_from_table(table, rootdir=config.rootpath, source=source, overrides=overrides)
+        return settings_from_table(
+            table, rootdir=config.rootpath, source=source, overrides=overrides
+        )
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from exc
 
@@ -173,7 +181,9 @@ class PerfbudgetPlugin:
     def _evaluate(self, item: pytest.Item) -> Budget | None:
         markers = list(item.iter_markers("budget"))
         if markers:
-            budget = spec.merge([spec.budget_from_marker(m.args, m.kwargs) for m in reversed(markers)])
+            budget = spec.merge(
+                [spec.budget_from_marker(m.args, m.kwargs) for m in reversed(markers)]
+            )
         else:
             budget = spec.match(item.nodeid, self.settings.patterns)
         if budget is None:
@@ -181,7 +191,8 @@ class PerfbudgetPlugin:
         adjusted = item.ihook.pytest_perfbudget_adjust_budget(item=item, budget=budget)
         if adjusted is not None and not isinstance(adjusted, Budget):
             raise SpecError(
-                f"pytest_perfbudget_adjust_budget returned {adjusted!r}; it must return a Budget or None"
+                f"pytest_perfbudget_adjust_budget returned {adjusted!r}; "
+                "it must return a Budget or None"
             )
         return adjusted or budget
 
@@ -232,7 +243,8 @@ class PerfbudgetPlugin:
         )
         if not isinstance(change, Change):
             raise SpecError(
-                f"pytest_perfbudget_compare returned {change!r} for {nodeid}; it must return a Change"
+                f"pytest_perfbudget_compare returned {change!r} for {nodeid}; "
+                "it must return a Change"
             )
         return change
 
@@ -267,19 +279,23 @@ class PerfbudgetPlugin:
             self._judge_into(item, report)
         elif budget_key in item.stash and item.stash[budget_key] is not None:
             status = Status.SKIPPED if report.skipped else Status.FAILED
-            self._attach(item, report, Verdict(item.nodeid, status, item.stash[budget_key] or Budget()))
+            self._attach(
+                item, report, Verdict(item.nodeid, status, item.stash[budget_key] or Budget())
+            )
         return report
 
     def _judge_into(self, item: pytest.Item, report: pytest.TestReport) -> None:
         try:
-            judgement = self._judge(item)
+            judged = self._judge(item)
         except Exception as exc:  # the body raised when repeated, or bad perf usage
             report.outcome = "failed"
-            report.longrepr = f"perfbudget could not measure {item.nodeid}: {type(exc).__name__}: {exc}"
+            report.longrepr = (
+                f"perfbudget could not measure {item.nodeid}: {type(exc).__name__}: {exc}"
+            )
             return
-        if judgement is None:
+        if judged is None:
             return
-        verdict = self._verdict(item, judgement)
+        verdict = self._verdict(item, judged[0])
         item.ihook.pytest_perfbudget_verdict(item=item, verdict=verdict)
         self._attach(item, report, verdict)
         if self.fails(verdict):
@@ -287,38 +303,65 @@ class PerfbudgetPlugin:
 
             report.outcome = "failed"
             report.longrepr = failure_text(verdict, machine=self.machine_line())
+            if judged[1] is not None:
+                report.longrepr += self._hotspots(item.nodeid, judged[1])
 
-    def _judge(self, item: pytest.Item) -> Judgement | None:
+    def _hotspots(self, nodeid: str, target: Callable[[], object]) -> str:
+        """The top functions of one profiled call; the .pstats goes next to the JSON report."""
+        from pytest_perfbudget.hotspots import profile_call
+
+        try:
+            hotspots = profile_call(target)
+        except Exception as exc:  # profiling is a diagnosis: never turn it into an error
+            return f"\nhotspots: profiling failed: {type(exc).__name__}: {exc}"
+        text = "\nhotspots (one profiled call, by own time):\n" + "\n".join(hotspots.lines)
+        if self.settings.json is not None:
+            folder = self.settings.json.with_name(self.settings.json.stem + ".profiles")
+            text += f"\nprofile saved to {hotspots.dump(folder, nodeid)}"
+        return text
+
+    def _judge(self, item: pytest.Item) -> tuple[Judgement, Callable[[], object] | None] | None:
         from pytest_perfbudget.measure import judge_callable, judge_samples
 
         measurer = item.stash.get(perf_key, None)
         budget = self.budget_of(item)
         if measurer is not None:
             if measurer.judgement is not None:
-                return measurer.judgement
+                return measurer.judgement, measurer.target
             measurement = measurer.measurement()
             if measurement is not None:
-                return judge_samples(measurement, measurer.budget, measurer.reference)
+                return judge_samples(measurement, measurer.budget, measurer.reference), None
         if budget is None:
             return None
         plan = self.plan_for(budget)
+        reference = self.reference_for(item, budget, plan.timer)
+        fixture = getattr(item, "funcargs", {}).get("benchmark")
+        if fixture is not None:
+            from pytest_perfbudget.integrations import BENCHMARK_FALLBACK, benchmark_measurement
+
+            samples = benchmark_measurement(fixture)
+            if samples is not None:
+                return judge_samples(samples, budget, reference), None
         judgement, _ = judge_callable(
-            item.runtest,
-            budget,
-            plan,
-            mode="body",
-            reference=self.reference_for(item, budget, plan.timer),
-            precise=self.settings.save,
+            item.runtest, budget, plan, mode="body", reference=reference, precise=self.settings.save
         )
-        return judgement
+        if fixture is not None:
+            judgement = replace(judgement, messages=(*judgement.messages, BENCHMARK_FALLBACK))
+        return judgement, item.runtest
 
     def _verdict(self, item: pytest.Item, judgement: Judgement) -> Verdict:
         from pytest_perfbudget.compare import describe_change, describe_check, limit_status
+        from pytest_perfbudget.integrations import tracer_unpaused
 
         budget = self.budget_of(item) or Budget(source="none")
         entry = self.baseline.entries.get(item.nodeid) if self.baseline else None
-        status = _status(limit_status(judgement.checks), judgement.regression)
         messages = [describe_check(c) for c in judgement.checks if c.outcome is not Outcome.PASS]
+        if tracer_unpaused(judgement.measurement):
+            tracer = judgement.measurement.tracer
+            messages.append(f"{tracer}: timings are inflated and not compared with the baseline")
+            judgement = replace(judgement, change=None, regression=None)
+            entry = None
+        status = _status(limit_status(judgement.checks), judgement.regression)
         if judgement.change is not None and entry is not None:
             messages.append(describe_change(judgement.change, entry.summary, judgement.regression))
             if entry.machine != self.machine_id():
@@ -328,7 +371,11 @@ class PerfbudgetPlugin:
                 )
         elif status is Status.PASS and self._expects_entry():
             status = Status.NEW
-            note = "" if entry is None else f" (the baseline was measured with the {entry.timer} clock)"
+            note = (
+                ""
+                if entry is None
+                else f" (the baseline was measured with the {entry.timer} clock)"
+            )
             messages.append(f"no comparable baseline entry{note}; save one with --perfbudget-save")
         messages += judgement.messages
         return Verdict(
@@ -389,6 +436,8 @@ class PerfbudgetPlugin:
         data = getattr(report, "perfbudget", None)
         if data and report.when == "call":
             self.verdicts[report.nodeid] = Verdict.from_dict(data)
+            if hasattr(report, "node") and XDIST_NOTE not in self._notes:  # sent by an xdist worker
+                self._notes.append(XDIST_NOTE)
 
     def pytest_report_header(self, config: pytest.Config) -> str:
         return f"perfbudget: {self.settings.describe()}"
@@ -442,7 +491,7 @@ class PerfbudgetPlugin:
             self._write_reports(verdicts)
             if self.settings.save and exitstatus != pytest.ExitCode.INTERRUPTED:
                 self._save(verdicts)
-        except (PerfbudgetError, OSError) as exc:
+        except (PerfbudgetError, OSError) as exc:  # SpecError included: a bad reporter hook
             self._notes.append(f"error: {exc}")
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -490,21 +539,32 @@ class PerfbudgetPlugin:
             write_report(self.settings.json, report)
         if not verdicts:
             return
-        markdown = render_markdown(verdicts, machine=self.machine_line(), against=self.settings.against)
+        markdown = render_markdown(
+            verdicts, machine=self.machine_line(), against=self.settings.against
+        )
         if self.settings.markdown is not None:
             from pytest_perfbudget.baseline import atomic_write
 
             self.settings.markdown.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(self.settings.markdown, markdown)
         github.append_step_summary(markdown)
-        for writer in self.config.hook.pytest_perfbudget_reporters(config=self.config):
-            for reporter in writer or ():
-                reporter.write(verdicts)
+        for writers in self.config.hook.pytest_perfbudget_reporters(config=self.config):
+            for writer in writers or ():
+                if not callable(getattr(writer, "write", None)):
+                    raise SpecError(
+                        f"pytest_perfbudget_reporters returned {writer!r}, which has no "
+                        "write(verdicts) method"
+                    )
+                writer.write(verdicts)
 
 
 def _savable(verdict: Verdict) -> bool:
+    from pytest_perfbudget.integrations import tracer_unpaused
+
     meas = verdict.measurement
-    return verdict.status not in (Status.FAILED, Status.SKIPPED) and bool(meas and meas.sample_ns)
+    if verdict.status in (Status.FAILED, Status.SKIPPED) or tracer_unpaused(meas):
+        return False
+    return bool(meas and meas.sample_ns)
 
 
 def _display(path: Path, rootdir: Path) -> str:
@@ -562,4 +622,3 @@ def _section(verdict: Verdict) -> str:
     )
     how = f"{meas.mode}, {meas.timer} clock, {meas.iterations} call(s)/sample" if meas else ""
     return f"n={summary.n} ({how})\n{stats}"
-

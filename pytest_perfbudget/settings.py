@@ -11,7 +11,7 @@ from typing import Any
 from pytest_perfbudget.errors import ConfigError, SpecError
 from pytest_perfbudget.model import Budget
 from pytest_perfbudget.spec import KNOBS, budget_from_kwargs, parse_knob
-from pytest_perfbudget.units import format_duration, parse_duration, parse_ratio
+from pytest_perfbudget.units import format_duration, parse_ratio
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -104,7 +104,9 @@ def _patterns(value: object) -> tuple[tuple[str, Budget], ...]:
     out = []
     for glob, spec in value.items():
         if not isinstance(spec, dict):
-            raise SpecError(f"{glob!r} = {spec!r}: expected an inline table such as {{ p95 = 200 }}")
+            raise SpecError(
+                f"{glob!r} = {spec!r}: expected an inline table such as {{ p95 = 200 }}"
+            )
         try:
             out.append((glob, budget_from_kwargs(spec, source=f"pattern {glob}")))
         except SpecError as exc:
@@ -134,12 +136,15 @@ def _parse_table(table: Mapping[str, Any], source: Path) -> dict[str, Any]:
     for key, value in table.items():
         if key not in _KEYS:
             raise ConfigError(
-                f"{source}: [tool.perfbudget] unknown key {key!r}; valid keys are {', '.join(_KEYS)}"
+                f"{source}: [tool.perfbudget] unknown key {key!r}; "
+                f"valid keys are {', '.join(_KEYS)}"
             )
         try:
             parsed[key] = _parse_setting(key, value)
         except SpecError as exc:
-            where = "[tool.perfbudget.budgets]" if key == "budgets" else f"[tool.perfbudget] {key} ="
+            where = (
+                "[tool.perfbudget.budgets]" if key == "budgets" else f"[tool.perfbudget] {key} ="
+            )
             shown = "" if key == "budgets" else f" {value!r}:"
             raise ConfigError(f"{source}: {where}{shown} {exc}") from None
     return parsed

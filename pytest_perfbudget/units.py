@@ -38,8 +38,14 @@ _SIZE_UNITS = {
     "GiB": 1024**3,
 }
 
-DURATION_FORMS = "a number of milliseconds (200, 0.5) or a string with a unit: ns, us, µs, ms, s ('250us', '5ms', '1.5s')"
-SIZE_FORMS = "a number of bytes (65536) or a string with a unit: B, KB, MB, GB, KiB, MiB, GiB ('64MB', '1.5 GiB')"
+DURATION_FORMS = (
+    "a number of milliseconds (200, 0.5) or a string with a unit: ns, us, µs, ms, s "
+    "('250us', '5ms', '1.5s')"
+)
+SIZE_FORMS = (
+    "a number of bytes (65536) or a string with a unit: B, KB, MB, GB, KiB, MiB, GiB "
+    "('64MB', '1.5 GiB')"
+)
 RATIO_FORMS = "a percentage ('10%'), a fraction (0.1), or False for no regression gate"
 
 
@@ -108,8 +114,8 @@ def format_duration(seconds: float) -> str:
 
 
 def format_size(size: float) -> str:
-    """Format bytes with a binary unit: ``"64.0 MiB"``."""
-    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+    """Format bytes with a decimal unit, as budgets are usually written: ``"64.0 MB"``."""
+    for unit, scale in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
         if abs(size) >= scale:
             return f"{_significant(size / scale)} {unit}"
     return f"{size:.0f} B"

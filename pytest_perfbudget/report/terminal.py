@@ -19,7 +19,17 @@ ATTENTION = (
     Status.IMPROVED,
 )
 _ORDER = {status: rank for rank, status in enumerate((*ATTENTION, Status.UNCHANGED, Status.PASS))}
-_HEADERS = ("test", "status", "stat", "observed", "budget", "99 % bounds", "n", "baseline", "change")
+_HEADERS = (
+    "test",
+    "status",
+    "stat",
+    "observed",
+    "budget",
+    "99 % bounds",
+    "n",
+    "baseline",
+    "change",
+)
 
 
 def _amount(stat: str, value: float | None) -> str:
@@ -65,7 +75,7 @@ def _rows(verdicts: Sequence[Verdict], verbosity: int) -> list[tuple[str, ...]]:
     ordered = sorted(verdicts, key=lambda v: (_ORDER.get(v.status, 99), v.nodeid))
     if verbosity < 0:
         ordered = [v for v in ordered if v.status in ATTENTION]
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for verdict in ordered:
         checks = verdict.checks if verbosity > 0 and verdict.checks else [_main_check(verdict)]
         rows.extend(_row(verdict, check) for check in checks)
@@ -89,7 +99,10 @@ def render_table(verdicts: Sequence[Verdict], *, verbosity: int = 0, width: int 
     lines = []
     for row in table:
         cells = [_fit(row[0], widths[0]).ljust(widths[0])]
-        cells += [cell.rjust(w) if i > 1 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row[1:], widths[1:]), 1)]
+        cells += [
+            cell.rjust(w) if i > 1 else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row[1:], widths[1:], strict=True), 1)
+        ]
         lines.append("  ".join(cells).rstrip())
     return lines
 

@@ -1,0 +1,76 @@
+"""Where the time went: profile one call with cProfile when a budget fails."""
+
+from __future__ import annotations
+
+import cProfile
+import os
+import pstats
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_perfbudget.units import format_duration
+
+__all__ = ["Hotspots", "profile_call"]
+
+#: Functions listed in a failure message.
+TOP = 8
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+@dataclass(frozen=True)
+class Hotspots:
+    """The profile of one call: printable lines and the raw pstats data."""
+
+    lines: tuple[str, ...]
+    stats: pstats.Stats
+
+    def dump(self, folder: Path, nodeid: str) -> Path:
+        """Write ``<folder>/<nodeid>.pstats`` (for snakeviz or ``python -m pstats``)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / (_UNSAFE.sub("_", nodeid).strip("_") + ".pstats")
+        self.stats.dump_stats(os.fspath(path))
+        return path
+
+
+def _where(func: tuple[str, int, str]) -> str:
+    filename, line, name = func
+    if filename == "~":  # a built-in function
+        return name
+    return f"{name}  {_short(filename)}:{line}"
+
+
+def _short(filename: str) -> str:
+    try:
+        relative = os.path.relpath(filename)
+    except ValueError:  # another drive on Windows
+        return filename
+    return filename if relative.startswith("..") else relative
+
+
+def _ours(func: tuple[str, int, str]) -> bool:
+    """The profiler's own entries and this package's wrappers, left out of the list."""
+    return "_lsprof.Profiler" in func[2] or os.path.dirname(func[0]) == _PACKAGE
+
+
+def profile_call(fn: Callable[[], object], *, top: int = TOP) -> Hotspots:
+    """Profile one call of ``fn``; list the ``top`` functions by own time."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        fn()
+    finally:
+        profiler.disable()
+    stats = pstats.Stats(profiler)
+    rows = sorted(
+        (kv for kv in stats.stats.items() if not _ours(kv[0])),  # type: ignore[attr-defined]
+        key=lambda kv: kv[1][2],
+        reverse=True,
+    )
+    lines = [f"{'own':>9}  {'cumulative':>10}  {'calls':>7}  function"]
+    for func, (_, ncalls, tottime, cumtime, _) in rows[:top]:
+        own, cumulative = format_duration(tottime), format_duration(cumtime)
+        lines.append(f"{own:>9}  {cumulative:>10}  {ncalls:>7}  {_where(func)}")
+    return Hotspots(tuple(lines), stats)
