@@ -124,6 +124,8 @@ def format_size(size: float) -> str:
 def format_change(ratio: float) -> str:
     """Format a ratio of new to old as a signed percentage: 1.28 -> ``"+28 %"``."""
     percent = (ratio - 1) * 100
-    if abs(percent) < 10:
+    if abs(percent) < 0.05:
+        return "+0.0 %"
+    if abs(percent) < 9.95:
         return f"{percent:+.1f} %"
     return f"{percent:+.0f} %"
