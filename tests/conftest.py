@@ -1,0 +1,59 @@
+"""Shared fixtures: a pytester project whose budgeted tests measure for at most 0.2 s."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+# In-process pytester runs drop the modules a run imported. numpy's C extension cannot be
+# imported twice in one process, and re-importing hypothesis (its plugin does, at the end
+# of every run) costs ~0.7 s a run; importing both here keeps them loaded.
+import hypothesis  # noqa: F401
+import pytest
+
+import pytest_perfbudget.stats  # noqa: F401
+
+#: pytest-asyncio warns at configure time without this; the warning would be an error.
+_INI = """\
+[tool.pytest.ini_options]
+asyncio_default_fixture_loop_scope = "function"
+"""
+
+#: The measuring-time cap every end-to-end project gets unless a test overrides it.
+FAST = 'max_time = "0.2s"'
+
+WritePyproject = Callable[..., Path]
+
+
+@pytest.fixture
+def write_pyproject(pytester: pytest.Pytester) -> WritePyproject:
+    """Write pyproject.toml: ``perfbudget`` lines go under ``[tool.perfbudget]``,
+    ``budgets`` lines under ``[tool.perfbudget.budgets]``, ``extra`` verbatim at the end."""
+
+    def write(perfbudget: str = FAST, *, budgets: str | None = None, extra: str = "") -> Path:
+        text = f"{_INI}\n[tool.perfbudget]\n{perfbudget}\n"
+        if budgets is not None:
+            text += f"\n[tool.perfbudget.budgets]\n{budgets}\n"
+        text += extra
+        return pytester.makepyprojecttoml(text)
+
+    return write
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, write_pyproject: WritePyproject) -> pytest.Pytester:
+    """A pytester whose project caps measuring time at 0.2 s per test."""
+    write_pyproject()
+    return pytester
+
+
+def _assert_clean(result: pytest.RunResult) -> None:
+    for stream in (result.stdout, result.stderr):
+        stream.no_fnmatch_line("*Traceback*")
+        stream.no_fnmatch_line("*INTERNALERROR*")
+
+
+@pytest.fixture
+def assert_clean() -> Callable[[pytest.RunResult], None]:
+    """A check that a run's output holds no traceback and no internal error."""
+    return _assert_clean
