@@ -123,7 +123,7 @@ def test_show_prints_the_baseline_as_an_aligned_table(
     assert lines[4].startswith(
         "tests/test_b.py::test_slow  wall   200  12.0 ms  12.1 ms  12.1 ms  "
     )
-    assert lines[4].endswith("memory 64.0 MiB, p95 20.0 ms  1     0123456789")
+    assert lines[4].endswith("memory 67.1 MB, p95 20.0 ms  1     0123456789")
     assert lines[3].index("wall") == lines[4].index("wall")
 
 

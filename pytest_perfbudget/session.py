@@ -1,0 +1,259 @@
+"""A session's decisions and outputs, on plain values (pytest objects stay in plugin.py).
+
+Which plan and baseline reference a test gets, how its judgement becomes a
+verdict, whether that verdict fails the test, and what the end of the run
+writes: the JSON report, the Markdown summary, the refreshed baseline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_perfbudget import __version__
+from pytest_perfbudget.errors import SpecError
+from pytest_perfbudget.model import Budget, Change, Outcome, Status, Verdict
+
+if TYPE_CHECKING:
+    from pytest_perfbudget.baseline import Baseline, BaselineEntry
+    from pytest_perfbudget.engine.runner import Plan
+    from pytest_perfbudget.measure import Judgement, Reference
+    from pytest_perfbudget.settings import Settings
+
+__all__ = [
+    "GENERATOR",
+    "build_verdict",
+    "fails",
+    "plan_for",
+    "reference_for",
+    "save_baseline",
+    "threshold",
+    "write_outputs",
+]
+
+GENERATOR = f"pytest-perfbudget {__version__}"
+Estimate = Callable[[Sequence[float], Sequence[float]], Change]
+
+_FAIL_KIND = {
+    Status.OVER_BUDGET: "budget",
+    Status.REGRESSED: "regression",
+    Status.INCONCLUSIVE: "inconclusive",
+    Status.NEW: "new",
+}
+_REGRESSION_STATUS = {
+    "regressed": Status.REGRESSED,
+    "improved": Status.IMPROVED,
+    "unchanged": Status.UNCHANGED,
+    "inconclusive": Status.INCONCLUSIVE,
+}
+
+
+def plan_for(budget: Budget, settings: Settings) -> Plan:
+    """The engine's plan: the budget's knobs, else the settings'."""
+    from pytest_perfbudget.engine.runner import Plan
+
+    return Plan(
+        timer=budget.timer or settings.timer,
+        max_time=settings.max_time if budget.max_time is None else budget.max_time,
+        min_rounds=budget.rounds or settings.rounds,
+        warmup=settings.warmup if budget.warmup is None else budget.warmup,
+        gc=settings.gc if budget.gc is None else budget.gc,
+    )
+
+
+def threshold(budget: Budget, settings: Settings) -> float | None:
+    """The allowed slowdown: the budget's ``regression``, else the configured one."""
+    if budget.regression is False:
+        return None
+    if budget.regression is None or budget.regression is True:
+        return settings.regression
+    return float(budget.regression)
+
+
+def reference_for(
+    entry: BaselineEntry | None,
+    budget: Budget,
+    settings: Settings,
+    *,
+    timer: str,
+    machine_id: str,
+    estimate: Estimate,
+) -> Reference | None:
+    """The stored comparison with ``entry`` (None when there is none, or another clock)."""
+    if entry is None or entry.timer != timer:
+        return None
+    from pytest_perfbudget.measure import Reference
+    from pytest_perfbudget.regression import machine_probe, noise_floor
+
+    allowed = threshold(budget, settings)
+    if allowed is not None:
+        allowed = max(allowed, noise_floor(entry.history, machine=machine_id) or 0.0)
+    return Reference(entry.seconds, allowed, estimate, entry.reference, machine_probe)
+
+
+def checked_change(result: object, nodeid: str) -> Change:
+    """Validate what ``pytest_perfbudget_compare`` returned."""
+    if not isinstance(result, Change):
+        raise SpecError(
+            f"pytest_perfbudget_compare returned {result!r} for {nodeid}; it must return a Change"
+        )
+    return result
+
+
+def _status(limits: Status, regression: str | None) -> Status:
+    """Over budget beats regressed, regressed beats inconclusive; then the change decides."""
+    change = _REGRESSION_STATUS.get(regression or "")
+    if limits is Status.OVER_BUDGET or change is None:
+        return limits
+    if change is Status.REGRESSED or limits is not Status.INCONCLUSIVE:
+        return change
+    return limits
+
+
+def build_verdict(
+    nodeid: str,
+    budget: Budget,
+    judgement: Judgement,
+    entry: BaselineEntry | None,
+    *,
+    machine_id: str,
+    expects_entry: bool,
+    location: tuple[str, int] | None,
+) -> Verdict:
+    """Combine limit checks and the baseline comparison into one verdict with messages."""
+    from pytest_perfbudget.compare import describe_change, describe_check, limit_status
+    from pytest_perfbudget.integrations import tracer_unpaused
+
+    messages = [describe_check(c) for c in judgement.checks if c.outcome is not Outcome.PASS]
+    if tracer_unpaused(judgement.measurement):
+        tracer = judgement.measurement.tracer
+        messages.append(f"{tracer}: timings are inflated and not compared with the baseline")
+        judgement, entry = replace(judgement, change=None, regression=None), None
+    status = _status(limit_status(judgement.checks), judgement.regression)
+    if judgement.change is not None and entry is not None:
+        messages.append(describe_change(judgement.change, entry.summary, judgement.regression))
+        if entry.machine != machine_id:
+            messages.append(
+                "the baseline was measured on another machine; the comparison is weak "
+                "(refresh the baseline on this machine, or use --perfbudget-against)"
+            )
+    elif status is Status.PASS and expects_entry:
+        status = Status.NEW
+        clock = (
+            "" if entry is None else f" (the baseline was measured with the {entry.timer} clock)"
+        )
+        messages.append(f"no comparable baseline entry{clock}; save one with --perfbudget-save")
+    return Verdict(
+        nodeid=nodeid,
+        status=status,
+        budget=budget,
+        summary=judgement.summary,
+        measurement=judgement.measurement,
+        checks=judgement.checks,
+        baseline=entry.summary if entry is not None and judgement.change else None,
+        change=judgement.change,
+        messages=(*messages, *judgement.messages),
+        confirmed=judgement.confirmed,
+        location=location,
+    )
+
+
+def fails(verdict: Verdict, settings: Settings) -> bool:
+    """Whether ``verdict`` fails its test under the settings (fail_on, strict, save)."""
+    kind = _FAIL_KIND.get(verdict.status)
+    return kind is not None and settings.fails_on(kind)
+
+
+def _savable(verdict: Verdict, settings: Settings) -> bool:
+    from pytest_perfbudget.integrations import tracer_unpaused
+
+    meas = verdict.measurement
+    if verdict.status in (Status.FAILED, Status.SKIPPED) or tracer_unpaused(meas):
+        return False
+    return bool(meas and meas.sample_ns) and not fails(verdict, settings)
+
+
+def save_baseline(
+    verdicts: Sequence[Verdict],
+    settings: Settings,
+    baseline: Baseline | None,
+    *,
+    machine: Mapping[str, Any],
+    machine_id: str,
+) -> str | None:
+    """Merge the passing, measured verdicts into the baseline; a line saying what was saved."""
+    from pytest_perfbudget.baseline import entry_from_verdict, save
+    from pytest_perfbudget.machine import git_commit
+    from pytest_perfbudget.regression import machine_probe
+
+    keep = [v for v in verdicts if _savable(v, settings)]
+    if not keep:
+        return None
+    current = baseline.entries if baseline else {}
+    commit, probe = git_commit(settings.rootdir), machine_probe()
+    entries = [
+        entry_from_verdict(
+            v, current.get(v.nodeid), machine=machine_id, commit=commit, reference=probe
+        )
+        for v in keep
+    ]
+    result = save(settings.baseline, entries, machine=machine, generator=GENERATOR)
+    return f"saved {len(entries)} baseline entries to {display(result.path, settings.rootdir)}"
+
+
+def write_outputs(
+    verdicts: Sequence[Verdict],
+    settings: Settings,
+    *,
+    machine: Mapping[str, Any],
+    machine_line: str,
+    duration: float,
+) -> None:
+    """The JSON report, the Markdown summary and, under GitHub Actions, the step summary."""
+    from pytest_perfbudget.baseline import atomic_write
+    from pytest_perfbudget.report import github
+    from pytest_perfbudget.report.markdown import render_markdown
+
+    if settings.json is not None:
+        from pytest_perfbudget.report.json import build_report, write_report
+
+        report = build_report(
+            verdicts,
+            machine=machine,
+            settings={"description": settings.describe()},
+            generator=GENERATOR,
+            duration=duration,
+        )
+        write_report(settings.json, report)
+    if not verdicts:
+        return
+    markdown = render_markdown(verdicts, machine=machine_line, against=settings.against)
+    if settings.markdown is not None:
+        settings.markdown.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(settings.markdown, markdown)
+    github.append_step_summary(markdown)
+
+
+def section(verdict: Verdict) -> str:
+    """The "perfbudget" report section of a measured test."""
+    from pytest_perfbudget.units import format_duration
+
+    summary, meas = verdict.summary, verdict.measurement
+    if summary is None or meas is None:
+        return ""
+    stats = "  ".join(
+        f"{name} {format_duration(summary.value(name))}"
+        for name in ("min", "p50", "p95", "p99", "mean", "max")
+    )
+    how = f"{meas.mode}, {meas.timer} clock, {meas.iterations} call(s)/sample"
+    return f"n={summary.n} ({how})\n{stats}"
+
+
+def display(path: Path, rootdir: Path) -> str:
+    """``path`` relative to the rootdir when it is inside it."""
+    try:
+        return str(path.relative_to(rootdir))
+    except ValueError:
+        return str(path)
