@@ -161,15 +161,43 @@ class SaveResult:
 
 
 def dumps(doc: Mapping[str, Any]) -> str:
-    """The one serialisation of every file we write: sorted keys, indented, newline."""
-    return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    """The one serialisation of every file we write: sorted keys, indented, newline.
+
+    Like ``json.dumps(doc, sort_keys=True, indent=2)``, except that a list or
+    object of plain values nested four levels deep or more (a history record, a
+    pair of bounds, a check) stays on one line, so a refresh diff shows one line
+    per history record instead of ten.
+    """
+    return _encode(doc, 0) + "\n"
+
+
+_inline = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": ")).encode
+
+
+def _encode(value: Any, depth: int) -> str:
+    if isinstance(value, Mapping):
+        items = [(_inline(str(key)), item) for key, item in sorted(value.items())]
+    elif isinstance(value, (list, tuple)):
+        items = [("", item) for item in value]
+    else:
+        return _inline(value)
+    plain = not any(isinstance(item, (dict, list, tuple)) for _, item in items)
+    if not items or (plain and depth >= 4):
+        return _inline(value)
+    pad = "\n" + "  " * (depth + 1)
+    lines = [
+        f"{key}: {_encode(item, depth + 1)}" if key else _encode(item, depth + 1)
+        for key, item in items
+    ]
+    opening, closing = ("{", "}") if isinstance(value, Mapping) else ("[", "]")
+    return opening + pad + ("," + pad).join(lines) + "\n" + "  " * depth + closing
 
 
 def _rounded(value: Any) -> Any:
     """Floats rounded to 6 significant digits, so refresh diffs stay readable."""
-    if isinstance(value, float):
+    if type(value) is float:
         return float(f"{value:.6g}") if math.isfinite(value) else value
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         return {key: _rounded(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_rounded(item) for item in value]
@@ -362,13 +390,18 @@ def _entry_from_doc(path: Path, nodeid: str, data: object) -> BaselineEntry:
     )
 
 
-def _baseline_from_doc(path: Path, doc: Mapping[str, Any]) -> Baseline:
+def _tests_of(path: Path, doc: Mapping[str, Any]) -> dict[str, Any]:
     tests = doc["tests"]
     if not isinstance(tests, dict):
         hint = " (this looks like a run report, not a baseline)" if isinstance(tests, list) else ""
         raise BaselineError(
             f"{path}: 'tests' must be an object keyed by node id, got {_type_name(tests)}{hint}"
         )
+    return tests
+
+
+def _baseline_from_doc(path: Path, doc: Mapping[str, Any]) -> Baseline:
+    tests = _tests_of(path, doc)
     entries = {nodeid: _entry_from_doc(path, nodeid, data) for nodeid, data in tests.items()}
     generator = doc.get("generator", "")
     return Baseline(path, entries, dict(doc.get("machine", {})), str(generator))
@@ -505,17 +538,17 @@ def save(
 
     Under an exclusive lock the current file is read again, so entries another
     writer saved meanwhile survive; an unreadable current file is an error, never
-    overwritten.
+    overwritten. Kept entries are copied as they are (only the replaced ones are
+    decoded, to be returned as the old entries): :func:`load` validates the rest.
     """
     new = {entry.nodeid: entry for entry in entries}
     with _locked(path):
         text = _read_text(path)
         doc = _document(path, text) if text is not None else {"tests": {}}
-        current = _baseline_from_doc(path, doc).entries
-        tests: dict[str, Any] = dict(doc["tests"])
+        tests = dict(_tests_of(path, doc))
         changes = []
         for nodeid, entry in sorted(new.items()):
-            old = current.get(nodeid)
+            old = _entry_from_doc(path, nodeid, tests[nodeid]) if nodeid in tests else None
             changes.append((nodeid, old, entry))
             tests[nodeid] = _entry_to_doc(entry)
         out = {

@@ -321,6 +321,17 @@ def test_save_is_deterministic_with_sorted_keys(tmp_path: Path) -> None:
     assert list(json.loads(text)["tests"]) == ["t::a", "t::b"]
 
 
+def test_dumps_indents_like_json_but_keeps_deep_plain_records_on_one_line() -> None:
+    doc = {"b": [], "a": {"x": {"y": {"run": {"n": 1, "p10": 0.5}, "pair": [1, None]}}}}
+    text = dumps(doc)
+    assert json.loads(text) == doc
+    assert text.splitlines()[:4] == ["{", '  "a": {', '    "x": {', '      "y": {']
+    assert '        "pair": [1, null],' in text.splitlines()
+    assert '        "run": {"n": 1, "p10": 0.5}' in text.splitlines()
+    assert text.endswith('  "b": []\n}\n')
+    assert dumps({}) == "{}\n"
+
+
 def test_saving_what_was_loaded_changes_no_byte(tmp_path: Path) -> None:
     path = tmp_path / "b.json"
     save(path, [make_entry("t::a")], machine=FP, generator=GENERATOR)
@@ -353,6 +364,18 @@ def test_save_keeps_entries_of_tests_that_did_not_run(tmp_path: Path) -> None:
     assert sorted(loaded.entries) == ["t::a", "t::b", "t::c"]
     assert loaded.entries["t::b"].sample_ns == new_b.sample_ns
     assert (loaded.machine, loaded.generator) == ({"cpu": "new"}, "g2")
+
+
+def test_save_copies_kept_entries_without_decoding_them(tmp_path: Path) -> None:
+    doc = valid_doc(tmp_path)
+    entry_of(doc)["samples"] = "z64:!!"
+    path = write_doc(tmp_path / "b.json", doc)
+    save(path, [make_entry("t::b")], machine=FP, generator=GENERATOR)
+    assert json.loads(path.read_text())["tests"]["t::a"]["samples"] == "z64:!!"
+    with pytest.raises(BaselineError, match="t::a"):
+        load(path)
+    with pytest.raises(BaselineError, match="t::a"):
+        save(path, [make_entry("t::a")], machine=FP, generator=GENERATOR)
 
 
 def test_save_never_overwrites_an_unreadable_baseline(tmp_path: Path) -> None:

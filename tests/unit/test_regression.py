@@ -103,7 +103,8 @@ def test_noise_floor_needs_five_runs_on_the_same_machine() -> None:
 
 
 def test_noise_floor_ignores_runs_without_a_usable_p10() -> None:
-    runs = [*history([1.0, 1.0, 1.0, 1.0]), {"p10": 0.0, "machine": "m1"}, {"machine": "m1"}]
+    unusable: list[dict[str, object]] = [{"p10": 0.0, "machine": "m1"}, {"machine": "m1"}]
+    runs = [*history([1.0, 1.0, 1.0, 1.0]), *unusable]
     assert noise_floor(runs, machine="m1") is None
     assert noise_floor([*runs, *history([1.0])], machine="m1") == 0.0
 
