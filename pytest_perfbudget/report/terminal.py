@@ -82,26 +82,32 @@ def _rows(verdicts: Sequence[Verdict], verbosity: int) -> list[tuple[str, ...]]:
     return rows
 
 
-def _fit(text: str, width: int) -> str:
-    return text if len(text) <= width else "…" + text[-(width - 1) :]
+_BOUNDS = _HEADERS.index("99 % bounds")
+
+
+def _columns(rows: Sequence[tuple[str, ...]], width: int) -> list[int]:
+    """Columns to show: empty baseline/change columns go; bounds go when it is too narrow."""
+    keep = [i for i in range(len(_HEADERS)) if i < 7 or any(row[i] != "–" for row in rows)]
+    widths = {i: max(len(row[i]) for row in [_HEADERS, *rows]) for i in keep}
+    if sum(widths.values()) + 2 * (len(keep) - 1) > width:
+        keep.remove(_BOUNDS)
+    return keep
 
 
 def render_table(verdicts: Sequence[Verdict], *, verbosity: int = 0, width: int = 120) -> list[str]:
-    """Aligned lines of the summary table; empty baseline/change columns are dropped."""
+    """Aligned lines of the summary table. Node ids are never cut: on a narrow
+    terminal the bounds column is left out, and long lines may still wrap."""
     rows = _rows(verdicts, verbosity)
     if not rows:
         return []
-    keep = [i for i in range(len(_HEADERS)) if i < 7 or any(row[i] != "–" for row in rows)]
+    keep = _columns(rows, width)
     table = [tuple(row[i] for i in keep) for row in [_HEADERS, *rows]]
     widths = [max(len(row[i]) for row in table) for i in range(len(keep))]
-    others = sum(widths[1:]) + 2 * (len(widths) - 1)
-    widths[0] = max(20, min(widths[0], width - others))
     lines = []
     for row in table:
-        cells = [_fit(row[0], widths[0]).ljust(widths[0])]
-        cells += [
+        cells = [
             cell.rjust(w) if i > 1 else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(row[1:], widths[1:], strict=True), 1)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         ]
         lines.append("  ".join(cells).rstrip())
     return lines
