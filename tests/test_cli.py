@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -420,7 +421,8 @@ def test_import_benchmark_reads_a_freshly_saved_run(tmp_path: Path) -> None:
         [sys.executable, "-m", "pytest", "-q", "-p", "no:perfbudget", "-p", "no:cacheprovider",
          "--benchmark-save=run", "--benchmark-save-data", "test_b.py"],
         cwd=tmp_path, check=True, capture_output=True,
-    )  # fmt: skip
+        env={k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")},
+    )  # fmt: skip  (pytest-benchmark disables itself when it sees an xdist worker's env)
     (saved,) = (tmp_path / ".benchmarks").glob("*/0001_run.json")
     out = tmp_path / "baseline.json"
     assert main(["import-benchmark", str(saved), "-o", str(out)]) == 0
