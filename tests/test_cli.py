@@ -411,6 +411,11 @@ def test_import_benchmark_of_a_bad_file_is_an_error(
     assert message in err
 
 
+def _without_xdist() -> dict[str, str]:
+    """pytest-benchmark disables itself when it sees an xdist worker's environment."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+
+
 def test_import_benchmark_reads_a_freshly_saved_run(tmp_path: Path) -> None:
     """The format check against the installed pytest-benchmark, not a stored file."""
     (tmp_path / "test_b.py").write_text(
@@ -421,8 +426,8 @@ def test_import_benchmark_reads_a_freshly_saved_run(tmp_path: Path) -> None:
         [sys.executable, "-m", "pytest", "-q", "-p", "no:perfbudget", "-p", "no:cacheprovider",
          "--benchmark-save=run", "--benchmark-save-data", "test_b.py"],
         cwd=tmp_path, check=True, capture_output=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")},
-    )  # fmt: skip  (pytest-benchmark disables itself when it sees an xdist worker's env)
+        env=_without_xdist(),
+    )  # fmt: skip
     (saved,) = (tmp_path / ".benchmarks").glob("*/0001_run.json")
     out = tmp_path / "baseline.json"
     assert main(["import-benchmark", str(saved), "-o", str(out)]) == 0
