@@ -1,0 +1,213 @@
+"""A budgeted test that does not use ``perf`` has its body repeated and timed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+#: A budgeted test whose body and fixture each append a line to a file per run.
+COUNTING_TEST = """
+import pathlib
+import pytest
+
+def _tick(name):
+    with pathlib.Path(name).open("a") as stream:
+        stream.write("x\\n")
+
+@pytest.fixture
+def resource():
+    _tick("setups.txt")
+    yield
+    _tick("teardowns.txt")
+
+@pytest.mark.budget(p95=200)
+def test_counted(resource):
+    _tick("calls.txt")
+"""
+
+
+def _lines(pytester: pytest.Pytester, name: str) -> int:
+    path = pytester.path / name
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def test_the_body_of_a_budgeted_test_is_repeated(project: pytest.Pytester) -> None:
+    project.makepyfile(COUNTING_TEST)
+    project.runpytest().assert_outcomes(passed=1)
+    assert _lines(project, "calls.txt") > 1
+
+
+def test_function_fixtures_are_set_up_once_while_the_body_repeats(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(COUNTING_TEST)
+    project.runpytest().assert_outcomes(passed=1)
+    assert _lines(project, "setups.txt") == 1
+    assert _lines(project, "teardowns.txt") == 1
+
+
+def test_an_unbudgeted_test_runs_once(project: pytest.Pytester) -> None:
+    project.makepyfile(COUNTING_TEST.replace("@pytest.mark.budget(p95=200)", ""))
+    project.runpytest().assert_outcomes(passed=1)
+    assert _lines(project, "calls.txt") == 1
+
+
+def test_the_body_is_timed_and_reported_in_the_summary(project: pytest.Pytester) -> None:
+    project.makepyfile(COUNTING_TEST)
+    result = project.runpytest()
+    result.stdout.fnmatch_lines(["*= perfbudget: 1 pass =*", "*::test_counted *pass*p95*200 ms*"])
+
+
+def test_a_slow_body_over_budget_fails_with_over_budget_in_verbose_output(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(
+        """
+        import time
+        import pytest
+
+        @pytest.mark.budget(p95="2ms")
+        def test_slow():
+            time.sleep(0.01)
+        """
+    )
+    result = project.runpytest("-v")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*::test_slow OVER BUDGET*"])
+    result.stdout.fnmatch_lines(["OVER BUDGET *::test_slow*"])
+
+
+def test_a_slow_body_over_budget_shows_the_failure_letter(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import time
+        import pytest
+
+        @pytest.mark.budget(p95="2ms")
+        def test_slow():
+            time.sleep(0.01)
+
+        def test_plain():
+            pass
+        """
+    )
+    result = project.runpytest()
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["test_*.py F. *"])
+
+
+def test_a_failing_body_is_a_normal_failure(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.budget(p95=200)
+        def test_broken():
+            assert [1, 2] == [1, 3]
+        """
+    )
+    result = project.runpytest("-v")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*::test_broken FAILED*", "*AssertionError: assert [[]1, 2] == [[]1, 3]*"]
+    )
+    result.stdout.no_fnmatch_line("*OVER BUDGET*")
+
+
+def test_a_skipped_budgeted_test_is_skipped_and_not_measured(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.budget(p95=200)
+        def test_skipped():
+            pytest.skip("not today")
+        """
+    )
+    result = project.runpytest()
+    result.assert_outcomes(skipped=1)
+    result.stdout.no_fnmatch_line("*OVER BUDGET*")
+
+
+# -- unittest.TestCase --------------------------------------------------------------
+
+UNITTEST_TEST = """
+import pathlib
+import time
+import unittest
+
+class TestLegacy(unittest.TestCase):
+    def setUp(self):
+        self.value = 21
+
+    def test_fast(self):
+        with pathlib.Path("calls.txt").open("a") as stream:
+            stream.write("x\\n")
+        self.assertEqual(self.value * 2, 42)
+
+    def test_slow(self):
+        time.sleep(0.01)
+
+    def test_broken(self):
+        self.assertEqual(self.value, 22)
+"""
+
+
+@pytest.fixture
+def unittest_project(
+    pytester: pytest.Pytester, write_pyproject: Callable[..., Path]
+) -> pytest.Pytester:
+    write_pyproject(budgets='"test_legacy.py::*" = { p95 = "2ms" }')
+    pytester.makepyfile(test_legacy=UNITTEST_TEST)
+    return pytester
+
+
+def test_a_unittest_method_budgeted_by_a_pattern_is_timed(
+    unittest_project: pytest.Pytester,
+) -> None:
+    result = unittest_project.runpytest("-k", "test_fast")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_legacy.py::TestLegacy::test_fast *pass*"])
+    assert _lines(unittest_project, "calls.txt") > 1
+
+
+def test_a_slow_unittest_method_fails_its_pattern_budget(
+    unittest_project: pytest.Pytester,
+) -> None:
+    result = unittest_project.runpytest("-v", "-k", "test_slow")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*TestLegacy::test_slow OVER BUDGET*"])
+
+
+def test_a_failing_unittest_method_is_reported_as_failed(
+    unittest_project: pytest.Pytester,
+) -> None:
+    result = unittest_project.runpytest("-v", "-k", "test_broken")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*TestLegacy::test_broken FAILED*", "*AssertionError: 21 != 22*"])
+    result.stdout.no_fnmatch_line("*OVER BUDGET*")
+
+
+def test_a_body_that_fails_only_when_repeated_fails_with_a_clear_message(
+    project: pytest.Pytester, assert_clean: Callable[[pytest.RunResult], None]
+) -> None:
+    project.makepyfile(
+        """
+        import pytest
+
+        seen = []
+
+        @pytest.mark.budget(p95=200)
+        def test_once_only():
+            assert not seen, "ran twice"
+            seen.append(1)
+        """
+    )
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*perfbudget could not measure *::test_once_only: AssertionError: ran twice*"]
+    )
+    assert_clean(result)
