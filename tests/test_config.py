@@ -1,0 +1,274 @@
+"""``[tool.perfbudget]`` end to end: pattern budgets, settings, and one test per bad value."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+WritePyproject = Callable[..., Path]
+
+SLEEPY_TEST = """
+import time
+
+def test_sleepy():
+    time.sleep(0.01)
+"""
+
+
+def test_a_pattern_budgets_a_test_without_a_marker(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    write_pyproject(budgets='"test_*.py::test_sleepy" = { p95 = "2ms" }')
+    pytester.makepyfile(SLEEPY_TEST)
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*::test_sleepy OVER BUDGET*"])
+
+
+def test_a_pattern_that_does_not_match_leaves_the_test_unbudgeted(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    write_pyproject(budgets='"other/*" = { p95 = "2ms" }')
+    pytester.makepyfile(SLEEPY_TEST)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line("*perfbudget: *pass*")
+
+
+def test_a_later_pattern_overrides_an_earlier_one_for_the_same_key(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    write_pyproject(budgets='"test_*" = { p95 = "2ms" }\n"*::test_sleepy" = { p95 = 200 }')
+    pytester.makepyfile(SLEEPY_TEST)
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_patterns_merge_in_file_order(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    write_pyproject(budgets='"*::test_sleepy" = { p95 = 200 }\n"test_*" = { p95 = "2ms" }')
+    pytester.makepyfile(SLEEPY_TEST)
+    pytester.runpytest().assert_outcomes(failed=1)
+
+
+def test_keys_of_every_matching_pattern_apply(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    write_pyproject(budgets='"test_*" = { p50 = "2ms" }\n"*::test_sleepy" = { p95 = 200 }')
+    pytester.makepyfile(SLEEPY_TEST)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*p50 * is over its 2.00 ms budget*"])
+
+
+def test_a_marker_replaces_the_pattern_budget(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    write_pyproject(budgets='"test_*" = { p50 = "2ms" }')
+    pytester.makepyfile(
+        """
+        import time
+        import pytest
+
+        @pytest.mark.budget(p95=200)
+        def test_sleepy():
+            time.sleep(0.01)
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_the_report_header_describes_the_settings(project: pytest.Pytester) -> None:
+    project.makepyfile("def test_plain(): pass")
+    result = project.runpytest()
+    result.stdout.fnmatch_lines(
+        ["perfbudget: timer=wall, max_time=200 ms, regression=10%, baseline=.perfbudget/*"]
+    )
+
+
+def test_the_report_header_shows_configured_values(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    write_pyproject('timer = "cpu"\nmax_time = "50ms"\nregression = "5%"\nbaseline = "perf.json"')
+    pytester.makepyfile("def test_plain(): pass")
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines(
+        ["perfbudget: timer=cpu, max_time=50.0 ms, regression=5%, baseline=perf.json*"]
+    )
+
+
+def test_the_configured_timer_applies_to_budgeted_tests(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    write_pyproject('max_time = "0.2s"\ntimer = "cpu"', budgets='"*" = { p95 = "2ms" }')
+    pytester.makepyfile(SLEEPY_TEST)
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_an_empty_fail_on_lets_an_over_budget_test_pass(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    write_pyproject('max_time = "0.2s"\nfail_on = []', budgets='"*" = { p95 = "2ms" }')
+    pytester.makepyfile(SLEEPY_TEST)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*= perfbudget: 1 over budget =*", "*::test_sleepy *over budget*"])
+
+
+def test_no_pyproject_means_defaults(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile("def test_plain(): pass")
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["perfbudget: timer=wall, max_time=1.00 s, regression=10%*"])
+
+
+# -- bad values: usage errors naming the file, the key and the value ---------------------
+
+
+def _usage_error(pytester: pytest.Pytester, pyproject: Path) -> pytest.RunResult:
+    pytester.makepyfile("def test_plain(): pass")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{pyproject}: *"])
+    for stream in (result.stdout, result.stderr):
+        stream.no_fnmatch_line("*Traceback*")
+        stream.no_fnmatch_line("*INTERNALERROR*")
+    return result
+
+
+def test_an_unknown_key_is_a_usage_error(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    path = write_pyproject("max_tme = '1s'")
+    result = _usage_error(pytester, path)
+    result.stderr.fnmatch_lines(
+        ["*[[]tool.perfbudget[]] unknown key 'max_tme'; valid keys are baseline, regression,*"]
+    )
+
+
+def test_a_bad_regression_is_a_usage_error(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    path = write_pyproject("regression = 'ten percent'")
+    result = _usage_error(pytester, path)
+    result.stderr.fnmatch_lines(
+        ["*regression = 'ten percent': 'ten percent' is not a ratio; expected a percentage*"]
+    )
+
+
+def test_a_negative_regression_is_a_usage_error(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    path = write_pyproject("regression = -0.1")
+    result = _usage_error(pytester, path)
+    result.stderr.fnmatch_lines(["*regression = -0.1: -0.1 must be greater than zero*"])
+
+
+def test_a_bad_timer_is_a_usage_error(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    path = write_pyproject("timer = 'sundial'")
+    result = _usage_error(pytester, path)
+    result.stderr.fnmatch_lines(["*timer = 'sundial': *'wall' or 'cpu'*"])
+
+
+def test_a_bad_max_time_is_a_usage_error(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    path = write_pyproject("max_time = 'forever'")
+    result = _usage_error(pytester, path)
+    result.stderr.fnmatch_lines(["*max_time = 'forever': *is not a duration; expected*"])
+
+
+def test_a_bad_fail_on_is_a_usage_error(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    path = write_pyproject("fail_on = ['budget', 'mood']")
+    result = _usage_error(pytester, path)
+    result.stderr.fnmatch_lines(
+        ["*fail_on = [[]'budget', 'mood'[]]: *expected a list drawn from*'inconclusive'*"]
+    )
+
+
+def test_a_fail_on_string_is_a_usage_error(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    path = write_pyproject("fail_on = 'budget'")
+    result = _usage_error(pytester, path)
+    result.stderr.fnmatch_lines(["*fail_on = 'budget': *expected a list*"])
+
+
+def test_a_bad_rounds_is_a_usage_error(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    path = write_pyproject("rounds = 0")
+    result = _usage_error(pytester, path)
+    result.stderr.fnmatch_lines(["*rounds = 0: *a whole number of samples*"])
+
+
+def test_a_bad_gc_is_a_usage_error(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    path = write_pyproject("gc = 'yes'")
+    result = _usage_error(pytester, path)
+    result.stderr.fnmatch_lines(["*gc = 'yes': *True or False*"])
+
+
+def test_a_bad_baseline_is_a_usage_error(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    path = write_pyproject("baseline = 3")
+    result = _usage_error(pytester, path)
+    result.stderr.fnmatch_lines(["*baseline = 3: *expected a path string*"])
+
+
+def test_a_bad_pattern_spec_is_a_usage_error(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    path = write_pyproject(budgets='"tests/api/*" = { p95 = "fast" }')
+    result = _usage_error(pytester, path)
+    result.stderr.fnmatch_lines(
+        ["*[[]tool.perfbudget.budgets[]] 'tests/api/*' = *p95='fast' is not a duration*"]
+    )
+
+
+def test_an_unknown_stat_in_a_pattern_is_a_usage_error(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    path = write_pyproject(budgets='"tests/*" = { p42 = 200 }')
+    result = _usage_error(pytester, path)
+    result.stderr.fnmatch_lines(
+        ["*[[]tool.perfbudget.budgets[]] 'tests/*' = *unknown key 'p42' (value 200); valid keys*"]
+    )
+
+
+def test_a_pattern_that_is_not_a_table_is_a_usage_error(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    path = write_pyproject(budgets='"tests/*" = "200ms"')
+    result = _usage_error(pytester, path)
+    result.stderr.fnmatch_lines(
+        ["*[[]tool.perfbudget.budgets[]] 'tests/*' = '200ms': expected an inline table*"]
+    )
+
+
+def test_a_budgets_value_that_is_not_a_table_is_a_usage_error(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    path = write_pyproject("budgets = 'all'")
+    result = _usage_error(pytester, path)
+    result.stderr.fnmatch_lines(["*[[]tool.perfbudget.budgets[]] *'all'*expected a table*"])
+
+
+def test_a_perfbudget_value_that_is_not_a_table_is_a_usage_error(
+    pytester: pytest.Pytester,
+) -> None:
+    path = pytester.makepyprojecttoml(
+        '[tool]\nperfbudget = "on"\n[tool.pytest.ini_options]\n'
+        'asyncio_default_fixture_loop_scope = "function"\n'
+    )
+    result = _usage_error(pytester, path)
+    result.stderr.fnmatch_lines(["*[[]tool.perfbudget[]] must be a table, got 'on'*"])
