@@ -1,0 +1,253 @@
+"""Detection study: false alarms on unchanged code, and slowdowns caught, side by side.
+
+Targets: issue #3 — zero false alarms on unchanged code (inconclusive allowed) and
+≥ 90 % of 30 % slowdowns caught (10 % reported too); DESIGN.md §6 — a 10 %
+slowdown caught in ≥ 95 % of trials with ≤ 1 % false alarms under competing CPU
+load.
+
+A temp project holds ``work.py`` with a ~1 ms and a ~20 µs pure-Python workload
+whose amount of work is scaled by a constant ``FACTOR`` the script rewrites
+(1.0, 1.1, 1.3: real extra loop iterations). One test file per tool:
+
+- ours: ``@pytest.mark.budget(p95="1s")`` + ``perf(work.fn)`` — the generous budget
+  leaves only the stored-baseline regression gate (default 10 %, default
+  ``max_time`` 1 s);
+- pytest-benchmark: ``benchmark(work.fn)`` with its defaults, compared with
+  ``--benchmark-compare`` (latest saved run) and both
+  ``--benchmark-compare-fail=mean:10%`` and ``min:10%`` (each rule is read from
+  its "Performance has regressed" lines).
+
+Baselines are saved at factor 1.0 with no load, alternating the tools, SAVES
+times each (ours keeps a history of saves for its noise floor; pytest-benchmark
+compares with its latest save). Then N trials per condition (factor × quiet /
+loaded, the load being 2 background busy-loop processes started and stopped by
+the script) run in one shuffled order; in each trial both tools run back to back
+in a random order, on the same timeline.
+
+Run: ``python benchmarks/detection.py [--quick] [--trials N] [--out FILE]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import random
+import re
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from _common import cpu_load, emit, header, project, pytest_run, table
+
+FACTORS = (1.0, 1.1, 1.3)
+LOADS = ("quiet", "load")
+WORKLOADS = {"1ms": 25_000, "20us": 500}
+SAVES = 5
+RULES = ("ours", "bench mean:10%", "bench min:10%")
+
+WORK = """\
+FACTOR = {factor!r}
+
+
+def spin(n):
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def work_1ms():
+    return spin(round({n1ms} * FACTOR))
+
+
+def work_20us():
+    return spin(round({n20us} * FACTOR))
+"""
+
+OURS = """\
+import pytest
+
+import work
+
+
+@pytest.mark.budget(p95="1s")
+def test_w1ms(perf):
+    perf(work.work_1ms)
+
+
+@pytest.mark.budget(p95="1s")
+def test_w20us(perf):
+    perf(work.work_20us)
+"""
+
+BENCH = """\
+import work
+
+
+def test_w1ms(benchmark):
+    benchmark(work.work_1ms)
+
+
+def test_w20us(benchmark):
+    benchmark(work.work_20us)
+"""
+
+FAILED_LINE = re.compile(r"test_w(1ms|20us).*Field '(mean|min)' has failed")
+
+
+def set_factor(root: Path, factor: float) -> None:
+    text = WORK.format(factor=factor, n1ms=WORKLOADS["1ms"], n20us=WORKLOADS["20us"])
+    (root / "work.py").write_text(text)
+
+
+def bench_args(root: Path) -> list[str]:
+    return [
+        "test_bench.py",
+        "-p",
+        "no:perfbudget",
+        f"--benchmark-storage=file://{root}/.benchmarks",
+    ]
+
+
+def save_baselines(root: Path, saves: int) -> None:
+    """Save both tools' baselines ``saves`` times each at factor 1.0, alternating."""
+    set_factor(root, 1.0)
+    for i in range(saves):
+        ours = pytest_run(root, "test_ours.py", "-p", "no:benchmark", "--perfbudget-save")
+        bench = pytest_run(root, *bench_args(root), f"--benchmark-save=base{i}")
+        for name, run in (("ours", ours), ("bench", bench)):
+            if run.returncode != 0:
+                sys.exit(f"saving the {name} baseline failed:\n{run.output[-3000:]}")
+        print(f"  baseline save {i + 1}/{saves} done", flush=True)
+
+
+def run_ours(root: Path) -> dict[str, str]:
+    """Our status per workload (regressed = alarm)."""
+    report = root / "report.json"
+    with contextlib.suppress(FileNotFoundError):
+        report.unlink()
+    run = pytest_run(root, "test_ours.py", "-p", "no:benchmark", f"--perfbudget-json={report}")
+    if not report.exists():
+        sys.exit(f"our run wrote no report:\n{run.output[-3000:]}")
+    tests = json.loads(report.read_text())["tests"]
+    out = {t["nodeid"].split("test_w")[1]: t["status"] for t in tests}
+    regressed = any(status == "regressed" for status in out.values())
+    if regressed != (run.returncode == 1):
+        print(f"  note: exit code {run.returncode} with statuses {out}", flush=True)
+    return out
+
+
+def run_bench(root: Path) -> dict[str, set[str]]:
+    """Per workload, the pytest-benchmark rules that reported a regression."""
+    run = pytest_run(
+        root,
+        *bench_args(root),
+        "--benchmark-compare",
+        "--benchmark-compare-fail=mean:10%",
+        "--benchmark-compare-fail=min:10%",
+    )
+    failed: dict[str, set[str]] = {w: set() for w in WORKLOADS}
+    for workload, field in FAILED_LINE.findall(run.output):
+        failed[workload].add(field)
+    if any(failed.values()) != (run.returncode != 0):
+        sys.exit(
+            f"pytest-benchmark exit {run.returncode} but parsed {failed}:\n{run.output[-3000:]}"
+        )
+    return failed
+
+
+Key = tuple[float, str, str]  # factor, load, workload
+
+
+def trial(root: Path, factor: float, load: str, rng: random.Random) -> dict[str, dict[str, str]]:
+    """Both tools once under one condition; per workload, each rule's outcome."""
+    set_factor(root, factor)
+    outcome: dict[str, dict[str, str]] = {w: {} for w in WORKLOADS}
+    with cpu_load(2 if load == "load" else 0):
+        order = ["ours", "bench"]
+        rng.shuffle(order)
+        for tool in order:
+            if tool == "ours":
+                for workload, status in run_ours(root).items():
+                    outcome[workload]["ours"] = status
+            else:
+                for workload, fields in run_bench(root).items():
+                    for field in ("mean", "min"):
+                        alarm = "regressed" if field in fields else "pass"
+                        outcome[workload][f"bench {field}:10%"] = alarm
+    return outcome
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 trials per condition, 2 saves")
+    parser.add_argument("--trials", type=int, default=20, help="trials per condition")
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--out", type=Path, help="append the Markdown results to this file")
+    opts = parser.parse_args()
+    trials = 2 if opts.quick else opts.trials
+    saves = 2 if opts.quick else SAVES
+    rng = random.Random(opts.seed)
+    schedule = [(f, load) for f in FACTORS for load in LOADS] * trials
+    rng.shuffle(schedule)
+    results: dict[Key, list[dict[str, str]]] = defaultdict(list)
+    files = {"test_ours.py": OURS, "test_bench.py": BENCH}
+    start = time.perf_counter()
+    with project(files) as root:
+        save_baselines(root, saves)
+        for i, (factor, load) in enumerate(schedule):
+            for workload, outcome in trial(root, factor, load, rng).items():
+                results[factor, load, workload].append(outcome)
+            print(f"  trial {i + 1}/{len(schedule)} ({factor}, {load}) done", flush=True)
+    minutes = (time.perf_counter() - start) / 60
+    emit(render(results, trials, saves, minutes), opts.out)
+
+
+def render(
+    results: dict[Key, list[dict[str, str]]], trials: int, saves: int, minutes: float
+) -> str:
+    rows = []
+    for workload in WORKLOADS:
+        for load in LOADS:
+            for factor in FACTORS:
+                outcomes = results[factor, load, workload]
+                n = len(outcomes)
+                what = "false alarms" if factor == 1.0 else "caught"
+                cells = []
+                for rule in RULES:
+                    counts = Counter(o[rule] for o in outcomes)
+                    cell = f"{counts['regressed']}/{n} ({100 * counts['regressed'] / n:.0f} %)"
+                    if rule == "ours":
+                        others = ", ".join(
+                            f"{k} {v}" for k, v in sorted(counts.items()) if k != "regressed"
+                        )
+                        cell += f"; {others}" if others else ""
+                    cells.append(cell)
+                rows.append([workload, load, f"{factor:.1f}", what, *cells])
+    head = [
+        "workload",
+        "load",
+        "factor",
+        "counted",
+        "perfbudget (regressed; other statuses)",
+        "pytest-benchmark mean:10%",
+        "pytest-benchmark min:10%",
+    ]
+    return "\n".join(
+        [
+            header("Detection study (detection.py)", sys.argv),
+            f"{trials} trials per condition (factor × quiet/loaded), one shuffled timeline, both "
+            f"tools back to back in random order per trial; {saves} baseline saves per tool at "
+            f"factor 1.0, quiet. perfbudget defaults: max_time 1 s, regression 10 %, "
+            f"budget p95=1s (never binding). pytest-benchmark defaults (max_time 1 s, min_rounds "
+            f"5). Load = 2 busy-loop processes on this 2-core machine. Total {minutes:.1f} min.\n",
+            table(head, rows),
+            "",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main()
