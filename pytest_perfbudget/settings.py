@@ -57,7 +57,7 @@ class Settings:
 
     def describe(self) -> str:
         """The one-line summary shown in pytest's report header."""
-        regression = "off" if self.regression is None else f"{self.regression:.0%}"
+        regression = "off" if self.regression is None else f"{self.regression * 100:g}%"
         parts = [
             f"timer={self.timer}",
             f"max_time={format_duration(self.max_time)}",
