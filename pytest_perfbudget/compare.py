@@ -84,6 +84,11 @@ def _bounds_text(check: Check) -> str:
     return f"99 % bounds {low} … {high}"
 
 
+def _times(ratio: float) -> str:
+    """``5.2x``, ``15x``, ``125x``: two significant digits, never an exponent."""
+    return f"{ratio:.2g}x" if ratio < 100 else f"{ratio:.0f}x"
+
+
 def describe_check(check: Check) -> str:
     """A check as a sentence: "p95 23.1 ms is over its 2.00 ms budget (99 % bounds …)"."""
     observed = _amount(check.stat, check.observed)
@@ -94,7 +99,9 @@ def describe_check(check: Check) -> str:
         Outcome.INCONCLUSIVE: "cannot be told apart from",
     }[check.outcome]
     ratio = (
-        f", {check.observed / check.limit:.2g}x the budget" if check.outcome is Outcome.FAIL else ""
+        f", {_times(check.observed / check.limit)} the budget"
+        if check.outcome is Outcome.FAIL
+        else ""
     )
     note = "" if check.exact else "; decided on the point estimate"
     detail = f"{_bounds_text(check)}{ratio}{note}"
@@ -103,7 +110,7 @@ def describe_check(check: Check) -> str:
 
 def describe_change(change: Change, baseline: Summary, verdict: str | None) -> str:
     """The stored comparison as a sentence, with the interval it was decided on."""
-    allowed = "" if change.threshold is None else f", allowed +{change.threshold * 100:.0f} %"
+    allowed = "" if change.threshold is None else f", allowed +{change.threshold * 100:g} %"
     what = {
         "regressed": "is slower than its baseline",
         "improved": "is faster than its baseline",
