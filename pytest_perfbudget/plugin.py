@@ -23,6 +23,7 @@ from pytest_perfbudget.settings import Settings, load_table, settings_from_table
 if TYPE_CHECKING:
     from pytest_perfbudget.baseline import Baseline, BaselineEntry
     from pytest_perfbudget.measure import Judgement, Perf, Reference
+    from pytest_perfbudget.paired import PairedMode
 
 __all__ = ["PerfbudgetPlugin", "budget_key", "perf", "plugin_key", "verdict_key"]
 
@@ -118,6 +119,7 @@ def _path(config: pytest.Config, name: str) -> Path | None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     plugin = PerfbudgetPlugin(config, _settings(config))
+    _configure_paired(config, plugin)  # --perfbudget-against (pytest_perfbudget/paired)
     config.stash[plugin_key] = plugin
     config.pluginmanager.register(plugin, "perfbudget-session")
 
@@ -125,6 +127,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     plugin = config.stash.get(plugin_key, None)
     if plugin is not None:
+        if plugin.paired is not None:  # --perfbudget-against: stop workers, remove worktree
+            plugin.paired.close()
         config.pluginmanager.unregister(plugin)
         del config.stash[plugin_key]
 
@@ -146,6 +150,8 @@ def perf(request: pytest.FixtureRequest) -> Generator[Perf, None, None]:
         reference=plugin.reference_for(item, budget, plan.timer),
         precise=plugin.settings.save,
     )
+    if plugin.paired is not None:  # --perfbudget-against: logic in pytest_perfbudget/paired
+        measurer = plugin.paired.perf(item.nodeid, budget, plan)
     item.stash[perf_key] = measurer
     yield measurer
     measurer.close()
@@ -159,6 +165,7 @@ class PerfbudgetPlugin:
         self.settings = settings
         self.verdicts: dict[str, Verdict] = {}
         self.is_worker = hasattr(config, "workerinput")
+        self.paired: PairedMode | None = None  # set by _configure_paired
         self.baseline = None if settings.disable else _load_baseline(settings.baseline)
         self._started = time.perf_counter()
         self._machine: dict[str, Any] | None = None
@@ -267,6 +274,8 @@ class PerfbudgetPlugin:
             expects_entry=self.baseline is not None or self.settings.strict,
             location=_location(item),
         )
+        if self.paired is not None:  # --perfbudget-against: logic in pytest_perfbudget/paired
+            verdict = self.paired.verdict(item.nodeid, verdict.budget, judgement, verdict.location)
         item.ihook.pytest_perfbudget_verdict(item=item, verdict=verdict)
         self._attach(item, report, verdict)
         if session.fails(verdict, self.settings):
@@ -295,6 +304,8 @@ class PerfbudgetPlugin:
         """Judge the test's own samples, pytest-benchmark's, or its timed body."""
         from pytest_perfbudget.measure import judge_callable, judge_samples
 
+        if self.paired is not None:  # --perfbudget-against: logic in pytest_perfbudget/paired
+            return _judge_paired(self, self.paired, item)
         measurer = item.stash.get(perf_key, None)
         if measurer is not None:
             if measurer.judgement is not None:
@@ -448,3 +459,88 @@ def _load_baseline(path: Path) -> Baseline | None:
 def _location(item: pytest.Item) -> tuple[str, int] | None:
     path, line, _ = item.location
     return (path, line + 1) if line is not None else None
+
+
+# -- paired mode (--perfbudget-against): glue only; the logic is in pytest_perfbudget/paired --
+
+
+def _configure_paired(config: pytest.Config, plugin: PerfbudgetPlugin) -> None:
+    """Make this process the paired coordinator, or a paired worker (its env var)."""
+    import os
+
+    from pytest_perfbudget.paired import WORKER_ENV, start
+
+    settings = plugin.settings
+    if settings.disable or (not settings.against and not os.environ.get(WORKER_ENV)):
+        return
+    try:
+        plugin.paired = start(
+            against=settings.against,
+            rootdir=config.rootpath,
+            paths=settings.against_paths,
+            setup=settings.against_setup,
+            environ=os.environ,
+        )
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    if os.environ.get(WORKER_ENV):
+        plugin.is_worker = True  # a worker writes no reports and no baseline
+        config.pluginmanager.register(_PairedWorkerHooks(plugin.paired), "perfbudget-paired-worker")
+
+
+def _judge_paired(
+    plugin: PerfbudgetPlugin, paired: PairedMode, item: pytest.Item
+) -> tuple[Judgement, None] | None:
+    from pytest_perfbudget.paired import Request
+
+    budget = plugin.budget_of(item)
+    request = Request(
+        nodeid=item.nodeid,
+        budget=budget,
+        plan=session.plan_for(budget or Budget(source="none"), plugin.settings),
+        threshold=session.threshold(budget or Budget(source="none"), plugin.settings),
+        body=item.runtest,
+        measurer=item.stash.get(perf_key, None),
+        selection=lambda: _measured_ids(plugin, item.session.items),
+    )
+    judgement = paired.judge(request)
+    return None if judgement is None else (judgement, None)
+
+
+def _measured_ids(plugin: PerfbudgetPlugin, items: Sequence[pytest.Item]) -> list[str]:
+    """Node ids of the tests paired mode measures: budgeted, or using ``perf``."""
+    out = []
+    for item in items:
+        try:
+            budget = plugin.budget_of(item)
+        except SpecError:
+            continue
+        if budget is not None or "perf" in getattr(item, "fixturenames", ()):
+            out.append(item.nodeid)
+    return out
+
+
+class _PairedWorkerHooks:
+    """Registered only in a paired worker: run the selected tests, report to the coordinator."""
+
+    def __init__(self, worker: Any) -> None:
+        self.worker = worker
+
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        keep = self.worker.selected([item.nodeid for item in items])
+        dropped = [item for item, kept in zip(items, keep, strict=True) if not kept]
+        items[:] = [item for item, kept in zip(items, keep, strict=True) if kept]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.worker.collected([item.nodeid for item in session.items])
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed or report.skipped or report.when == "call":
+            self.worker.report(report.nodeid, report.when, report.outcome, report.longreprtext)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.worker.finished()

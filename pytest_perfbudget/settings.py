@@ -45,6 +45,8 @@ class Settings:
     disable: bool = False
     strict: bool = False
     against: str | None = None
+    against_paths: tuple[str, ...] = ()
+    against_setup: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def fails_on(self, kind: str) -> bool:
@@ -125,10 +127,31 @@ def _parse_setting(key: str, value: object) -> Any:
         if isinstance(value, str) and value:
             return value
         raise SpecError(f"{value!r} is not valid; expected a path string")
+    if key in ("against_paths", "against_setup"):
+        return _against(key, value)
     return parse_knob(key, value)
 
 
-_KEYS = ("baseline", "regression", "fail_on", "budgets", *(k for k in KNOBS if k != "memory"))
+def _against(key: str, value: object) -> Any:
+    """``against_paths``: folders for the base worker's imports; ``against_setup``: a command."""
+    if key == "against_setup":
+        if isinstance(value, str) and value.strip():
+            return value
+        raise SpecError(f"{value!r} is not valid; expected a shell command string")
+    if isinstance(value, list) and all(isinstance(item, str) and item for item in value):
+        return tuple(value)
+    raise SpecError(f"{value!r} is not valid; expected a list of folder paths such as ['lib']")
+
+
+_KEYS = (
+    "baseline",
+    "regression",
+    "fail_on",
+    "budgets",
+    "against_paths",
+    "against_setup",
+    *(k for k in KNOBS if k != "memory"),
+)
 
 
 def _parse_table(table: Mapping[str, Any], source: Path) -> dict[str, Any]:

@@ -1,0 +1,144 @@
+"""A base and a head worker started together, pinned to one CPU, and brought to a test."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_perfbudget.paired.process import Listener, Ready, WorkerError, WorkerProcess
+from pytest_perfbudget.paired.protocol import Channel
+
+__all__ = ["Miss", "Tree", "WorkerPair", "shared_cpu"]
+
+#: Worker arguments besides the test files: no cache writes, keep going past a base
+#: file that no longer imports, quiet output (it goes to a log file).
+WORKER_ARGS = ("-p", "no:cacheprovider", "--continue-on-collection-errors", "-q", "-rN")
+
+
+@dataclass(frozen=True)
+class Tree:
+    """Where one worker runs: its folder (the rootdir inside that tree) and environment."""
+
+    role: str
+    cwd: Path
+    env: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Miss:
+    """Why a worker cannot measure a test: ``missing`` (not collected), ``failed``,
+    ``skipped``, ``order`` (already passed it), ``unmeasured`` or ``ended``."""
+
+    reason: str
+    text: str = ""
+
+
+def shared_cpu() -> int | None:
+    """The CPU both workers are pinned to: the last one this process may use."""
+    getter = getattr(os, "sched_getaffinity", None)
+    if getter is None:
+        return None
+    cpus = sorted(getter(0))
+    return cpus[-1] if cpus else None
+
+
+def _files(selection: Sequence[str], cwd: Path) -> list[str]:
+    files = dict.fromkeys(nodeid.split("::", 1)[0] for nodeid in selection)
+    return [name for name in files if (cwd / name).exists()]
+
+
+class WorkerPair:
+    """Two workers (``base`` and ``head``); ``base`` is None when no selected file
+    exists at the base revision."""
+
+    def __init__(self, workers: Mapping[str, WorkerProcess | None]) -> None:
+        self.workers = dict(workers)
+        self.released: dict[str, set[str]] = {role: set() for role in workers}
+
+    @classmethod
+    def start(
+        cls,
+        trees: Sequence[Tree],
+        selection: Sequence[str],
+        *,
+        listener: Listener,
+        folder: Path,
+        timeout: float,
+    ) -> WorkerPair:
+        """Spawn both workers, wait until each has connected and collected."""
+        folder.mkdir(parents=True, exist_ok=True)
+        chosen = folder / "selection.json"
+        chosen.write_text(json.dumps(list(selection)))
+        cpu = shared_cpu()
+        spawned: dict[str, tuple[WorkerProcess, str]] = {}
+        try:
+            for tree in trees:
+                files = _files(selection, tree.cwd)
+                if files:
+                    log = folder / f"{tree.role}.log"
+                    spawned[tree.role] = WorkerProcess.spawn(
+                        tree.role, cwd=tree.cwd, args=[*files, *WORKER_ARGS], env=tree.env,
+                        port=listener.port, cpu=cpu, selection=chosen, log=log,
+                    )  # fmt: skip
+            pair = cls(
+                {
+                    tree.role: spawned[tree.role][0] if tree.role in spawned else None
+                    for tree in trees
+                }
+            )
+            for worker, token in spawned.values():
+                worker.channel = _accept(listener, worker, token, timeout)
+                worker.wait_collected(timeout)
+        except BaseException:
+            for worker, _ in spawned.values():
+                worker.stop()
+            raise
+        return pair
+
+    def reach(self, role: str, nodeid: str, timeout: float) -> Ready | Miss:
+        """Bring the ``role`` worker to ``nodeid`` (releasing tests it stops at on the way)."""
+        worker = self.workers.get(role)
+        if worker is None or nodeid not in (worker.collected or ()):
+            return Miss("missing")
+        while True:
+            if worker.ready is not None:
+                if worker.ready.nodeid == nodeid:
+                    return worker.ready
+                self.released[role].add(worker.ready.nodeid)
+                worker.release()
+            miss = self._passed(role, worker, nodeid)
+            if miss is not None:
+                return miss
+            worker.next_event(timeout)
+
+    def _passed(self, role: str, worker: WorkerProcess, nodeid: str) -> Miss | None:
+        if nodeid in self.released[role]:
+            return Miss("order")
+        if nodeid in worker.reported:
+            outcome, text = worker.reported[nodeid]
+            return Miss(outcome if outcome in ("failed", "skipped") else "unmeasured", text)
+        if worker.finished:
+            return Miss("ended", worker.tail())
+        return None
+
+    def release(self) -> None:
+        """Let both workers go on past the current test."""
+        for worker in self.workers.values():
+            if worker is not None:
+                worker.release()
+
+    def stop(self) -> None:
+        """End both processes."""
+        for worker in self.workers.values():
+            if worker is not None:
+                worker.stop()
+
+
+def _accept(listener: Listener, worker: WorkerProcess, token: str, timeout: float) -> Channel:
+    try:
+        return listener.accept(token, worker.proc, timeout)
+    except WorkerError as exc:
+        raise WorkerError(f"the {worker.role} worker {exc}{worker.tail()}") from None

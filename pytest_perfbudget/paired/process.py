@@ -1,0 +1,223 @@
+"""Worker processes as the coordinator sees them: start, follow, command, stop.
+
+A worker is ``python -m pytest`` on one tree, told by :data:`WORKER_ENV` where
+the coordinator listens. It connects, says ``hello``, lists what it collected,
+then runs its tests in order and stops at each measured one (``ready``) until
+the coordinator releases it. Every wait has a time limit: a worker that hangs
+is killed, one that crashes is reported with the tail of its output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_perfbudget.paired.protocol import (
+    WORKER_ENV,
+    Channel,
+    ChannelClosedError,
+    ChannelTimeoutError,
+)
+
+__all__ = ["Listener", "Ready", "WorkerError", "WorkerProcess"]
+
+STOP_GRACE = 5.0
+EXIT_WAIT = 2.0
+
+
+class WorkerError(Exception):
+    """A worker crashed, hung or broke the protocol; the message says which and how."""
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A worker stopped at a measured test and waits for commands."""
+
+    nodeid: str
+    kind: str
+
+
+class Listener:
+    """The coordinator's local socket that workers connect to."""
+
+    def __init__(self) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(8)
+        self._sock.settimeout(0.25)
+        self.port: int = self._sock.getsockname()[1]
+        self._pending: dict[str, Channel] = {}
+
+    def accept(self, token: str, proc: subprocess.Popen[bytes], timeout: float) -> Channel:
+        """The connection of the worker holding ``token``, once it says hello."""
+        deadline = time.monotonic() + timeout
+        while token not in self._pending:
+            if proc.poll() is not None:
+                raise WorkerError(f"exited with code {proc.returncode} before connecting")
+            if time.monotonic() > deadline:
+                raise WorkerError(f"did not connect within {timeout:.0f} s")
+            self._accept_one()
+        return self._pending.pop(token)
+
+    def _accept_one(self) -> None:
+        try:
+            sock, _ = self._sock.accept()
+        except TimeoutError:
+            return
+        channel = Channel(sock)
+        try:
+            hello = channel.receive(timeout=10.0)
+        except (ChannelClosedError, ChannelTimeoutError, ValueError):
+            channel.close()
+            return
+        self._pending[str(hello.get("token"))] = channel
+
+    def close(self) -> None:
+        for channel in self._pending.values():
+            channel.close()
+        self._sock.close()
+
+
+@dataclass
+class WorkerProcess:
+    """One running worker and what it has told the coordinator so far."""
+
+    role: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+    channel: Channel | None = None
+    collected: list[str] | None = None
+    ready: Ready | None = None
+    reported: dict[str, tuple[str, str]] = field(default_factory=dict)
+    finished: bool = False
+
+    @classmethod
+    def spawn(
+        cls,
+        role: str,
+        *,
+        cwd: Path,
+        args: Sequence[str],
+        env: Mapping[str, str],
+        port: int,
+        cpu: int | None,
+        selection: Path,
+        log: Path,
+    ) -> tuple[WorkerProcess, str]:
+        """Start ``python -m pytest args`` in ``cwd``; returns it and its token."""
+        token = secrets.token_hex(8)
+        spec = {"port": port, "token": token, "role": role, "cpu": cpu, "selection": str(selection)}
+        full_env = {**env, WORKER_ENV: json.dumps(spec)}
+        command = [sys.executable, "-m", "pytest", *args]
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                command, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL, stdout=out, stderr=out
+            )
+        return cls(role, proc, log), token
+
+    # -- events ----------------------------------------------------------------------
+
+    def next_event(self, timeout: float) -> dict[str, Any]:
+        """The next event, with the state it changes applied."""
+        event = self._receive(timeout)
+        kind = event.get("event")
+        if kind == "collected":
+            self.collected = [str(n) for n in event.get("nodeids", [])]
+        elif kind == "ready":
+            self.ready = Ready(str(event["nodeid"]), str(event["kind"]))
+        elif kind == "report":
+            self.reported[str(event["nodeid"])] = (
+                str(event["outcome"]),
+                str(event.get("text", "")),
+            )
+        elif kind == "finished":
+            self.finished = True
+        return event
+
+    def wait_collected(self, timeout: float) -> list[str]:
+        """The node ids the worker collected (waits for its ``collected`` event)."""
+        while self.collected is None:
+            if self.finished:
+                return []
+            self.next_event(timeout)
+        return self.collected
+
+    # -- commands --------------------------------------------------------------------
+
+    def command(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send a command to a ready worker and return its reply."""
+        assert self.channel is not None
+        try:
+            self.channel.send(message)
+        except ChannelClosedError as exc:
+            raise self._error(f"closed the connection ({exc})") from None
+        reply = self._receive(timeout)
+        if "error" in reply:
+            raise WorkerError(f"the test raised while measured: {reply['error']}")
+        return reply
+
+    def release(self) -> None:
+        """Let a ready worker go on with its test (``done``)."""
+        if self.ready is not None and self.channel is not None:
+            self.ready = None
+            with contextlib.suppress(ChannelClosedError):
+                self.channel.send({"op": "done"})
+
+    def _receive(self, timeout: float) -> dict[str, Any]:
+        if self.channel is None:
+            raise self._error("is not connected")
+        try:
+            return self.channel.receive(timeout)
+        except ChannelTimeoutError:
+            self.kill()
+            raise self._error(f"did not answer within {timeout:.0f} s and was stopped") from None
+        except (ChannelClosedError, ValueError):
+            code = self._exit_code()
+            how = "closed the connection" if code is None else f"exited with code {code}"
+            raise self._error(how) from None
+
+    def _exit_code(self) -> int | None:
+        """The exit code of a worker that closed its connection (None: it had not exited)."""
+        try:
+            return self.proc.wait(timeout=EXIT_WAIT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+    def _error(self, what: str) -> WorkerError:
+        return WorkerError(f"the {self.role} worker {what}{self.tail()}")
+
+    def tail(self, lines: int = 12) -> str:
+        """The last lines of the worker's output, indented, for error messages."""
+        try:
+            text = self.log.read_text(errors="replace").strip().splitlines()[-lines:]
+        except OSError:
+            return ""
+        return ("; its last output:\n    " + "\n    ".join(text)) if text else ""
+
+    # -- stopping --------------------------------------------------------------------
+
+    def kill(self) -> None:
+        """Stop the process now."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def stop(self) -> None:
+        """Close the connection and end the process (terminate, then kill)."""
+        if self.channel is not None:
+            self.channel.close()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=STOP_GRACE)
+        self.kill()

@@ -1,0 +1,230 @@
+"""The worker side: a pytest process on one tree that measures on the coordinator's command.
+
+When a selected test calls ``perf(fn)``, or its body is to be timed, the worker
+sends ``ready`` and executes commands (warm up, time a block of k calls, measure
+memory) until ``done``. ``perf.sample()`` / ``perf.record()`` tests are driven a
+whole test run at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_perfbudget.engine.clock import clock_for
+from pytest_perfbudget.engine.runner import Plan, TracerPause, peak_memory
+from pytest_perfbudget.errors import SpecError
+from pytest_perfbudget.measure import Judgement, Perf
+from pytest_perfbudget.model import Budget, Verdict
+from pytest_perfbudget.paired import Request, kind_of
+from pytest_perfbudget.paired.protocol import Channel, ChannelClosedError
+
+__all__ = ["ServingPerf", "WorkerClient"]
+
+
+def pin(cpu: int | None) -> None:
+    """Pin this process to ``cpu`` where the OS allows it."""
+    setter = getattr(os, "sched_setaffinity", None)
+    if cpu is not None and setter is not None:
+        with contextlib.suppress(OSError):
+            setter(0, {cpu})
+
+
+class CallTarget:
+    """Times batches of calls of one callable (``perf(fn)`` or the test body)."""
+
+    def __init__(self, fn: Callable[[], object]) -> None:
+        self.fn = fn
+        self.result: object = None
+
+    def warmup(self, seconds: float) -> dict[str, Any]:
+        until = time.perf_counter() + seconds
+        self.result = self.fn()
+        while time.perf_counter() < until:
+            self.result = self.fn()
+        return {}
+
+    def time(self, k: int, timer: str) -> dict[str, Any]:
+        clock, fn = clock_for(timer), self.fn
+        with TracerPause():
+            t0 = clock()
+            for _ in range(k):
+                fn()
+            ns = clock() - t0
+        return {"ns": ns}
+
+    def memory(self) -> dict[str, Any]:
+        peak, self.result = peak_memory(self.fn)
+        return {"bytes": peak}
+
+
+class WholeRunTarget(CallTarget):
+    """Runs the whole test body once per block; a block's time is what the test
+    recorded during that run (its wall time when it recorded nothing)."""
+
+    def __init__(self, body: Callable[[], object], measurer: Perf) -> None:
+        super().__init__(body)
+        self.measurer = measurer
+
+    def _recorded(self) -> tuple[int, ...]:
+        measurement = self.measurer.measurement()
+        return measurement.sample_ns if measurement is not None else ()
+
+    def time(self, k: int, timer: str) -> dict[str, Any]:
+        total, samples = 0, []
+        for _ in range(k):
+            before = len(self._recorded())
+            t0 = time.perf_counter_ns()
+            self.fn()
+            wall = time.perf_counter_ns() - t0
+            new = list(self._recorded()[before:])
+            samples += new or [wall]
+            total += sum(new) if new else wall
+        return {"ns": total, "samples": samples}
+
+    def memory(self) -> dict[str, Any]:
+        return {"bytes": None}
+
+
+@dataclass
+class ServingPerf(Perf):
+    """The ``perf`` fixture in a worker: ``perf(fn)`` serves the coordinator's commands."""
+
+    client: WorkerClient | None = None
+    nodeid: str = ""
+    kind: str | None = field(default=None, init=False)
+
+    def __call__(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        if not callable(fn):
+            raise SpecError(f"perf() needs a callable as its first argument, got {fn!r}")
+        if inspect.iscoroutinefunction(fn):
+            fn = self._sync(fn)
+        self._claim("perf")
+        self.kind = "perf"
+
+        def call() -> Any:
+            return fn(*args, **kwargs)
+
+        target = CallTarget(call)
+        assert self.client is not None
+        self.client.serve(self.nodeid, "perf", target)
+        return target.result if target.result is not None else call()
+
+    def _claim(self, mode: str) -> None:
+        super()._claim(mode)
+        self.kind = mode
+
+
+class WorkerClient:
+    """This process's link to the coordinator."""
+
+    def __init__(
+        self, channel: Channel, role: str, selection: Sequence[str], cpu: int | None = None
+    ) -> None:
+        self.channel = channel
+        self.role = role
+        self.selection = frozenset(selection)
+        self._cpu = cpu
+
+    @classmethod
+    def connect(cls, spec: dict[str, Any]) -> WorkerClient:
+        """Connect as described by the coordinator's ``spec``."""
+        selection = json.loads(Path(spec["selection"]).read_text())
+        channel = Channel.connect("127.0.0.1", int(spec["port"]))
+        channel.send({"event": "hello", "token": spec["token"], "pid": os.getpid()})
+        return cls(channel, str(spec.get("role")), selection, spec.get("cpu"))
+
+    # -- what the plugin calls --------------------------------------------------------
+
+    def perf(self, nodeid: str, budget: Budget, plan: Plan) -> Perf:
+        """The ``perf`` fixture's object for test ``nodeid``."""
+        return ServingPerf(budget, plan, client=self, nodeid=nodeid)
+
+    def verdict(
+        self, nodeid: str, budget: Budget, judgement: Judgement, location: tuple[str, int] | None
+    ) -> Verdict:
+        from pytest_perfbudget.paired.judgement import verdict
+
+        return verdict(nodeid, budget, judgement, location)
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def judge(self, request: Request) -> None:
+        """Serve a timed body or whole test runs (``perf(fn)`` was served in the call)."""
+        kind = kind_of(request.measurer)
+        if kind == "perf":
+            return
+        if kind == "body" or request.measurer is None:
+            self.serve(request.nodeid, "body", CallTarget(request.body))
+        else:
+            self.serve(request.nodeid, kind, WholeRunTarget(request.body, request.measurer))
+
+    def selected(self, nodeids: Sequence[str]) -> list[bool]:
+        """Which collected tests the coordinator asked for."""
+        return [nodeid in self.selection for nodeid in nodeids]
+
+    def collected(self, nodeids: Sequence[str]) -> None:
+        self._event({"event": "collected", "nodeids": list(nodeids)})
+
+    def report(self, nodeid: str, when: str, outcome: str, text: str) -> None:
+        self._event(
+            {
+                "event": "report",
+                "nodeid": nodeid,
+                "when": when,
+                "outcome": outcome,
+                "text": text[-3000:],
+            }
+        )
+
+    def finished(self) -> None:
+        self._event({"event": "finished"})
+        self.channel.close()
+
+    # -- serving -------------------------------------------------------------------
+
+    def serve(self, nodeid: str, kind: str, target: CallTarget) -> None:
+        """Say ``ready``, then run commands until ``done``. The process is pinned to the
+        shared CPU here, not at start, so both workers start up in parallel."""
+        if self._cpu is not None:
+            pin(self._cpu)
+            self._cpu = None
+        self._event({"event": "ready", "nodeid": nodeid, "kind": kind})
+        while True:
+            try:
+                command = self.channel.receive()
+            except ChannelClosedError:
+                os._exit(0)  # the coordinator is gone; nothing left to serve
+            if command.get("op") == "done":
+                return
+            self._event(_execute(target, command))
+
+    def _event(self, message: dict[str, Any]) -> None:
+        try:
+            self.channel.send(message)
+        except ChannelClosedError:
+            os._exit(0)
+
+
+def _execute(target: CallTarget, command: dict[str, Any]) -> dict[str, Any]:
+    op = command.get("op")
+    try:
+        if op == "warmup":
+            reply = target.warmup(float(command["seconds"]))
+        elif op == "time":
+            reply = target.time(int(command["k"]), str(command.get("timer", "wall")))
+        elif op == "memory":
+            reply = target.memory()
+        else:
+            reply = {"error": f"unknown command {op!r}"}
+    except Exception as exc:  # the test's code raised; the coordinator reports it
+        reply = {"error": f"{type(exc).__name__}: {exc}"}
+    return {"reply": op, **reply}

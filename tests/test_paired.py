@@ -1,0 +1,246 @@
+"""Paired mode (``--perfbudget-against=REV``) end to end, with real git and real workers.
+
+Each project is a scratch git repository in pytester's folder: ``work.py`` is committed
+at the base revision, then changed in the working tree (the head). Workloads are
+~0.2 ms and slowdowns 3x, so verdicts are clear even on a noisy machine.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pytest_perfbudget.errors import ConfigError
+from pytest_perfbudget.paired.effect import paired_change
+from pytest_perfbudget.settings import settings_from_table
+
+AssertClean = Callable[[pytest.RunResult], None]
+
+PYPROJECT = """\
+[tool.pytest.ini_options]
+asyncio_default_fixture_loop_scope = "function"
+
+[tool.perfbudget]
+max_time = "0.4s"
+"""
+WORK = "def work():\n    return sum(i * i for i in range({n}))\n"
+TESTS = """\
+import pytest
+import work
+
+def test_perf(perf):
+    assert perf(work.work) > 0
+
+@pytest.mark.budget(p95=500)
+def test_body():
+    work.work()
+"""
+NEW_TEST = """
+
+def test_added(perf):
+    perf(work.work)
+"""
+BASE_N = 8_000
+
+
+def _git(path: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def _repo(pytester: pytest.Pytester, *, base_n: int = BASE_N) -> Path:
+    """A git repository whose HEAD commit holds the base version of work.py and the tests."""
+    path = pytester.path
+    (path / "pyproject.toml").write_text(PYPROJECT)
+    (path / "work.py").write_text(WORK.format(n=base_n))
+    (path / "test_work.py").write_text(TESTS)
+    _git(path, "init", "-q", "-b", "main")
+    _git(path, "add", ".")
+    _git(path, "commit", "-q", "-m", "base")
+    return path
+
+
+def _head(path: Path, n: int) -> None:
+    (path / "work.py").write_text(WORK.format(n=n))
+
+
+def _worktrees(path: Path) -> list[str]:
+    return [line for line in _git(path, "worktree", "list").splitlines() if line.strip()]
+
+
+def test_an_unchanged_head_passes_and_a_new_test_is_new(
+    pytester: pytest.Pytester, assert_clean: AssertClean
+) -> None:
+    path = _repo(pytester)
+    with (path / "test_work.py").open("a") as stream:
+        stream.write(NEW_TEST)
+    result = pytester.runpytest("--perfbudget-against=HEAD", "--perfbudget-json=report.json")
+    assert_clean(result)
+    result.assert_outcomes(passed=3)
+    report = json.loads((path / "report.json").read_text())
+    status = {t["nodeid"]: t["status"] for t in report["tests"]}
+    assert status["test_work.py::test_added"] == "new"
+    for name in ("test_perf", "test_body"):
+        entry = next(t for t in report["tests"] if t["nodeid"] == f"test_work.py::{name}")
+        assert entry["status"] in ("unchanged", "inconclusive")
+        assert entry["change"]["mode"] == "paired"
+        assert entry["change"]["against"] == "HEAD"
+        assert entry["change"]["low"] <= entry["change"]["ratio"] <= entry["change"]["high"]
+
+
+def test_a_three_times_slower_head_fails_naming_the_revision(
+    pytester: pytest.Pytester, assert_clean: AssertClean
+) -> None:
+    path = _repo(pytester)
+    _head(path, 3 * BASE_N)
+    result = pytester.runpytest("--perfbudget-against=HEAD", "-k", "test_perf")
+    assert_clean(result)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*time is slower than at HEAD: +* (99 % interval*; paired against HEAD, * rounds*",
+            "*confirmed by a fresh worker pair*",
+        ]
+    )
+    assert len(_worktrees(path)) == 1
+
+
+def test_a_faster_head_is_improved(pytester: pytest.Pytester, assert_clean: AssertClean) -> None:
+    path = _repo(pytester, base_n=3 * BASE_N)
+    _head(path, BASE_N)
+    result = pytester.runpytest("--perfbudget-against=HEAD", "-k", "test_body")
+    assert_clean(result)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_work.py::test_body*improved*"])
+    assert len(_worktrees(path)) == 1
+
+
+def test_a_test_that_fails_at_the_base_is_inconclusive(
+    pytester: pytest.Pytester, assert_clean: AssertClean
+) -> None:
+    path = _repo(pytester)
+    (path / "work.py").write_text("def work():\n    raise ValueError('broken at the base')\n")
+    _git(path, "commit", "-q", "-am", "broken")
+    _head(path, BASE_N)
+    result = pytester.runpytest(
+        "--perfbudget-against=HEAD", "-k", "test_body", "--perfbudget-json=r.json"
+    )
+    assert_clean(result)
+    result.assert_outcomes(passed=1)
+    [entry] = json.loads((path / "r.json").read_text())["tests"]
+    assert entry["status"] == "inconclusive"
+    assert entry["stats"]["n"] > 0  # the head alone was measured, for its absolute budget
+    assert "the test fails at the base revision" in entry["messages"][0]
+    assert "ValueError: broken at the base" in entry["messages"][0]
+
+
+def test_a_worker_that_crashes_makes_the_test_inconclusive(
+    pytester: pytest.Pytester, assert_clean: AssertClean
+) -> None:
+    path = _repo(pytester)
+    (path / "work.py").write_text("import os\n\ndef work():\n    os._exit(3)\n")
+    _git(path, "commit", "-q", "-am", "crashing base")
+    _head(path, BASE_N)
+    result = pytester.runpytest(
+        "--perfbudget-against=HEAD", "-k", "test_body", "--perfbudget-json=r.json"
+    )
+    assert_clean(result)
+    result.assert_outcomes(passed=1)
+    [entry] = json.loads((path / "r.json").read_text())["tests"]
+    assert entry["status"] == "inconclusive"
+    assert "the base worker exited with code 3" in entry["messages"][0]
+    assert len(_worktrees(path)) == 1
+
+
+def test_a_worker_that_hangs_is_stopped_after_the_time_limit(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, assert_clean: AssertClean
+) -> None:
+    path = _repo(pytester)
+    (path / "work.py").write_text("import time\n\ndef work():\n    time.sleep(3600)\n")
+    _git(path, "commit", "-q", "-am", "hanging base")
+    _head(path, BASE_N)
+    monkeypatch.setenv("PERFBUDGET_PAIRED_TIMEOUT", "3")
+    result = pytester.runpytest(
+        "--perfbudget-against=HEAD", "-k", "test_body", "--perfbudget-json=r.json"
+    )
+    assert_clean(result)
+    [entry] = json.loads((path / "r.json").read_text())["tests"]
+    assert entry["status"] == "inconclusive"
+    assert "did not answer within 3 s" in entry["messages"][0]
+
+
+def test_ctrl_c_removes_the_worktree_and_stops_the_workers(pytester: pytest.Pytester) -> None:
+    path = _repo(pytester)
+    (path / "work.py").write_text("import time\n\ndef work():\n    time.sleep(3600)\n")
+    _git(path, "commit", "-q", "-am", "hanging base")
+    _head(path, BASE_N)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--perfbudget-against=HEAD"],
+        cwd=path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while len(_worktrees(path)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2.0)  # the workers are up, the base one hangs in the test
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == pytest.ExitCode.INTERRUPTED
+    assert len(_worktrees(path)) == 1
+
+
+def test_an_unknown_revision_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    _repo(pytester)
+    result = pytester.runpytest("--perfbudget-against=no-such-branch")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--perfbudget-against='no-such-branch': unknown git revision*"])
+
+
+def test_outside_a_git_repository_it_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(PYPROJECT)
+    pytester.makepyfile(TESTS)
+    result = pytester.runpytest("--perfbudget-against=HEAD")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--perfbudget-against='HEAD' needs a git repository*"])
+
+
+# -- pure parts ---------------------------------------------------------------------
+
+
+def test_the_paired_change_is_the_median_ratio_with_a_sign_test_interval() -> None:
+    base = [1000] * 40
+    head = [1100 + 10 * (i % 5) for i in range(40)]
+    change = paired_change(base, head, against="main", threshold=0.1)
+    assert change.mode == "paired"
+    assert change.against == "main"
+    assert change.ratio == pytest.approx(1.12)
+    assert 1.10 <= change.low <= change.ratio <= change.high <= 1.14
+
+
+def test_against_paths_and_setup_are_read_from_pyproject(tmp_path: Path) -> None:
+    table = {"against_paths": ["lib"], "against_setup": "make build"}
+    settings = settings_from_table(table, rootdir=tmp_path)
+    assert settings.against_paths == ("lib",)
+    assert settings.against_setup == "make build"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("against_paths", "lib"), ("against_setup", ""), ("against_paths", [1])]
+)
+def test_bad_against_settings_name_the_key(tmp_path: Path, key: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=re.escape(f"{key} = {value!r}")):
+        settings_from_table({key: value}, rootdir=tmp_path)
