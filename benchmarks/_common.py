@@ -65,7 +65,23 @@ def header(title: str, argv: Sequence[str]) -> str:
     """The heading of a results block: command, date, machine."""
     command = shlex.join(["python", *[_short(a) for a in argv]])
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return f"## {title}\n\n- command: `{command}`\n- date: {now}\n- machine: {machine_line()}\n"
+    return (
+        f"## {title}\n\n- command: `{command}`\n- date: {now}\n- machine: {machine_line()}\n"
+        f"- code: {code_line()}\n"
+    )
+
+
+def code_line() -> str:
+    """The commit measured, and whether the plugin's working tree differs from it."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--", "pytest_perfbudget")
+    state = "plugin working tree has uncommitted edits by others" if dirty else "clean"
+    return f"commit {commit} ({state})"
 
 
 def _short(arg: str) -> str:
