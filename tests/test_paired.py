@@ -29,7 +29,7 @@ PYPROJECT = """\
 asyncio_default_fixture_loop_scope = "function"
 
 [tool.perfbudget]
-max_time = "0.4s"
+max_time = "{max_time}"
 """
 WORK = "def work():\n    return sum(i * i for i in range({n}))\n"
 TESTS = """\
@@ -62,10 +62,10 @@ def _git(path: Path, *args: str) -> str:
     return done.stdout
 
 
-def _repo(pytester: pytest.Pytester, *, base_n: int = BASE_N) -> Path:
+def _repo(pytester: pytest.Pytester, *, base_n: int = BASE_N, max_time: str = "0.4s") -> Path:
     """A git repository whose HEAD commit holds the base version of work.py and the tests."""
     path = pytester.path
-    (path / "pyproject.toml").write_text(PYPROJECT)
+    (path / "pyproject.toml").write_text(PYPROJECT.format(max_time=max_time))
     (path / "work.py").write_text(WORK.format(n=base_n))
     (path / "test_work.py").write_text(TESTS)
     _git(path, "init", "-q", "-b", "main")
@@ -105,7 +105,7 @@ def test_an_unchanged_head_passes_and_a_new_test_is_new(
 def test_a_three_times_slower_head_fails_naming_the_revision(
     pytester: pytest.Pytester, assert_clean: AssertClean
 ) -> None:
-    path = _repo(pytester)
+    path = _repo(pytester, max_time="1s")  # both pairs must decide, even on a loaded machine
     _head(path, 3 * BASE_N)
     result = pytester.runpytest("--perfbudget-against=HEAD", "-k", "test_perf")
     assert_clean(result)
@@ -173,14 +173,15 @@ def test_a_worker_that_hangs_is_stopped_after_the_time_limit(
     (path / "work.py").write_text("import time\n\ndef work():\n    time.sleep(3600)\n")
     _git(path, "commit", "-q", "-am", "hanging base")
     _head(path, BASE_N)
-    monkeypatch.setenv("PERFBUDGET_PAIRED_TIMEOUT", "3")
+    monkeypatch.setenv("PERFBUDGET_PAIRED_TIMEOUT", "8")
     result = pytester.runpytest(
         "--perfbudget-against=HEAD", "-k", "test_body", "--perfbudget-json=r.json"
     )
     assert_clean(result)
     [entry] = json.loads((path / "r.json").read_text())["tests"]
     assert entry["status"] == "inconclusive"
-    assert "did not answer within 3 s" in entry["messages"][0]
+    # the hang is caught by the time limit (on a very loaded machine, already at start-up)
+    assert re.search(r"did not (answer|connect) within 8 s", entry["messages"][0])
 
 
 def test_ctrl_c_removes_the_worktree_and_stops_the_workers(pytester: pytest.Pytester) -> None:
@@ -211,7 +212,7 @@ def test_an_unknown_revision_is_a_usage_error(pytester: pytest.Pytester) -> None
 
 
 def test_outside_a_git_repository_it_is_a_usage_error(pytester: pytest.Pytester) -> None:
-    pytester.makepyprojecttoml(PYPROJECT)
+    pytester.makepyprojecttoml(PYPROJECT.format(max_time="0.4s"))
     pytester.makepyfile(TESTS)
     result = pytester.runpytest("--perfbudget-against=HEAD")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
