@@ -1,0 +1,542 @@
+"""Measuring one test, driven by a fake clock: no assertion here depends on wall time."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from pytest_perfbudget import measure
+from pytest_perfbudget.engine.runner import Plan, Runner
+from pytest_perfbudget.errors import SpecError
+from pytest_perfbudget.measure import (
+    MIN_COMPARE_SAMPLES,
+    Perf,
+    Reference,
+    judge_callable,
+    judge_samples,
+    stable,
+    stop_rule,
+)
+from pytest_perfbudget.model import Budget, Change, Measurement, Outcome, Summary
+
+MS = 1e-3
+MS_NS = 1_000_000
+
+
+@dataclass
+class FakeClock:
+    """Nanoseconds that pass when a fake function says its call took time, plus 10 µs per
+    read: a call of a plain function then lasts as long as the engine's shortest sample,
+    so it is never batched (a clock that does not move would make calibration batch
+    without end)."""
+
+    read_ns: int = 10_000
+    now: int = 0
+    calls: int = 0
+
+    def __call__(self) -> int:
+        self.now += self.read_ns
+        return self.now
+
+    def work(self, cost_ns: Callable[[int], int], result: object = None) -> Callable[[], object]:
+        """A function whose n-th call (from 0) takes ``cost_ns(n)`` nanoseconds."""
+
+        def fn() -> object:
+            self.now += cost_ns(self.calls)
+            self.calls += 1
+            return result
+
+        return fn
+
+
+def jittered(base_ns: int) -> Callable[[int], int]:
+    """``base_ns`` plus 0–6 % in a fixed cycle, so that percentiles have distinct samples."""
+    return lambda n: base_ns + base_ns * (n % 7) // 100
+
+
+def plan(**overrides: Any) -> Plan:
+    values: dict[str, Any] = {"max_time": 5.0, "warmup": 0.0, "pause_tracers": False}
+    values.update(overrides)
+    return Plan(**values)
+
+
+def budget(**limits_ms: float) -> Budget:
+    return Budget(limits={stat: ms * MS for stat, ms in limits_ms.items()})
+
+
+@dataclass
+class Phases:
+    """Counts how many measurements (``Runner.measure`` calls) have begun."""
+
+    started: int = 0
+    sizes: list[int] = field(default_factory=list)
+
+
+@pytest.fixture
+def phases(monkeypatch: pytest.MonkeyPatch) -> Phases:
+    state = Phases()
+
+    class CountingRunner(Runner):
+        def measure(self, *args: Any, **kwargs: Any) -> Any:
+            state.started += 1
+            measurement, result = super().measure(*args, **kwargs)
+            state.sizes.append(measurement.n)
+            return measurement, result
+
+    monkeypatch.setattr(measure, "Runner", CountingRunner)
+    return state
+
+
+# -- stable and the stop rule -----------------------------------------------------------
+
+
+def _summary(p50: float, low: float | None, high: float | None) -> Summary:
+    values = dict.fromkeys(("mean", "min", "p75", "p90", "p95", "p99", "p999", "max"), p50)
+    return Summary(n=100, stdev=0.0, p50=p50, bounds={"p50": (low, high)}, **values)
+
+
+def test_a_median_with_narrow_bounds_is_stable() -> None:
+    assert stable(_summary(10 * MS, 9.9 * MS, 10.3 * MS))
+
+
+def test_a_median_with_wide_bounds_is_not_stable() -> None:
+    assert not stable(_summary(10 * MS, 9 * MS, 11 * MS))
+
+
+@pytest.mark.parametrize(("low", "high"), [(None, 10 * MS), (10 * MS, None), (None, None)])
+def test_a_median_without_both_bounds_is_not_stable(low: float | None, high: float | None) -> None:
+    assert not stable(_summary(10 * MS, low, high))
+
+
+def test_a_zero_median_is_not_stable() -> None:
+    assert not stable(_summary(0.0, 0.0, 0.0))
+
+
+def _samples(n: int, base_ms: float = 10.0) -> list[float]:
+    return [base_ms * MS * (1 + (i % 7) / 100) for i in range(n)]
+
+
+def test_the_stop_rule_waits_for_the_minimum_rounds() -> None:
+    decide = stop_rule(budget(p95=2), min_rounds=30)
+    assert not decide(_samples(29))
+    assert decide(_samples(30))
+
+
+def test_the_stop_rule_stops_once_every_limit_is_decided() -> None:
+    decide = stop_rule(budget(p50=2, p95=100), min_rounds=5)
+    assert not decide(_samples(20))  # p95's upper bound needs about 90 samples
+    assert decide(_samples(200))
+
+
+def test_the_stop_rule_continues_while_a_limit_is_between_the_bounds() -> None:
+    decide = stop_rule(budget(p50=15), min_rounds=5)
+    assert not decide([(10 + 10 * i / 1000) * MS for i in range(1000)])
+
+
+def test_without_limits_the_stop_rule_waits_for_a_stable_median() -> None:
+    decide = stop_rule(Budget(), min_rounds=5)
+    assert decide(_samples(200))
+    noisy = [(1 + 9 * (i % 2)) * MS for i in range(200)]
+    assert not decide(noisy)
+
+
+def test_when_saving_the_stop_rule_wants_enough_samples_for_a_comparison() -> None:
+    decide = stop_rule(budget(p50=2), min_rounds=5, precise=True)
+    assert not decide(_samples(MIN_COMPARE_SAMPLES - 1))
+    assert decide(_samples(MIN_COMPARE_SAMPLES + 100))
+
+
+def _reference(
+    ratios: Sequence[float] = (1.5,), threshold: float | None = 0.1, **kwargs: Any
+) -> Reference:
+    """A baseline whose change estimates are ``ratios`` in turn (the last one repeats)."""
+    queue = list(ratios)
+
+    def estimate(now: Sequence[float], base: Sequence[float]) -> Change:
+        ratio = queue.pop(0) if len(queue) > 1 else queue[0]
+        return Change("p10", ratio, ratio - 0.05, ratio + 0.05)
+
+    return Reference(_samples(100), threshold, estimate, **kwargs)
+
+
+def test_with_a_baseline_the_stop_rule_stops_when_the_change_is_decided() -> None:
+    decide = stop_rule(Budget(), min_rounds=5, reference=_reference([1.5]))
+    assert not decide(_samples(MIN_COMPARE_SAMPLES - 1))
+    assert decide([(1 + 9 * (i % 2)) * MS for i in range(MIN_COMPARE_SAMPLES)])
+
+
+def test_with_a_baseline_an_undecided_change_waits_for_a_stable_median() -> None:
+    decide = stop_rule(Budget(), min_rounds=5, reference=_reference([1.08]))
+    assert not decide([(1 + 9 * (i % 2)) * MS for i in range(500)])
+    assert decide(_samples(500))
+
+
+# -- judge_callable ---------------------------------------------------------------------
+
+
+def test_a_fast_function_passes_its_budget() -> None:
+    clock = FakeClock()
+    judgement, _ = judge_callable(
+        clock.work(jittered(MS_NS)), budget(p95=20), plan(), mode="perf", clock=clock
+    )
+    assert [check.outcome for check in judgement.checks] == [Outcome.PASS]
+    assert not judgement.confirmed
+    assert judgement.messages == ()
+    assert judgement.measurement.mode == "perf"
+    assert judgement.summary.p50 == pytest.approx(1.03 * MS, rel=0.03)
+
+
+def test_judge_callable_returns_the_result_of_the_function() -> None:
+    clock = FakeClock()
+    _, result = judge_callable(
+        clock.work(jittered(MS_NS), result="done"), budget(p95=20), plan(), mode="body", clock=clock
+    )
+    assert result == "done"
+
+
+def test_a_slow_function_fails_and_a_re_measurement_confirms_it(phases: Phases) -> None:
+    clock = FakeClock()
+    judgement, _ = judge_callable(
+        clock.work(jittered(10 * MS_NS)), budget(p95=2), plan(), mode="perf", clock=clock
+    )
+    assert phases.started == 2
+    assert [check.outcome for check in judgement.checks] == [Outcome.FAIL]
+    assert judgement.confirmed
+    assert judgement.measurement.n == sum(phases.sizes)
+    assert judgement.summary.n == sum(phases.sizes)
+
+
+def test_a_failure_the_re_measurement_does_not_repeat_is_inconclusive(phases: Phases) -> None:
+    clock = FakeClock()
+    slow_then_fast = clock.work(lambda n: 10 * MS_NS if phases.started == 1 else MS_NS)
+    judgement, _ = judge_callable(slow_then_fast, budget(p95=2), plan(), mode="perf", clock=clock)
+    assert phases.started == 2
+    assert [check.outcome for check in judgement.checks] == [Outcome.INCONCLUSIVE]
+    assert not judgement.confirmed
+    assert judgement.messages == ("a re-measurement did not confirm the first measurement",)
+
+
+def test_a_passing_function_is_measured_once(phases: Phases) -> None:
+    clock = FakeClock()
+    judge_callable(clock.work(jittered(MS_NS)), budget(p95=20), plan(), mode="perf", clock=clock)
+    assert phases.started == 1
+
+
+def test_measuring_stops_at_max_time_when_nothing_is_decided() -> None:
+    clock = FakeClock()
+    judgement, _ = judge_callable(
+        clock.work(jittered(MS_NS)), budget(max=20), plan(max_time=0.5), mode="perf", clock=clock
+    )
+    assert judgement.checks[0].outcome is Outcome.PASS
+    assert not judgement.checks[0].exact
+    assert 0.5 <= judgement.measurement.elapsed < 0.75
+
+
+def test_a_memory_budget_adds_a_memory_check_from_one_traced_call() -> None:
+    clock = FakeClock()
+
+    def allocate() -> object:
+        clock.now += MS_NS
+        return bytearray(2_000_000)
+
+    judgement, _ = judge_callable(
+        allocate, Budget(memory=1_000_000), plan(max_time=0.05), mode="perf", clock=clock
+    )
+    (check,) = judgement.checks
+    assert (check.stat, check.outcome) == ("memory", Outcome.FAIL)
+    peak = judgement.measurement.memory_peak
+    assert peak is not None
+    assert peak >= 2_000_000
+
+
+def test_without_a_memory_budget_memory_is_not_traced() -> None:
+    clock = FakeClock()
+    judgement, _ = judge_callable(
+        clock.work(jittered(MS_NS)), budget(p95=20), plan(), mode="perf", clock=clock
+    )
+    assert judgement.measurement.memory_peak is None
+
+
+def test_a_regression_is_confirmed_by_a_re_measurement(phases: Phases) -> None:
+    clock = FakeClock()
+    judgement, _ = judge_callable(
+        clock.work(jittered(MS_NS)),
+        Budget(),
+        plan(),
+        mode="perf",
+        clock=clock,
+        reference=_reference([1.5]),
+    )
+    assert phases.started == 2
+    assert judgement.regression == "regressed"
+    assert judgement.confirmed
+    assert judgement.change is not None
+    assert judgement.change.threshold == 0.1
+
+
+def test_a_regression_the_re_measurement_does_not_repeat_is_inconclusive(
+    phases: Phases,
+) -> None:
+    clock = FakeClock()
+    reference = _reference([1.5])
+    flaky = Reference(
+        reference.seconds,
+        0.1,
+        lambda now, base: Change(
+            "p10", *((1.5, 1.45, 1.55) if phases.started == 1 else (1, 0.95, 1.05))
+        ),
+    )
+    judgement, _ = judge_callable(
+        clock.work(jittered(MS_NS)), Budget(), plan(), mode="perf", clock=clock, reference=flaky
+    )
+    assert judgement.regression == "inconclusive"
+    assert not judgement.confirmed
+    assert "a re-measurement did not confirm the first measurement" in judgement.messages
+
+
+def test_a_slower_machine_vetoes_a_regression() -> None:
+    clock = FakeClock()
+    reference = _reference([1.5], stored_probe=1.0, probe=lambda: 1.5)
+    judgement, _ = judge_callable(
+        clock.work(jittered(MS_NS)), Budget(), plan(), mode="perf", clock=clock, reference=reference
+    )
+    assert judgement.regression == "inconclusive"
+    assert judgement.messages[0].startswith(
+        "the machine runs slower now than when the baseline was saved (reference loop +50 %)"
+    )
+
+
+def test_a_machine_as_fast_as_before_does_not_veto() -> None:
+    clock = FakeClock()
+    reference = _reference([1.5], stored_probe=1.0, probe=lambda: 1.02)
+    judgement, _ = judge_callable(
+        clock.work(jittered(MS_NS)), Budget(), plan(), mode="perf", clock=clock, reference=reference
+    )
+    assert judgement.regression == "regressed"
+
+
+def test_a_baseline_without_a_threshold_reports_the_change_but_never_gates() -> None:
+    clock = FakeClock()
+    judgement, _ = judge_callable(
+        clock.work(jittered(MS_NS)),
+        Budget(),
+        plan(),
+        mode="perf",
+        clock=clock,
+        reference=_reference([3.0], threshold=None),
+    )
+    assert judgement.regression is None
+    assert judgement.change is not None
+    assert judgement.change.ratio == 3.0
+    assert judgement.change.threshold is None
+
+
+# -- judge_samples ------------------------------------------------------------------------
+
+
+def _measurement(ms: Sequence[float], mode: str = "sample") -> Measurement:
+    return Measurement(tuple(round(v * MS_NS) for v in ms), mode=mode)
+
+
+def test_samples_within_budget_pass() -> None:
+    judgement = judge_samples(_measurement([1.0] * 20), budget(p95=5))
+    assert [check.outcome for check in judgement.checks] == [Outcome.PASS]
+    assert judgement.messages == ()
+
+
+def test_samples_over_budget_fail_without_a_re_measurement() -> None:
+    judgement = judge_samples(_measurement([50.0] * 20), budget(p95=5))
+    assert [check.outcome for check in judgement.checks] == [Outcome.FAIL]
+    assert not judgement.confirmed
+    assert judgement.messages == ("decided on the test's own 20 samples, without a re-measurement",)
+
+
+def test_a_memory_budget_is_not_checked_on_samples() -> None:
+    judgement = judge_samples(_measurement([1.0] * 5), Budget(memory=10))
+    assert judgement.checks == ()
+    assert judgement.messages == ("memory budgets need perf(fn) or a timed test body; not checked",)
+
+
+def test_a_sample_regression_counts_only_when_its_whole_interval_is_over_the_allowance() -> None:
+    judgement = judge_samples(_measurement([1.0] * 60), Budget(), _reference([1.5]))
+    assert judgement.regression == "regressed"
+
+
+def test_a_sample_regression_with_a_low_end_inside_the_allowance_is_inconclusive() -> None:
+    judgement = judge_samples(_measurement([1.0] * 60), Budget(), _reference([1.12]))
+    assert judgement.regression == "inconclusive"
+    assert judgement.messages == (
+        "flagged as slower, but samples the test takes cannot be re-measured",
+    )
+
+
+# -- Perf -----------------------------------------------------------------------------------
+
+
+def _perf(clock: FakeClock | None = None, **kwargs: Any) -> Perf:
+    return Perf(budget(p95=20), plan(), clock=clock or FakeClock(), **kwargs)
+
+
+def test_perf_returns_the_result_and_passes_arguments() -> None:
+    perf = _perf()
+    assert perf(lambda a, *, b: a * b, 6, b=7) == 42
+    assert perf.judgement is not None
+    assert perf.judgement.measurement.mode == "perf"
+
+
+def test_perf_measures_with_the_given_clock() -> None:
+    clock = FakeClock()
+    perf = _perf(clock)
+    perf(clock.work(jittered(MS_NS)))
+    assert perf.judgement is not None
+    assert perf.judgement.summary.p50 == pytest.approx(1.03 * MS, rel=0.03)
+
+
+def test_a_disabled_perf_calls_the_function_once() -> None:
+    calls: list[int] = []
+    perf = _perf(enabled=False)
+    assert perf(lambda: calls.append(1) or "ok") == "ok"
+    assert calls == [1]
+    assert perf.judgement is None
+
+
+def test_perf_needs_a_callable() -> None:
+    with pytest.raises(
+        SpecError, match=r"^perf\(\) needs a callable as its first argument, got 3$"
+    ):
+        _perf()(3)  # type: ignore[arg-type]
+
+
+def test_perf_awaits_a_coroutine_function_on_its_own_loop() -> None:
+    async def answer(x: int) -> int:
+        await asyncio.sleep(0)
+        return x + 1
+
+    perf = _perf()
+    assert perf(answer, 41) == 42
+    assert perf._loops
+    loop = perf._loops[0]
+    perf.close()
+    assert loop.is_closed()
+    assert not perf._loops
+
+
+def test_each_sample_block_is_one_sample() -> None:
+    clock = FakeClock(read_ns=0)
+    perf = _perf(clock)
+    for ms in (1, 2, 3):
+        with perf.sample():
+            clock.now += ms * MS_NS
+    measurement = perf.measurement()
+    assert measurement is not None
+    assert (measurement.sample_ns, measurement.mode) == ((MS_NS, 2 * MS_NS, 3 * MS_NS), "sample")
+
+
+def test_a_sample_block_that_raises_is_not_recorded() -> None:
+    clock = FakeClock()
+    perf = _perf(clock)
+
+    def failing_block() -> None:
+        with perf.sample():
+            clock.now += MS_NS
+            raise KeyError
+
+    with pytest.raises(KeyError):
+        failing_block()
+    assert perf.measurement() is None
+
+
+def test_recorded_seconds_become_samples() -> None:
+    perf = _perf()
+    perf.record(0.001)
+    perf.record(0)
+    measurement = perf.measurement()
+    assert measurement is not None
+    assert (measurement.sample_ns, measurement.mode) == ((MS_NS, 0), "record")
+    assert measurement.elapsed == pytest.approx(0.001)
+
+
+@pytest.mark.parametrize("value", [-0.1, math.inf, math.nan, "1s", True, None])
+def test_recording_a_bad_value_is_an_error(value: object) -> None:
+    with pytest.raises(SpecError) as info:
+        _perf().record(value)  # type: ignore[arg-type]
+    assert str(info.value) == (
+        f"perf.record() got {value!r}; expected a duration in seconds: a finite number >= 0 "
+        "(e.g. 0.0123)"
+    )
+
+
+def test_nothing_measured_means_no_measurement() -> None:
+    assert _perf().measurement() is None
+
+
+def test_a_disabled_perf_records_no_samples() -> None:
+    perf = _perf(enabled=False)
+    with perf.sample():
+        pass
+    assert perf.measurement() is None
+
+
+def test_a_disabled_perf_records_no_durations() -> None:
+    perf = _perf(enabled=False)
+    perf.record(1.0)
+    assert perf.measurement() is None
+
+
+def test_a_disabled_perf_still_rejects_mixed_modes() -> None:
+    perf = _perf(enabled=False)
+    perf.record(1.0)
+    with pytest.raises(SpecError, match=r"perf\.sample\(\) cannot follow perf\.record\(\)"):
+        perf.sample().__enter__()
+
+
+def test_calling_perf_twice_is_an_error() -> None:
+    perf = _perf()
+    perf(len, "a")
+    with pytest.raises(SpecError) as info:
+        perf(len, "b")
+    assert str(info.value) == (
+        "perf() cannot follow perf() in the same test: one test measures one thing "
+        "(call perf(fn) once, or use only perf.sample(), or only perf.record()); "
+        "split the test to budget several"
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "message"),
+    [
+        ("sample", "record", r"perf\.record\(\) cannot follow perf\.sample\(\)"),
+        ("record", "sample", r"perf\.sample\(\) cannot follow perf\.record\(\)"),
+        ("record", "perf", r"perf\(\) cannot follow perf\.record\(\)"),
+        ("perf", "sample", r"perf\.sample\(\) cannot follow perf\(\)"),
+    ],
+)
+def test_mixing_modes_is_an_error(first: str, second: str, message: str) -> None:
+    perf = _perf()
+
+    def use(mode: str) -> None:
+        if mode == "perf":
+            perf(len, "a")
+        elif mode == "record":
+            perf.record(0.001)
+        else:
+            with perf.sample():
+                pass
+
+    use(first)
+    with pytest.raises(SpecError, match=message):
+        use(second)
+
+
+def test_samples_and_records_may_repeat() -> None:
+    perf = _perf()
+    for _ in range(3):
+        perf.record(0.001)
+    measurement = perf.measurement()
+    assert measurement is not None
+    assert measurement.n == 3
