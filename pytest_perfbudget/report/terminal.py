@@ -53,8 +53,8 @@ def _row(verdict: Verdict, check: Check | None) -> tuple[str, ...]:
         stat, observed = check.stat, _amount(check.stat, check.observed)
         budget = _amount(check.stat, check.limit)
         bounds = f"{_amount(stat, check.low)} … {_amount(stat, check.high)}"
-    else:
-        stat, budget, bounds = "p50", "–", "–"
+    else:  # no budget: the median when measured; nothing when the test failed or skipped
+        stat, budget, bounds = ("p50" if summary else "–"), "–", "–"
         observed = _amount(stat, summary.p50 if summary else None)
     baseline = verdict.baseline.p50 if verdict.baseline else None
     change = verdict.change
