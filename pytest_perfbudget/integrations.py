@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import unittest
+from collections.abc import Callable
 from typing import Any
 
 from pytest_perfbudget.model import Measurement
 
-__all__ = ["BENCHMARK_FALLBACK", "benchmark_measurement", "tracer_unpaused"]
+__all__ = [
+    "BENCHMARK_FALLBACK",
+    "RepetitionError",
+    "benchmark_body",
+    "benchmark_measurement",
+    "tracer_unpaused",
+    "unittest_body",
+]
 
 BENCHMARK_FALLBACK = (
     "pytest-benchmark did not measure this test (it is disabled here, e.g. under xdist or "
@@ -35,7 +44,46 @@ def benchmark_measurement(fixture: Any) -> Measurement | None:
     )
 
 
+def benchmark_body(fixture: Any, body: Callable[[], object]) -> Callable[[], object]:
+    """``body`` made repeatable although it uses a ``benchmark`` fixture that measured nothing.
+
+    A disabled pytest-benchmark fixture still allows one use per test and raises
+    ``FixtureAlreadyUsed`` on the next; it keeps that state in ``_mode`` (it has no
+    public reset), so each timed repetition of the body starts from an unused fixture.
+    """
+
+    def call() -> object:
+        if getattr(fixture, "_mode", None) is not None:
+            fixture._mode = None
+        return body()
+
+    return call
+
+
 def tracer_unpaused(measurement: Measurement | None) -> bool:
     """True when a tracer stayed active during the timed loop (timings are inflated)."""
     tracer = measurement.tracer if measurement else None
     return bool(tracer and "not paused" in tracer)
+
+
+class RepetitionError(Exception):
+    """A test body that passed once failed when it was repeated for measuring."""
+
+
+def unittest_body(case: unittest.TestCase) -> Callable[[], None]:
+    """Run a ``unittest.TestCase`` test (setUp, test, tearDown) into a private result.
+
+    Repeating the test through pytest's own runner would report every repetition
+    (and each subtest) to pytest; a plain ``TestResult`` keeps them private.
+    """
+
+    def run() -> None:
+        result = unittest.TestResult()
+        case.run(result)
+        problems = [*result.errors, *result.failures]
+        if problems:
+            raise RepetitionError(problems[0][1].strip().splitlines()[-1])
+        if result.skipped:
+            raise RepetitionError(f"the test skipped itself: {result.skipped[0][1]}")
+
+    return run

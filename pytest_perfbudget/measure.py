@@ -173,7 +173,7 @@ def judge_callable(
     change, regression = _compare(first, reference)
     measurement, confirmed, messages = first, False, []
     if regression == "regressed" or any(c.outcome is Outcome.FAIL for c in checks):
-        again, result = runner.measure(fn, decide, mode=mode)
+        again, result = runner.measure(fn, decide, mode=mode, iterations=first.iterations)
         measurement = first.extended(again)
         checks = _confirm(
             checks,

@@ -31,6 +31,7 @@ budget_key = pytest.StashKey["Budget | None"]()
 perf_key = pytest.StashKey["Perf"]()
 verdict_key = pytest.StashKey[Verdict]()
 plugin_key = pytest.StashKey["PerfbudgetPlugin"]()
+running_key = pytest.StashKey[bool]()
 
 MARKER_HELP = (
     "budget(p95=200, ...): performance budget of this test. Statistics p50 p75 p90 p95 p99 "
@@ -240,11 +241,21 @@ class PerfbudgetPlugin:
     # -- measuring and judging -----------------------------------------------------
 
     @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        item.stash[running_key] = True
+        try:
+            return (yield)
+        finally:
+            item.stash[running_key] = False
+
+    @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
-        if call.when != "call" or self.settings.disable:
+        # Reports made while the test still runs are subtests' (unittest subTest, pytest's
+        # subtests fixture): only the test's own call report is judged.
+        if call.when != "call" or self.settings.disable or item.stash.get(running_key, False):
             return report
         if report.passed:
             self._judge_into(item, report)
@@ -319,18 +330,24 @@ class PerfbudgetPlugin:
         plan = session.plan_for(budget, self.settings)
         reference = self.reference_for(item, budget, plan.timer)
         fixture = getattr(item, "funcargs", {}).get("benchmark")
+        body = _body(item)
         if fixture is not None:
-            from pytest_perfbudget.integrations import BENCHMARK_FALLBACK, benchmark_measurement
+            from pytest_perfbudget.integrations import benchmark_body, benchmark_measurement
 
             samples = benchmark_measurement(fixture)
             if samples is not None:
                 return judge_samples(samples, budget, reference), None
+            body = benchmark_body(fixture, body)
+        if budget.warmup is None:  # the test's own call has just warmed the body up
+            plan = replace(plan, warmup=0.0)
         judgement, _ = judge_callable(
-            item.runtest, budget, plan, mode="body", reference=reference, precise=self.settings.save
+            body, budget, plan, mode="body", reference=reference, precise=self.settings.save
         )
         if fixture is not None:
+            from pytest_perfbudget.integrations import BENCHMARK_FALLBACK
+
             judgement = replace(judgement, messages=(*judgement.messages, BENCHMARK_FALLBACK))
-        return judgement, item.runtest
+        return judgement, body
 
     def _attach(self, item: pytest.Item, report: pytest.TestReport, verdict: Verdict) -> None:
         item.stash[verdict_key] = verdict
@@ -430,7 +447,13 @@ class PerfbudgetPlugin:
                         f"pytest_perfbudget_reporters returned {writer!r}, "
                         "which has no write(verdicts) method"
                     )
-                writer.write(verdicts)
+                try:
+                    writer.write(verdicts)
+                except Exception as exc:  # another plugin's code: name it, no traceback
+                    raise SpecError(
+                        f"the report writer {writer!r} from pytest_perfbudget_reporters "
+                        f"failed: {type(exc).__name__}: {exc}"
+                    ) from exc
         if self.settings.save and exitstatus != pytest.ExitCode.INTERRUPTED:
             saved = session.save_baseline(
                 verdicts,
@@ -454,6 +477,17 @@ def _load_baseline(path: Path) -> Baseline | None:
         return load(path)
     except BaselineError as exc:
         raise pytest.UsageError(str(exc)) from exc
+
+
+def _body(item: pytest.Item) -> Callable[[], object]:
+    """The test body to repeat: ``runtest`` (fixtures stay set up), or for a
+    ``unittest.TestCase`` its own run() into a private result."""
+    import unittest
+
+    from pytest_perfbudget.integrations import unittest_body
+
+    case = getattr(item, "instance", None)
+    return unittest_body(case) if isinstance(case, unittest.TestCase) else item.runtest
 
 
 def _location(item: pytest.Item) -> tuple[str, int] | None:

@@ -34,7 +34,7 @@ class Settings:
     timer: str = "wall"
     max_time: float = 1.0
     warmup: float = 0.01
-    rounds: int = 5
+    rounds: int = 1
     gc: bool = True
     fail_on: frozenset[str] = frozenset({"budget", "regression"})
     patterns: tuple[tuple[str, Budget], ...] = ()

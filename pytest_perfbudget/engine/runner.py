@@ -84,21 +84,32 @@ class Runner:
         self._calibrated_ns = self._min_sample_ns
 
     def measure(
-        self, fn: Callable[[], object], decide: Decide | None = None, *, mode: str = "perf"
+        self,
+        fn: Callable[[], object],
+        decide: Decide | None = None,
+        *,
+        mode: str = "perf",
+        iterations: int | None = None,
     ) -> tuple[Measurement, object]:
         """Sample ``fn``; return the measurement and the result of its last call.
 
         With a tracer active, one untimed call runs under it first (so the code is
         covered), then the tracer is paused for warm-up, calibration and sampling.
+        Given ``iterations`` (a re-measurement of a function already calibrated),
+        warm-up and calibration are skipped. A single call long enough to be timed
+        alone counts as the first sample, so a slow call is not run in vain.
         """
         tracing = sys.gettrace() is not None or sys.getprofile() is not None
         if self.plan.pause_tracers and tracing:
             fn()
         with TracerPause(pause=self.plan.pause_tracers) as tracer:
             start = self._deadline_clock()
-            self._warm_up(fn, start)
-            iterations = self.calibrate(fn)
-            samples, result = self._sample_with_gc(fn, iterations, decide, start)
+            seed: list[int] = []
+            result: object = None
+            if iterations is None:
+                self._warm_up(fn, start)
+                iterations, seed, result = self._calibrate(fn)
+            samples, result = self._sample_with_gc(fn, iterations, decide, start, seed, result)
             elapsed = (self._deadline_clock() - start) / 1e9
         measurement = Measurement(
             sample_ns=tuple(samples),
@@ -116,32 +127,38 @@ class Runner:
         Growth stops early once a batch lasts ``SLOW_SAMPLE_NS`` by the deadline clock,
         so a call the timer barely sees (a CPU-timed call that waits) cannot run away.
         """
+        return self._calibrate(fn)[0]
+
+    def _calibrate(self, fn: Callable[[], object]) -> tuple[int, list[int], object]:
+        """Iterations, the samples calibration already took (a single call that is
+        long enough), and the last call's result."""
         floor = self._min_sample_ns
-        single = self._time_batch(fn, 1)
+        single, result = self._time_batch(fn, 1)
         if single >= floor:
-            return 1
+            return 1, [single], result
         iterations = 1
-        duration = min(single, self._time_batch(fn, 1))
+        duration = min(single, self._time_batch(fn, 1)[0])
         for _ in range(CALIBRATION_ATTEMPTS):
             if duration >= floor or self._calibrated_ns >= SLOW_SAMPLE_NS:
                 break
             growth = min(MAX_GROWTH, CALIBRATION_MARGIN * floor / max(duration, 1))
             iterations = max(iterations + 1, math.ceil(iterations * growth))
-            duration = self._time_batch(fn, iterations)
-        return iterations
+            duration, result = self._time_batch(fn, iterations)
+        return iterations, [], result
 
-    def _time_batch(self, fn: Callable[[], object], iterations: int) -> int:
+    def _time_batch(self, fn: Callable[[], object], iterations: int) -> tuple[int, object]:
         """Time ``iterations`` calls; also note their deadline-clock duration, which
         sizes the first chunk of samples."""
         clock, now = self._clock, self._deadline_clock
         separate = now is not clock
         w0 = now() if separate else 0
+        result: object = None
         t0 = clock()
         for _ in range(iterations):
-            fn()
+            result = fn()
         duration = clock() - t0
         self._calibrated_ns = now() - w0 if separate else duration
-        return duration
+        return duration, result
 
     def _warm_up(self, fn: Callable[[], object], start: int) -> None:
         clock = self._deadline_clock
@@ -149,30 +166,42 @@ class Runner:
         while clock() < until:
             fn()
 
-    def _sample_with_gc(
-        self, fn: Callable[[], object], iterations: int, decide: Decide | None, start: int
+    def _sample_with_gc(  # noqa: PLR0917 - private, called from one place
+        self,
+        fn: Callable[[], object],
+        iterations: int,
+        decide: Decide | None,
+        start: int,
+        samples: list[int],
+        result: object,
     ) -> tuple[list[int], object]:
         if self.plan.gc:
-            return self._sample(fn, iterations, decide, start)
+            return self._sample(fn, iterations, decide, start, samples, result)
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            return self._sample(fn, iterations, decide, start)
+            return self._sample(fn, iterations, decide, start, samples, result)
         finally:
             if was_enabled:
                 gc.enable()
 
-    def _sample(
-        self, fn: Callable[[], object], iterations: int, decide: Decide | None, start: int
+    def _sample(  # noqa: PLR0917 - private, called from one place
+        self,
+        fn: Callable[[], object],
+        iterations: int,
+        decide: Decide | None,
+        start: int,
+        samples: list[int],
+        result: object,
     ) -> tuple[list[int], object]:
         plan, now = self.plan, self._deadline_clock
         deadline = start + round(plan.max_time * 1e9)
         checkpoint = max(FIRST_CHECKPOINT, min(plan.min_rounds, plan.max_samples))
-        samples: list[int] = []
         per_call: list[float] = []
         scale = 1e-9 / iterations
         estimate = max(1, self._calibrated_ns)
-        result: object = None
+        if samples and len(samples) >= plan.min_rounds and now() >= deadline:
+            return samples, result
         while (n := len(samples)) < plan.max_samples:
             count = self._chunk(n, checkpoint, deadline - now(), estimate)
             before = now()
