@@ -136,5 +136,11 @@ def merge(budgets: Sequence[Budget]) -> Budget | None:
 
 
 def match(nodeid: str, patterns: Sequence[tuple[str, Budget]]) -> Budget | None:
-    """Every pattern whose glob matches ``nodeid``, merged in file order."""
-    return merge([budget for glob, budget in patterns if fnmatch.fnmatchcase(nodeid, glob)])
+    """Every pattern whose glob matches ``nodeid``, merged in file order.
+
+    A pattern equal to the node id always matches it: the brackets of a parametrized
+    id (``test_x[big]``) would otherwise be read as a character class.
+    """
+    return merge(
+        [budget for glob, budget in patterns if glob == nodeid or fnmatch.fnmatchcase(nodeid, glob)]
+    )

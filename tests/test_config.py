@@ -37,6 +37,25 @@ def test_a_pattern_that_does_not_match_leaves_the_test_unbudgeted(
     result.stdout.no_fnmatch_line("*perfbudget: *pass*")
 
 
+def test_a_pattern_naming_a_parametrized_test_exactly_budgets_only_that_case(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    write_pyproject(budgets='"test_params.py::test_sleepy[slow]" = { p95 = "2ms" }')
+    pytester.makepyfile(
+        test_params="""
+        import time
+        import pytest
+
+        @pytest.mark.parametrize("speed", ["slow", "s"])
+        def test_sleepy(speed):
+            time.sleep(0.01)
+        """
+    )
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["*::test_sleepy[[]slow[]] OVER BUDGET*"])
+
+
 def test_a_later_pattern_overrides_an_earlier_one_for_the_same_key(
     pytester: pytest.Pytester, write_pyproject: WritePyproject
 ) -> None:

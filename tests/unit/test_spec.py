@@ -252,3 +252,9 @@ def test_brackets_in_a_pattern_are_a_character_class() -> None:
     patterns = (("*::test_x[[]1[]]", budget_from_kwargs({"p95": 1})),)
     assert match("t.py::test_x[1]", patterns) is not None
     assert match("t.py::test_x[2]", patterns) is None
+
+
+def test_a_pattern_equal_to_a_parametrized_node_id_matches_it() -> None:
+    patterns = (("t.py::test_x[big]", budget_from_kwargs({"p95": 1})),)
+    assert match("t.py::test_x[big]", patterns) is not None
+    assert match("t.py::test_x[small]", patterns) is None
