@@ -95,6 +95,10 @@ def parse_ratio(value: object) -> float | None:
     raise SpecError(f"{value!r} is not a ratio; expected {RATIO_FORMS}")
 
 
+#: A value this close under a unit prints as 1.00 of it, not as 1000 of the smaller one.
+_ROUNDS_UP = 0.9995
+
+
 def _significant(number: float) -> str:
     if number >= 100:
         return f"{number:.0f}"
@@ -108,7 +112,7 @@ def format_duration(seconds: float) -> str:
     if not math.isfinite(seconds):
         return "∞"
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if abs(seconds) >= scale:
+        if abs(seconds) >= scale * _ROUNDS_UP:
             return f"{_significant(seconds / scale)} {unit}"
     return f"{_significant(seconds / 1e-9)} ns"
 
@@ -116,7 +120,7 @@ def format_duration(seconds: float) -> str:
 def format_size(size: float) -> str:
     """Format bytes with a decimal unit, as budgets are usually written: ``"64.0 MB"``."""
     for unit, scale in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
-        if abs(size) >= scale:
+        if abs(size) >= scale * _ROUNDS_UP:
             return f"{_significant(size / scale)} {unit}"
     return f"{size:.0f} B"
 

@@ -111,11 +111,9 @@ def test_a_duration_is_formatted_with_a_readable_unit(seconds: float, text: str)
     assert format_duration(seconds) == text
 
 
-@pytest.mark.xfail(
-    reason="units.format_duration rounds 999.96 ms to '1000 ms' instead of '1.00 s'", strict=True
-)
 def test_a_duration_just_under_a_unit_boundary_moves_to_the_next_unit() -> None:
     assert format_duration(0.99996) == "1.00 s"
+    assert format_duration(0.9994) == "999 ms"
 
 
 # -- sizes ----------------------------------------------------------------------------
