@@ -291,3 +291,45 @@ def test_a_perfbudget_value_that_is_not_a_table_is_a_usage_error(
     )
     result = _usage_error(pytester, path)
     result.stderr.fnmatch_lines(["*[[]tool.perfbudget[]] must be a table, got 'on'*"])
+
+
+# -- command-line paths ---------------------------------------------------------------------
+
+
+def _run_from_subfolder(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str
+) -> Path:
+    pytester.makepyfile(
+        test_fast="""
+        import pytest
+
+        @pytest.mark.budget(p95=200)
+        def test_fast():
+            pass
+        """
+    )
+    sub = pytester.mkdir("sub")
+    monkeypatch.chdir(sub)
+    pytester.runpytest(str(pytester.path / "test_fast.py"), *args).assert_outcomes(passed=1)
+    return sub
+
+
+def test_a_relative_json_path_is_relative_to_the_current_folder(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sub = _run_from_subfolder(project, monkeypatch, "--perfbudget-json=r.json")
+    assert (sub / "r.json").exists()
+
+
+@pytest.mark.xfail(
+    reason="plugin.py: --perfbudget-baseline is resolved against the rootdir while "
+    "--perfbudget-json/--perfbudget-markdown are resolved against the current folder",
+    strict=True,
+)
+def test_a_relative_baseline_path_is_relative_to_the_current_folder_like_other_paths(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sub = _run_from_subfolder(
+        project, monkeypatch, "--perfbudget-save", "--perfbudget-baseline=b.json"
+    )
+    assert (sub / "b.json").exists()
