@@ -131,6 +131,27 @@ def test_a_skipped_budgeted_test_is_skipped_and_not_measured(project: pytest.Pyt
     result.stdout.no_fnmatch_line("*OVER BUDGET*")
 
 
+def test_an_async_test_body_is_repeated_on_its_event_loop(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import asyncio
+        import pathlib
+        import pytest
+
+        @pytest.mark.asyncio
+        @pytest.mark.budget(p95=200)
+        async def test_async():
+            await asyncio.sleep(0)
+            with pathlib.Path("calls.txt").open("a") as stream:
+                stream.write("x\\n")
+        """
+    )
+    result = project.runpytest()
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*::test_async *pass*"])
+    assert _lines(project, "calls.txt") > 1
+
+
 # -- unittest.TestCase --------------------------------------------------------------
 
 UNITTEST_TEST = """
