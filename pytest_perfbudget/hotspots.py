@@ -6,6 +6,7 @@ import cProfile
 import os
 import pstats
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,9 +51,20 @@ def _short(filename: str) -> str:
     return filename if relative.startswith("..") else relative
 
 
-def _ours(func: tuple[str, int, str]) -> bool:
-    """The profiler's own entries and this package's wrappers, left out of the list."""
-    return "_lsprof.Profiler" in func[2] or os.path.dirname(func[0]) == _PACKAGE
+def _harness() -> tuple[str, ...]:
+    """Folders of this package and of the pytest machinery that calls a test body."""
+    folders = [_PACKAGE]
+    for name in ("_pytest", "pluggy"):  # only if loaded: never import pytest here
+        filename = getattr(sys.modules.get(name), "__file__", None)
+        if filename:
+            folders.append(os.path.dirname(os.path.abspath(filename)))
+    return tuple(folder + os.sep for folder in folders)
+
+
+def _ours(func: tuple[str, int, str], harness: tuple[str, ...]) -> bool:
+    """The profiler's own entries and the harness's frames, left out of the list: a
+    timed test body runs under several pluggy and pytest calls that are not its cost."""
+    return "_lsprof.Profiler" in func[2] or func[0].startswith(harness)
 
 
 def profile_call(fn: Callable[[], object], *, top: int = TOP) -> Hotspots:
@@ -64,8 +76,9 @@ def profile_call(fn: Callable[[], object], *, top: int = TOP) -> Hotspots:
     finally:
         profiler.disable()
     stats = pstats.Stats(profiler)
+    harness = _harness()
     rows = sorted(
-        (kv for kv in stats.stats.items() if not _ours(kv[0])),  # type: ignore[attr-defined]
+        (kv for kv in stats.stats.items() if not _ours(kv[0], harness)),  # type: ignore[attr-defined]
         key=lambda kv: kv[1][2],
         reverse=True,
     )
