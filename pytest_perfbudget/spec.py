@@ -89,6 +89,18 @@ def _parse_key(key: str, value: object) -> tuple[str, Any]:
     return ALIASES.get(key, key), parse_duration(value)
 
 
+def _check_unique(name: str, kwargs: Mapping[str, object]) -> None:
+    """``median`` is ``p50``: a budget may not give both."""
+    same = [k for k in kwargs if ALIASES.get(k, k) == name]
+    if len(same) > 1:
+        alias = next(k for k in same if k in ALIASES)
+        stat = next(k for k in same if k not in ALIASES)
+        raise SpecError(
+            f"{alias}={kwargs[alias]!r} and {stat}={kwargs[stat]!r} budget the same statistic "
+            f"({alias} is {stat}); give only one of them"
+        )
+
+
 def budget_from_kwargs(kwargs: Mapping[str, object], *, source: str = "marker") -> Budget:
     """Validate budget keys and values; errors name the key, the value and valid forms."""
     limits: dict[str, float] = {}
@@ -103,6 +115,7 @@ def budget_from_kwargs(kwargs: Mapping[str, object], *, source: str = "marker") 
         except SpecError as exc:
             raise SpecError(f"{key}={exc}") from None
         if name in STATISTICS:
+            _check_unique(name, kwargs)
             limits[name] = parsed
         elif parsed is not None:
             knobs[name] = parsed

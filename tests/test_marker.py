@@ -275,3 +275,8 @@ def test_a_bad_marker_on_one_test_leaves_the_others_running(project: pytest.Pyte
         """
     )
     project.runpytest().assert_outcomes(passed=1, errors=1)
+
+
+def test_median_and_p50_together_error(project: pytest.Pytester, assert_clean: AssertClean) -> None:
+    result = _bad_marker(project, "median=5, p50=10", assert_clean)
+    result.stdout.fnmatch_lines(["*median=5 and p50=10 budget the same statistic (median is p50)*"])

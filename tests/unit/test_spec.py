@@ -163,6 +163,13 @@ def test_a_bad_max_time_is_an_error() -> None:
     assert _error({"max_time": "soon"}).startswith("max_time='soon' is not a duration; expected")
 
 
+@pytest.mark.parametrize("kwargs", [{"p50": 10, "median": 5}, {"median": 5, "p50": 10}])
+def test_median_and_p50_together_are_an_error(kwargs: dict[str, object]) -> None:
+    assert _error(kwargs) == (
+        "median=5 and p50=10 budget the same statistic (median is p50); give only one of them"
+    )
+
+
 def test_positional_arguments_are_an_error_that_shows_them() -> None:
     with pytest.raises(SpecError) as info:
         budget_from_marker((200, "5ms"), {})
