@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from pytest_perfbudget import codec
 from pytest_perfbudget.model import QUANTILES, Summary
 
 __all__ = [
@@ -137,12 +138,4 @@ def filter_glitches(samples: Sequence[float]) -> FloatArray:
 
 def thin(values: Sequence[int], limit: int = 10_000) -> list[int]:
     """At most ``limit`` values at evenly spaced positions, in order, first and last kept."""
-    if limit < 1:
-        raise ValueError(f"thin() limit={limit!r} is not valid; expected an integer >= 1")
-    n = len(values)
-    if n <= limit:
-        return [int(v) for v in values]
-    if limit == 1:
-        return [int(values[0])]
-    picks = np.rint(np.linspace(0, n - 1, limit)).astype(np.int64)
-    return [int(values[i]) for i in picks.tolist()]
+    return list(codec.thin(values, limit))

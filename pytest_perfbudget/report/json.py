@@ -13,16 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pytest_perfbudget.baseline import (
-    SCHEMA_VERSION,
-    atomic_write,
-    decode_samples,
-    dumps,
-    encode_samples,
-    read_document,
-    thin_samples,
-)
+from pytest_perfbudget.baseline import read_document, thin_samples
+from pytest_perfbudget.codec import SCHEMA_VERSION, decode_samples, dumps, encode_samples
 from pytest_perfbudget.errors import BaselineError
+from pytest_perfbudget.files import atomic_write
 from pytest_perfbudget.machine import to_json_types
 from pytest_perfbudget.model import Status, Verdict
 

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_perfbudget import baseline
+from pytest_perfbudget import baseline, codec
 from pytest_perfbudget.baseline import (
     HISTORY_LIMIT,
     SAMPLE_LIMIT,
@@ -209,8 +209,7 @@ def entry_of(doc: dict[str, Any]) -> dict[str, Any]:
         (lambda d: d.update(schema_version=0), "schema 0 is too old"),
         (lambda d: d["tests"].update({"t::a": []}), "test 't::a' must be an object, got a list"),
         (lambda d: entry_of(d).pop("samples"), "test 't::a' is missing 'samples'"),
-        (lambda d: entry_of(d).update(samples="z64:!!"), "bad 'samples'.*not valid base64"),
-        (lambda d: entry_of(d).update(n=3), "'n' is 3 but 'samples' holds 200"),
+        (lambda d: entry_of(d).update(samples="AAAA"), "bad 'samples'.*starting with 'z64:'"),
         (lambda d: entry_of(d)["stats"].pop("p50"), "bad 'stats'.*p50"),
         (lambda d: entry_of(d).update(stats=[]), "'stats' has a bad value"),
         (lambda d: entry_of(d).update(iterations=0), "'iterations' has a bad value 0"),
@@ -227,6 +226,38 @@ def test_an_unreadable_baseline_is_an_error_naming_the_file(
     with pytest.raises(BaselineError, match=message) as info:
         load(path)
     assert str(info.value).startswith(str(path))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: entry_of(d).update(samples="z64:!!"), "bad 'samples'.*not valid base64"),
+        (lambda d: entry_of(d).update(n=3), "'n' is 3 but 'samples' holds 200"),
+        (lambda d: entry_of(d)["stats"].update(p95="x"), "bad 'stats'.*could not convert"),
+    ],
+)
+def test_a_corrupt_entry_is_an_error_naming_the_file_when_it_is_used(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    doc = valid_doc(tmp_path)
+    doc["tests"]["t::b"] = entry_of(doc)
+    path = write_doc(tmp_path / "baseline.json", broken(doc, change))
+    loaded = load(path)
+    assert sorted(loaded.entries) == ["t::a", "t::b"]
+    assert "t::a" in loaded.entries
+    with pytest.raises(BaselineError, match=message) as info:
+        loaded.entries.get("t::a")
+    assert str(info.value).startswith(f"{path}: test 't::a'")
+
+
+def test_entries_are_decoded_once_when_first_used(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    save(path, [make_entry("t::a"), make_entry("t::b", 1)], machine=FP, generator=GENERATOR)
+    entries = load(path).entries
+    assert entries.get("t::c") is None
+    assert entries["t::a"] is entries["t::a"]
+    assert entries["t::a"].sample_ns == make_entry("t::a").sample_ns
+    assert dict(entries) == {"t::a": entries["t::a"], "t::b": entries["t::b"]}
 
 
 def test_optional_entry_fields_may_be_missing(tmp_path: Path) -> None:
@@ -301,7 +332,7 @@ def test_an_older_schema_is_migrated_on_read(
     def v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
         return {"machine": doc["machine"], "tests": doc["runs"]}
 
-    monkeypatch.setitem(baseline._MIGRATIONS, 0, v0_to_v1)
+    monkeypatch.setitem(codec.MIGRATIONS, 0, v0_to_v1)
     loaded = load(write_doc(tmp_path / "old.json", old))
     assert list(loaded.entries) == ["t::a"]
 
@@ -321,12 +352,16 @@ def test_save_is_deterministic_with_sorted_keys(tmp_path: Path) -> None:
     assert list(json.loads(text)["tests"]) == ["t::a", "t::b"]
 
 
-def test_dumps_indents_like_json_but_keeps_deep_plain_records_on_one_line() -> None:
-    doc = {"b": [], "a": {"x": {"y": {"run": {"n": 1, "p10": 0.5}, "pair": [1, None]}}}}
+def test_dumps_indents_like_json_but_keeps_deep_records_on_one_line() -> None:
+    doc = {
+        "b": [],
+        "a": {"x": {"y": {"run": {"n": 1, "p10": 0.5}, "pair": [1, None], "deep": {"l": [1]}}}},
+    }
     text = dumps(doc)
     assert json.loads(text) == doc
     assert text.splitlines()[:4] == ["{", '  "a": {', '    "x": {', '      "y": {']
     assert '        "pair": [1, null],' in text.splitlines()
+    assert '        "deep": {"l": [1]},' in text.splitlines()
     assert '        "run": {"n": 1, "p10": 0.5}' in text.splitlines()
     assert text.endswith('  "b": []\n}\n')
     assert dumps({}) == "{}\n"
@@ -373,9 +408,64 @@ def test_save_copies_kept_entries_without_decoding_them(tmp_path: Path) -> None:
     save(path, [make_entry("t::b")], machine=FP, generator=GENERATOR)
     assert json.loads(path.read_text())["tests"]["t::a"]["samples"] == "z64:!!"
     with pytest.raises(BaselineError, match="t::a"):
-        load(path)
+        load(path).entries["t::a"]
     with pytest.raises(BaselineError, match="t::a"):
         save(path, [make_entry("t::a")], machine=FP, generator=GENERATOR)
+
+
+def test_save_copies_the_text_of_kept_entries_as_it_is(tmp_path: Path) -> None:
+    doc = valid_doc(tmp_path)
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(doc, indent=4), encoding="utf-8")
+    kept = json.dumps(entry_of(doc), indent=4).replace("\n", "\n        ")
+    save(path, [make_entry("t::b")], machine=FP, generator=GENERATOR)
+    text = path.read_text(encoding="utf-8")
+    assert f'\n    "t::a": {kept},\n    "t::b": {{\n      "budget": {{\n' in text
+    assert json.loads(text)["tests"]["t::a"] == entry_of(doc)
+
+
+def test_a_refresh_changes_only_the_lines_of_the_refreshed_entries(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    entries = [make_entry(f"t::{name}", seed) for seed, name in enumerate("abc")]
+    save(path, entries, machine=FP, generator=GENERATOR)
+    before = path.read_text(encoding="utf-8").splitlines()
+    save(path, [make_entry("t::b", seed=7)], machine=FP, generator=GENERATOR)
+    after = path.read_text(encoding="utf-8").splitlines()
+    start = before.index('    "t::b": {')
+    end = start + before[start:].index("    },")
+    changed = [i for i, (old, new) in enumerate(zip(before, after, strict=True)) if old != new]
+    assert changed
+    assert all(start < i < end for i in changed)
+
+
+def test_save_after_load_does_not_parse_the_file_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "b.json"
+    save(path, [make_entry("t::a"), make_entry("t::b")], machine=FP, generator=GENERATOR)
+    loaded = load(path)
+
+    def parse(path: Path, text: str) -> Any:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(baseline, "document", parse)
+    result = save(path, [make_entry("t::b", seed=3)], machine=FP, generator=GENERATOR)
+    ((_, old, _),) = result.changes
+    assert old == loaded.entries["t::b"]
+    save(path, [make_entry("t::c")], machine=FP, generator=GENERATOR)
+    monkeypatch.undo()
+    assert sorted(load(path).entries) == ["t::a", "t::b", "t::c"]
+
+
+def test_save_reads_a_file_another_writer_changed_since_it_was_loaded(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    save(path, [make_entry("t::a")], machine=FP, generator=GENERATOR)
+    load(path)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["tests"]["t::other"] = entry_of(doc)
+    write_doc(path, doc)
+    save(path, [make_entry("t::b")], machine=FP, generator=GENERATOR)
+    assert sorted(load(path).entries) == ["t::a", "t::b", "t::other"]
 
 
 def test_save_never_overwrites_an_unreadable_baseline(tmp_path: Path) -> None:

@@ -1,0 +1,376 @@
+"""The text of our JSON files: sample encoding, the deterministic writer, schema checks.
+
+Every file we write goes through :func:`dumps` (sorted keys, two-space indent,
+values nested four levels deep or more on one line), so a refresh is a readable
+diff. :func:`loads_keyed` parses a document and remembers where each test's
+value lies in the text, so a save can copy the tests it does not change
+byte for byte instead of writing them again.
+"""
+
+from __future__ import annotations
+
+import array
+import base64
+import binascii
+import contextlib
+import functools
+import gc
+import json
+import math
+import re
+import sys
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pytest_perfbudget.errors import BaselineError, SchemaVersionError
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "KeyedTexts",
+    "Spans",
+    "decode_samples",
+    "document",
+    "dumps",
+    "dumps_keyed",
+    "dumps_test",
+    "encode_samples",
+    "loads_keyed",
+    "paused_collector",
+    "read_text",
+    "thin",
+    "type_name",
+]
+
+SCHEMA_VERSION = 1
+
+#: ``MIGRATIONS[v]`` turns a schema-``v`` document into a schema-``v + 1`` one.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+#: Where each test's value lies in a document's text: ``nodeid -> (start, end)``.
+Spans = dict[str, tuple[int, int]]
+
+_PREFIX = "z64:"
+_INLINE_DEPTH = 4
+_KEYED = "tests"
+
+
+# -- samples ----------------------------------------------------------------------
+
+
+def encode_samples(sample_ns: Sequence[int]) -> str:
+    """Nanosecond samples as one short string: ``"z64:" + base64(zlib(bytes))``.
+
+    The bytes are the little-endian unsigned 64-bit samples stored byte-plane by
+    byte-plane (all first bytes, then all second bytes, …), which compresses
+    similar timings several times better than plain order.
+    """
+    try:
+        values = array.array("Q", sample_ns)
+    except (OverflowError, TypeError) as exc:
+        raise ValueError(f"samples must be integers in 0 … 2**64-1: {exc}") from exc
+    if sys.byteorder == "big":  # pragma: no cover - no big-endian CI
+        values.byteswap()
+    raw = values.tobytes()
+    planes = b"".join(raw[i::8] for i in range(8))
+    return _PREFIX + base64.b64encode(zlib.compress(planes, 6)).decode("ascii")
+
+
+def decode_samples(text: str) -> list[int]:
+    """Inverse of :func:`encode_samples`; :class:`BaselineError` says what is wrong."""
+    if not isinstance(text, str) or not text.startswith(_PREFIX):
+        shown = text[:20] if isinstance(text, str) else text
+        raise BaselineError(f"samples must be a string starting with {_PREFIX!r}, got {shown!r}")
+    try:
+        planes = zlib.decompress(base64.b64decode(text[len(_PREFIX) :], validate=True))
+    except (binascii.Error, ValueError) as exc:
+        raise BaselineError(f"samples are not valid base64 ({exc})") from exc
+    except zlib.error as exc:
+        raise BaselineError(f"samples are not valid compressed data ({exc})") from exc
+    if len(planes) % 8:
+        raise BaselineError(f"samples hold {len(planes)} bytes, not a multiple of 8")
+    count = len(planes) // 8
+    raw = bytearray(len(planes))
+    for i in range(8):
+        raw[i::8] = planes[i * count : (i + 1) * count]
+    values = array.array("Q")
+    values.frombytes(bytes(raw))
+    if sys.byteorder == "big":  # pragma: no cover - no big-endian CI
+        values.byteswap()
+    return values.tolist()
+
+
+def thin(values: Sequence[int], limit: int) -> tuple[int, ...]:
+    """At most ``limit`` values at evenly spaced positions, in order, first and last kept.
+
+    The positions are numpy's ``rint(linspace(0, n - 1, limit))``, computed the
+    same way in plain Python.
+    """
+    if limit < 1:
+        raise ValueError(f"thin() limit={limit!r} is not valid; expected an integer >= 1")
+    count = len(values)
+    if count <= limit:
+        return tuple(int(v) for v in values)
+    if limit == 1:
+        return (int(values[0]),)
+    step = (count - 1) / (limit - 1)
+    picks = [round(i * step) for i in range(limit - 1)]
+    return (*(int(values[i]) for i in picks), int(values[-1]))
+
+
+# -- writing ----------------------------------------------------------------------
+
+_inline = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": ")).encode
+
+
+@functools.lru_cache(maxsize=1024)
+def _key(name: str) -> str:
+    return _inline(name)
+
+
+def _scalar(value: Any) -> str:
+    """``_inline(value)`` for a plain value, without building an encoder for the common ones."""
+    kind = type(value)
+    if kind is str:
+        return _inline(value)
+    if kind is int or (kind is float and math.isfinite(value)):
+        return repr(value)
+    if value is None:
+        return "null"
+    return _inline(value)
+
+
+def dumps(doc: Mapping[str, Any]) -> str:
+    """The one serialisation of every file we write: sorted keys, indented, newline.
+
+    Like ``json.dumps(doc, sort_keys=True, indent=2)``, except that a list or
+    object nested four levels deep or more (a history record, a check, the
+    bounds of a summary) stays on one line, so a refresh diff shows one line per
+    history record instead of ten.
+    """
+    return _encode(doc, 0) + "\n"
+
+
+def _encode(value: Any, depth: int) -> str:
+    if isinstance(value, Mapping):
+        if not value or depth >= _INLINE_DEPTH:
+            return _inline(value if type(value) is dict else dict(value))
+        items = [
+            f"{_key(str(key))}: {_encode(item, depth + 1)}" for key, item in sorted(value.items())
+        ]
+    elif isinstance(value, (list, tuple)):
+        if not value or depth >= _INLINE_DEPTH:
+            return _inline(value)
+        items = [_encode(item, depth + 1) for item in value]
+    else:
+        return _scalar(value)
+    pad = "\n" + "  " * (depth + 1)
+    opening, closing = ("{", "}") if isinstance(value, Mapping) else ("[", "]")
+    return opening + pad + ("," + pad).join(items) + "\n" + "  " * depth + closing
+
+
+def dumps_test(value: Any) -> str:
+    """The text :func:`dumps` gives a value of a document's ``tests`` object."""
+    return _encode(value, 2)
+
+
+def dumps_keyed(doc: Mapping[str, Any], tests: Iterable[tuple[str, str]]) -> tuple[str, Spans]:
+    """:func:`dumps` of ``doc`` with a ``tests`` object of ``(nodeid, text of the value)``.
+
+    The texts are written as they are (see :func:`dumps_test`), sorted by node
+    id; also returns where each test's value lies in the text.
+    """
+    if any(key > _KEYED for key in doc):
+        raise ValueError(f"{_KEYED!r} must sort last among the document's keys")
+    head = dumps({**doc, _KEYED: {}})
+    parts = [head[: -len(f'\n  "{_KEYED}": {{}}\n}}\n')], f'\n  "{_KEYED}": {{']
+    spans: Spans = {}
+    pos = len(parts[0]) + len(parts[1])
+    for index, (nodeid, text) in enumerate(sorted(tests, key=lambda pair: pair[0])):
+        prefix = f"{',' if index else ''}\n    {_inline(nodeid)}: "
+        spans[nodeid] = (pos + len(prefix), pos + len(prefix) + len(text))
+        pos += len(prefix) + len(text)
+        parts += (prefix, text)
+    parts.append("\n  }\n}\n" if spans else "}\n}\n")
+    return "".join(parts), spans
+
+
+# -- reading ----------------------------------------------------------------------
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def loads_keyed(text: str) -> tuple[Any, Spans | None]:
+    """``json.loads(text)``, and where each value of its ``tests`` object lies in ``text``.
+
+    The spans are None when the document is not an object with a ``tests``
+    object. Errors are those of ``json.loads``, which also reads anything the
+    member-by-member scan does not.
+    """
+    try:
+        doc, _, spans, end = _object(text, _skip(text, 0), _KEYED)
+        if _skip(text, end) == len(text):
+            return doc, spans
+    except (StopIteration, ValueError, IndexError):
+        pass
+    return json.loads(text), None
+
+
+class KeyedTexts(Mapping[str, Any]):
+    """The values of a document's ``tests`` object, each parsed from the text when read."""
+
+    def __init__(self, text: str, spans: Spans) -> None:
+        self._text = text
+        self._spans = spans
+
+    def __getitem__(self, nodeid: str) -> Any:
+        return _raw_decode(self._text, self._spans[nodeid][0])[0]
+
+    def __contains__(self, nodeid: object) -> bool:
+        return nodeid in self._spans
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._spans)
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    def texts(self) -> dict[str, str]:
+        """The text of each value."""
+        return {nodeid: self._text[start:end] for nodeid, (start, end) in self._spans.items()}
+
+
+@contextlib.contextmanager
+def paused_collector() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a big document is parsed and dropped.
+
+    Parsing builds ~20 containers per test, none in a cycle; the collections they
+    would trigger, during the parse and after it while they live, cost more than
+    the parse itself. Callers keep the text and parse each test again when used.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _object(
+    text: str, pos: int, nested: str | None = None
+) -> tuple[dict[str, Any], Spans, Spans | None, int]:
+    """The object at ``text[pos]``: its members, their spans, the spans inside its
+    ``nested`` member (when that is an object) and the end position."""
+    out: dict[str, Any] = {}
+    spans: Spans = {}
+    inner: Spans | None = None
+    pos = _skip(text, _expect(text, pos, "{"))
+    if text[pos] == "}":
+        return out, spans, inner, pos + 1
+    while True:
+        if text[pos] != '"':
+            raise ValueError(f"expected a key at {pos}")
+        key, pos = _raw_decode(text, pos)
+        start = _skip(text, _expect(text, _skip(text, pos), ":"))
+        if key == nested and text[start] == "{":
+            out[key], inner, _, pos = _object(text, start)
+        else:
+            out[key], pos = _raw_decode(text, start)
+            inner = None if key == nested else inner
+        spans[key] = (start, pos)
+        pos = _skip(text, pos)
+        if text[pos] == "}":
+            return out, spans, inner, pos + 1
+        pos = _skip(text, _expect(text, pos, ","))
+
+
+def _skip(text: str, pos: int) -> int:
+    match = _WHITESPACE.match(text, pos)
+    return match.end() if match else pos
+
+
+def _expect(text: str, pos: int, char: str) -> int:
+    if text[pos] != char:
+        raise ValueError(f"expected {char!r} at {pos}")
+    return pos + 1
+
+
+def type_name(value: object) -> str:
+    """How an error message names the JSON type of ``value``."""
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    return names.get(type(value), "null" if value is None else "a number")
+
+
+def read_text(path: Path) -> str | None:
+    """The file's text, None when it does not exist."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BaselineError(f"{path}: cannot read: {exc}") from exc
+
+
+def _parse(path: Path, text: str) -> tuple[dict[str, Any], Spans | None]:
+    if not text or text.isspace():
+        raise BaselineError(f"{path}: the file is empty (truncated?)")
+    try:
+        doc, spans = loads_keyed(text)
+    except json.JSONDecodeError as exc:
+        ends_early = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated")
+        what = "truncated: the JSON ends early" if ends_early else "not valid JSON"
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise BaselineError(f"{path}: {what} ({exc.msg} at {where})") from exc
+    if not isinstance(doc, dict):
+        raise BaselineError(
+            f"{path}: expected a JSON object with 'schema_version' and 'tests', "
+            f"got {type_name(doc)}"
+        )
+    return doc, spans
+
+
+def _migrate(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
+    version = doc.get("schema_version")
+    if version is None:
+        hint = ""
+        if "benchmarks" in doc:
+            hint = (
+                "; it looks like a pytest-benchmark file: "
+                "convert it with `perfbudget import-benchmark`"
+            )
+        raise BaselineError(f"{path}: missing 'schema_version', not a pytest-perfbudget file{hint}")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise BaselineError(f"{path}: 'schema_version' must be a whole number, got {version!r}")
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{path} was written by a newer pytest-perfbudget (schema {version}, "
+            f"this version reads ≤ {SCHEMA_VERSION}); upgrade pytest-perfbudget"
+        )
+    while version < SCHEMA_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise BaselineError(
+                f"{path}: schema {version} is too old for this version of pytest-perfbudget; "
+                "write the file again (refresh the baseline)"
+            )
+        version += 1
+        doc = {**step(doc), "schema_version": version}
+    return doc
+
+
+def document(path: Path, text: str) -> tuple[dict[str, Any], Spans | None]:
+    """Parse and migrate a baseline or run report; the spans of its tests (None if migrated).
+
+    Any problem is a :class:`BaselineError` whose message starts with the path.
+    """
+    parsed, spans = _parse(path, text)
+    doc = _migrate(path, parsed)
+    if "tests" not in doc:
+        raise BaselineError(f"{path}: missing 'tests'")
+    if not isinstance(doc.get("machine", {}), dict):
+        raise BaselineError(f"{path}: 'machine' must be an object, got {type_name(doc['machine'])}")
+    return doc, (spans if doc is parsed else None)

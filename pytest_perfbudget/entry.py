@@ -1,0 +1,197 @@
+"""One test's baseline entry: the value, its JSON form and the checks on reading it.
+
+Reading is split so that a big file loads fast: :func:`plausible` is the cheap
+check of every field's type, run on every entry at load; :func:`from_doc` is the
+full check (samples decoded, stats converted), run when an entry is first used
+through :class:`LazyEntries`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pytest_perfbudget.codec import decode_samples, encode_samples, thin, type_name
+from pytest_perfbudget.errors import BaselineError
+from pytest_perfbudget.model import Summary
+
+__all__ = [
+    "SAMPLE_LIMIT",
+    "BaselineEntry",
+    "LazyEntries",
+    "from_doc",
+    "plausible",
+    "thin_samples",
+    "to_doc",
+]
+
+SAMPLE_LIMIT = 10_000
+
+_REQUIRED = ("timer", "iterations", "samples", "stats")
+_REQUIRED_KEYS = frozenset(_REQUIRED)
+#: Stand-ins for a missing optional field (never changed).
+_NO_LIST: list[Any] = []
+_NO_DICT: dict[str, Any] = {}
+_STR_OR_NONE = (str, type(None))
+_NUMBER_OR_NONE = (int, float, type(None))
+_REQUIRED_STATS = frozenset(("n", "mean", "stdev", "min", "p50", "p75", "p90", "p95", "p99", "max"))
+
+
+def thin_samples(sample_ns: Sequence[int], limit: int = SAMPLE_LIMIT) -> tuple[int, ...]:
+    """At most ``limit`` samples, picked uniformly in time order (first and last kept)."""
+    return thin(sample_ns, limit)
+
+
+# -- values ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BaselineEntry:
+    """What the baseline keeps about one test."""
+
+    nodeid: str
+    timer: str
+    iterations: int
+    sample_ns: tuple[int, ...]
+    summary: Summary
+    budget: Mapping[str, Any]
+    history: tuple[Mapping[str, Any], ...]
+    machine: str
+    commit: str | None
+    reference: float | None = None
+
+    @property
+    def seconds(self) -> list[float]:
+        """Per-call durations in seconds, in the order taken."""
+        scale = 1e-9 / self.iterations
+        return [ns * scale for ns in self.sample_ns]
+
+
+# -- the JSON form ----------------------------------------------------------------
+
+
+def _rounded(value: Any) -> Any:
+    """Floats rounded to 6 significant digits, so refresh diffs stay readable."""
+    if type(value) is float:
+        return float(f"{value:.6g}") if math.isfinite(value) else value
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(item) for item in value]
+    return value
+
+
+def to_doc(entry: BaselineEntry) -> dict[str, Any]:
+    samples = thin_samples(entry.sample_ns)
+    return {
+        "timer": entry.timer,
+        "iterations": entry.iterations,
+        "samples": encode_samples(samples),
+        "n": len(samples),
+        "stats": _rounded(entry.summary.to_dict()),
+        "budget": _rounded(dict(entry.budget)),
+        "history": [_rounded(dict(run)) for run in entry.history],
+        "machine": entry.machine,
+        "commit": entry.commit,
+        "reference": _rounded(entry.reference),
+    }
+
+
+# -- reading ----------------------------------------------------------------------
+
+
+def _field(where: str, data: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    value = data[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        raise BaselineError(f"{where}: {key!r} has a bad value {value!r}")
+    return value
+
+
+def from_doc(path: Path, nodeid: str, data: object) -> BaselineEntry:
+    where = f"{path}: test {nodeid!r}"
+    if not isinstance(data, dict):
+        raise BaselineError(f"{where} must be an object, got {type_name(data)}")
+    missing = [key for key in _REQUIRED if key not in data]
+    if missing:
+        raise BaselineError(f"{where} is missing {', '.join(map(repr, missing))}")
+    try:
+        samples = decode_samples(data["samples"])
+    except BaselineError as exc:
+        raise BaselineError(f"{where}: bad 'samples': {exc}") from exc
+    if data.get("n", len(samples)) != len(samples):
+        raise BaselineError(f"{where}: 'n' is {data['n']!r} but 'samples' holds {len(samples)}")
+    try:
+        summary = Summary.from_dict(_field(where, data, "stats", dict))
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise BaselineError(f"{where}: bad 'stats' ({type(exc).__name__}: {exc})") from exc
+    history = _field(where, {"history": [], **data}, "history", list)
+    if not all(isinstance(run, dict) for run in history):
+        raise BaselineError(f"{where}: 'history' must be a list of objects")
+    iterations = _field(where, data, "iterations", int)
+    if iterations < 1:
+        raise BaselineError(f"{where}: 'iterations' has a bad value {iterations!r}")
+    reference = _field(where, {"reference": None, **data}, "reference", (int, float, type(None)))
+    return BaselineEntry(
+        nodeid=nodeid,
+        timer=_field(where, data, "timer", str),
+        iterations=iterations,
+        sample_ns=tuple(samples),
+        summary=summary,
+        budget=_field(where, {"budget": {}, **data}, "budget", dict),
+        history=tuple(history),
+        machine=_field(where, {"machine": "", **data}, "machine", str),
+        commit=_field(where, {"commit": None, **data}, "commit", (str, type(None))),
+        reference=None if reference is None else float(reference),
+    )
+
+
+def plausible(data: object) -> bool:
+    """The cheap part of :func:`from_doc`'s checks: every field present and of its type."""
+    if type(data) is not dict or not data.keys() >= _REQUIRED_KEYS:
+        return False
+    get = data.get
+    history = get("history", _NO_LIST)
+    return (
+        type(data["timer"]) is str
+        and type(data["iterations"]) is int
+        and data["iterations"] >= 1
+        and type(data["samples"]) is str
+        and data["samples"].startswith("z64:")
+        and type(data["stats"]) is dict
+        and data["stats"].keys() >= _REQUIRED_STATS
+        and type(get("n", 0)) is int
+        and type(get("budget", _NO_DICT)) is dict
+        and type(history) is list
+        and all(type(run) is dict for run in history)
+        and type(get("machine", "")) is str
+        and type(get("commit")) in _STR_OR_NONE
+        and type(get("reference")) in _NUMBER_OR_NONE
+    )
+
+
+class LazyEntries(Mapping[str, BaselineEntry]):
+    """The entries of a read file, each validated in full and decoded when first used."""
+
+    def __init__(self, path: Path, tests: Mapping[str, Any]) -> None:
+        self._path = path
+        self._tests = tests
+        self._built: dict[str, BaselineEntry] = {}
+
+    def __getitem__(self, nodeid: str) -> BaselineEntry:
+        entry = self._built.get(nodeid)
+        if entry is None:
+            entry = from_doc(self._path, nodeid, self._tests[nodeid])
+            self._built[nodeid] = entry
+        return entry
+
+    def __contains__(self, nodeid: object) -> bool:
+        return nodeid in self._tests
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tests)
+
+    def __len__(self) -> int:
+        return len(self._tests)
