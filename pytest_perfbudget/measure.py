@@ -190,7 +190,7 @@ def judge_callable(
                 regression = "inconclusive"
                 messages.append(veto)
         confirmed = regression == "regressed" or any(c.outcome is Outcome.FAIL for c in checks)
-        if not confirmed:
+        if not confirmed and not messages:
             messages.append("a re-measurement did not confirm the first measurement")
     memory, peak = _memory_check(budget, fn)
     if memory is not None:

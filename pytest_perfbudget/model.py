@@ -169,8 +169,7 @@ class Summary:
     def to_dict(self) -> dict[str, Any]:
         """The report form; bounds as ``{stat: [low, high]}``."""
         out: dict[str, Any] = {
-            name: getattr(self, name)
-            for name in ("n", "mean", "stdev", "min", *QUANTILES, "max")
+            name: getattr(self, name) for name in ("n", "mean", "stdev", "min", *QUANTILES, "max")
         }
         out["bounds"] = {stat: list(pair) for stat, pair in sorted(self.bounds.items())}
         return out
@@ -178,9 +177,7 @@ class Summary:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Summary:
         """Inverse of :meth:`to_dict`; ``p999`` and ``bounds`` may be missing."""
-        bounds = {
-            stat: (pair[0], pair[1]) for stat, pair in dict(data.get("bounds") or {}).items()
-        }
+        bounds = {stat: (pair[0], pair[1]) for stat, pair in dict(data.get("bounds") or {}).items()}
         return cls(
             n=int(data["n"]),
             mean=float(data["mean"]),

@@ -42,8 +42,8 @@ MARKER_HELP = (
 )
 XDIST_NOTE = (
     "budgeted tests ran in parallel xdist workers, which compete for the CPU and perturb "
-    "timings; run them serially (e.g. `pytest -p no:xdist -m budget`, or put them in one "
-    "xdist_group with --dist loadgroup)"
+    "timings; run them in a serial step of their own (e.g. `pytest -p no:xdist -m budget`, "
+    "or -n 0)"
 )
 _STATUS_WORDS = {
     Status.OVER_BUDGET: "OVER BUDGET",
@@ -96,7 +96,7 @@ def _settings(config: pytest.Config) -> Settings:
     source = source or config.rootpath / "pyproject.toml"
     overrides = {
         "save": config.getoption("perfbudget_save") or None,
-        "baseline": config.getoption("perfbudget_baseline"),
+        "baseline": _path(config, "perfbudget_baseline"),
         "json": _path(config, "perfbudget_json"),
         "markdown": _path(config, "perfbudget_markdown"),
         "disable": config.getoption("perfbudget_disable") or None,
@@ -198,8 +198,18 @@ class PerfbudgetPlugin:
         return adjusted or budget
 
     def entry(self, nodeid: str) -> BaselineEntry | None:
-        """The baseline entry of ``nodeid``, if the baseline has one."""
-        return self.baseline.entries.get(nodeid) if self.baseline else None
+        """The baseline entry of ``nodeid``, if the baseline has one.
+
+        Entries are decoded when first used; a corrupt one errors that test with a
+        message naming the file and the entry (never "no baseline").
+        """
+        from pytest_perfbudget.errors import BaselineError
+
+        try:
+            return self.baseline.entries.get(nodeid) if self.baseline else None
+        except BaselineError as exc:
+            error = str(exc)
+        pytest.fail(error, pytrace=False)
 
     def reference_for(self, item: pytest.Item, budget: Budget, timer: str) -> Reference | None:
         """The stored comparison for ``item``, when its baseline entry can be compared."""
@@ -248,33 +258,39 @@ class PerfbudgetPlugin:
         finally:
             item.stash[running_key] = False
 
-    @pytest.hookimpl(wrapper=True)
+    @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        # The innermost wrapper: a broken budget becomes the call's exception before the
+        # report is made, so xfail and every other plugin see an ordinary failure.
+        # Reports made while the test still runs are subtests': only the test's own call
+        # report is judged.
+        running = item.stash.get(running_key, False)
+        ours = call.when == "call" and not running and not self.settings.disable
+        verdict = None
+        if ours and call.excinfo is None:
+            verdict, failure = self._judge_call(item)
+            if failure is not None:
+                call.excinfo = _raised(failure)
         report = yield
-        # Reports made while the test still runs are subtests' (unittest subTest, pytest's
-        # subtests fixture): only the test's own call report is judged.
-        if call.when != "call" or self.settings.disable or item.stash.get(running_key, False):
-            return report
-        if report.passed:
-            self._judge_into(item, report)
-        elif (budget := item.stash.get(budget_key, None)) is not None:
+        if ours and verdict is not None:
+            self._attach(item, report, verdict)
+        elif ours and (budget := item.stash.get(budget_key, None)) is not None:
             status = Status.SKIPPED if report.skipped else Status.FAILED
             self._attach(item, report, Verdict(item.nodeid, status, budget))
         return report
 
-    def _judge_into(self, item: pytest.Item, report: pytest.TestReport) -> None:
+    def _judge_call(self, item: pytest.Item) -> tuple[Verdict | None, BaseException | None]:
+        """The verdict on a test whose call passed, and the exception that fails it."""
+        fail = pytest.fail.Exception
         try:
             judged = self._judge(item)
         except Exception as exc:  # the body raised when repeated, or bad perf usage
-            report.outcome = "failed"
-            report.longrepr = (
-                f"perfbudget could not measure {item.nodeid}: {type(exc).__name__}: {exc}"
-            )
-            return
+            text = f"perfbudget could not measure {item.nodeid}: {type(exc).__name__}: {exc}"
+            return None, fail(text, pytrace=False)
         if judged is None:
-            return
+            return None, None
         judgement, target = judged
         verdict = session.build_verdict(
             item.nodeid,
@@ -288,14 +304,14 @@ class PerfbudgetPlugin:
         if self.paired is not None:  # --perfbudget-against: logic in pytest_perfbudget/paired
             verdict = self.paired.verdict(item.nodeid, verdict.budget, judgement, verdict.location)
         item.ihook.pytest_perfbudget_verdict(item=item, verdict=verdict)
-        self._attach(item, report, verdict)
-        if session.fails(verdict, self.settings):
-            from pytest_perfbudget.compare import failure_text
+        if not session.fails(verdict, self.settings):
+            return verdict, None
+        from pytest_perfbudget.compare import failure_text
 
-            report.outcome = "failed"
-            report.longrepr = failure_text(verdict, machine=self.machine_line())
-            if target is not None:
-                report.longrepr += self._hotspots(item.nodeid, target)
+        text = failure_text(verdict, machine=self.machine_line())
+        if target is not None:
+            text += self._hotspots(item.nodeid, target)
+        return verdict, fail(text, pytrace=False)
 
     def _hotspots(self, nodeid: str, target: Callable[[], object]) -> str:
         """The top functions of one profiled call; the .pstats goes next to the JSON report."""
@@ -433,27 +449,6 @@ class PerfbudgetPlugin:
 
     def _finish(self, exitstatus: int) -> None:
         verdicts = sorted(self.verdicts.values(), key=lambda v: v.nodeid)
-        session.write_outputs(
-            verdicts,
-            self.settings,
-            machine=self.machine(),
-            machine_line=self.machine_line(),
-            duration=time.perf_counter() - self._started,
-        )
-        for writers in self.config.hook.pytest_perfbudget_reporters(config=self.config):
-            for writer in writers or ():
-                if not callable(getattr(writer, "write", None)):
-                    raise SpecError(
-                        f"pytest_perfbudget_reporters returned {writer!r}, "
-                        "which has no write(verdicts) method"
-                    )
-                try:
-                    writer.write(verdicts)
-                except Exception as exc:  # another plugin's code: name it, no traceback
-                    raise SpecError(
-                        f"the report writer {writer!r} from pytest_perfbudget_reporters "
-                        f"failed: {type(exc).__name__}: {exc}"
-                    ) from exc
         if self.settings.save and exitstatus != pytest.ExitCode.INTERRUPTED:
             saved = session.save_baseline(
                 verdicts,
@@ -464,6 +459,32 @@ class PerfbudgetPlugin:
             )
             if saved:
                 self._notes.append(saved)
+        session.write_outputs(
+            verdicts,
+            self.settings,
+            machine=self.machine(),
+            machine_line=self.machine_line(),
+            duration=time.perf_counter() - self._started,
+        )
+        for writers in self.config.hook.pytest_perfbudget_reporters(config=self.config):
+            for writer in writers or ():
+                _write_with(writer, verdicts)
+
+
+def _write_with(writer: object, verdicts: list[Verdict]) -> None:
+    """Run one ``pytest_perfbudget_reporters`` writer; its failures are named, not raised raw."""
+    write = getattr(writer, "write", None)
+    if not callable(write):
+        raise SpecError(
+            f"pytest_perfbudget_reporters returned {writer!r}, which has no write(verdicts) method"
+        )
+    try:
+        write(verdicts)
+    except Exception as exc:  # another plugin's code: name it, no traceback
+        raise SpecError(
+            f"the report writer {writer!r} from pytest_perfbudget_reporters "
+            f"failed: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _load_baseline(path: Path) -> Baseline | None:
@@ -477,6 +498,14 @@ def _load_baseline(path: Path) -> Baseline | None:
         return load(path)
     except BaselineError as exc:
         raise pytest.UsageError(str(exc)) from exc
+
+
+def _raised(failure: BaseException) -> pytest.ExceptionInfo[BaseException]:
+    """``failure`` as pytest's exception info (which needs it raised, for a traceback)."""
+    try:
+        raise failure
+    except BaseException:  # caught only to capture it
+        return pytest.ExceptionInfo.from_current()
 
 
 def _body(item: pytest.Item) -> Callable[[], object]:

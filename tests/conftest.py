@@ -25,6 +25,14 @@ FAST = 'max_time = "0.2s"'
 WritePyproject = Callable[..., Path]
 
 
+@pytest.fixture(autouse=True)
+def _no_xdist_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs made by a test must not look like xdist workers when the suite itself runs
+    under ``-n`` (pytest-benchmark, for one, disables itself on seeing these)."""
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def write_pyproject(pytester: pytest.Pytester) -> WritePyproject:
     """Write pyproject.toml: ``perfbudget`` lines go under ``[tool.perfbudget]``,

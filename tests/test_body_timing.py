@@ -266,19 +266,9 @@ def test_an_xfail_test_whose_body_fails_is_xfailed(project: pytest.Pytester) -> 
     project.runpytest().assert_outcomes(xfailed=1)
 
 
-@pytest.mark.xfail(
-    reason="plugin.py: an over-budget verdict turns an xfail test into a plain failure "
-    "instead of an expected failure",
-    strict=True,
-)
 def test_an_xfail_test_over_budget_is_an_expected_failure(project: pytest.Pytester) -> None:
     _xfail_over_budget(project, strict=False).assert_outcomes(xfailed=1)
 
 
-@pytest.mark.xfail(
-    reason="plugin.py: a strict xfail test is failed as XPASS(strict) before its budget "
-    "is checked, though the budget failure was the expected one",
-    strict=True,
-)
 def test_a_strict_xfail_test_over_budget_is_an_expected_failure(project: pytest.Pytester) -> None:
     _xfail_over_budget(project, strict=True).assert_outcomes(xfailed=1)

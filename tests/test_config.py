@@ -321,11 +321,6 @@ def test_a_relative_json_path_is_relative_to_the_current_folder(
     assert (sub / "r.json").exists()
 
 
-@pytest.mark.xfail(
-    reason="plugin.py: --perfbudget-baseline is resolved against the rootdir while "
-    "--perfbudget-json/--perfbudget-markdown are resolved against the current folder",
-    strict=True,
-)
 def test_a_relative_baseline_path_is_relative_to_the_current_folder_like_other_paths(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
