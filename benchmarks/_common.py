@@ -65,9 +65,10 @@ def header(title: str, argv: Sequence[str]) -> str:
     """The heading of a results block: command, date, machine."""
     command = shlex.join(["python", *[_short(a) for a in argv]])
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    load = " / ".join(f"{v:.1f}" for v in os.getloadavg())
     return (
         f"## {title}\n\n- command: `{command}`\n- date: {now}\n- machine: {machine_line()}\n"
-        f"- code: {code_line()}\n"
+        f"- code: {code_line()}\n- load average at start (1/5/15 min, all users): {load}\n"
     )
 
 

@@ -24,7 +24,7 @@ loaded, the load being 2 background busy-loop processes started and stopped by
 the script) run in one shuffled order; in each trial both tools run back to back
 in a random order, on the same timeline.
 
-Run: ``python benchmarks/detection.py [--quick] [--trials N] [--out FILE]``
+Run: ``python benchmarks/detection.py [--quick] [--trials N] [--deadline MIN] [--log F] [--out F]``
 """
 
 from __future__ import annotations
@@ -34,10 +34,12 @@ import contextlib
 import json
 import random
 import re
+import signal
 import sys
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 from _common import cpu_load, emit, header, project, pytest_run, table
 
@@ -46,6 +48,8 @@ LOADS = ("quiet", "load")
 WORKLOADS = {"1ms": 25_000, "20us": 500}
 SAVES = 5
 RULES = ("ours", "bench mean:10%", "bench min:10%")
+#: Recorded when a run gave no verdict for a test (its report lacks the test).
+NO_VERDICT = "no verdict"
 
 WORK = """\
 FACTOR = {factor!r}
@@ -123,8 +127,8 @@ def save_baselines(root: Path, saves: int) -> None:
         print(f"  baseline save {i + 1}/{saves} done", flush=True)
 
 
-def run_ours(root: Path) -> dict[str, str]:
-    """Our status per workload (regressed = alarm)."""
+def run_ours(root: Path) -> dict[str, tuple[str, str]]:
+    """Our status per workload (regressed = alarm), and a one-line detail for the log."""
     report = root / "report.json"
     with contextlib.suppress(FileNotFoundError):
         report.unlink()
@@ -132,11 +136,19 @@ def run_ours(root: Path) -> dict[str, str]:
     if not report.exists():
         sys.exit(f"our run wrote no report:\n{run.output[-3000:]}")
     tests = json.loads(report.read_text())["tests"]
-    out = {t["nodeid"].split("test_w")[1]: t["status"] for t in tests}
-    regressed = any(status == "regressed" for status in out.values())
+    out = {t["nodeid"].split("test_w")[1]: (t["status"], _detail(t)) for t in tests}
+    regressed = any(status == "regressed" for status, _ in out.values())
     if regressed != (run.returncode == 1):
         print(f"  note: exit code {run.returncode} with statuses {out}", flush=True)
     return out
+
+
+def _detail(test: dict[str, Any]) -> str:
+    change = test.get("change") or {}
+    numbers = " ".join(f"{k}={change.get(k)}" for k in ("ratio", "low", "high", "threshold"))
+    return f"n={test['stats']['n']} it={test['iterations']} {numbers} | " + " | ".join(
+        test.get("messages", [])
+    )
 
 
 def run_bench(root: Path) -> dict[str, set[str]]:
@@ -170,8 +182,9 @@ def trial(root: Path, factor: float, load: str, rng: random.Random) -> dict[str,
         rng.shuffle(order)
         for tool in order:
             if tool == "ours":
-                for workload, status in run_ours(root).items():
+                for workload, (status, detail) in run_ours(root).items():
                     outcome[workload]["ours"] = status
+                    outcome[workload]["ours detail"] = detail
             else:
                 for workload, fields in run_bench(root).items():
                     for field in ("mean", "min"):
@@ -185,24 +198,68 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 trials per condition, 2 saves")
     parser.add_argument("--trials", type=int, default=20, help="trials per condition")
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        default=0.0,
+        help="stop after the block running when this many minutes have passed (0: never)",
+    )
+    parser.add_argument("--log", type=Path, help="append each trial as a JSON line to this file")
+    parser.add_argument(
+        "--from-log", type=Path, help="only render the table of a JSON-lines log written by --log"
+    )
     parser.add_argument("--out", type=Path, help="append the Markdown results to this file")
     opts = parser.parse_args()
     trials = 2 if opts.quick else opts.trials
     saves = 2 if opts.quick else SAVES
+    if opts.from_log is not None:
+        emit(render(*read_log(opts.from_log), saves, 0.0), opts.out)
+        return
     rng = random.Random(opts.seed)
-    schedule = [(f, load) for f in FACTORS for load in LOADS] * trials
-    rng.shuffle(schedule)
+    signal.signal(signal.SIGTERM, _terminate)  # run the cleanup (load processes, temp dir)
+    conditions = [(f, load) for f in FACTORS for load in LOADS]
     results: dict[Key, list[dict[str, str]]] = defaultdict(list)
     files = {"test_ours.py": OURS, "test_bench.py": BENCH}
     start = time.perf_counter()
+    done = 0
     with project(files) as root:
         save_baselines(root, saves)
-        for i, (factor, load) in enumerate(schedule):
-            for workload, outcome in trial(root, factor, load, rng).items():
-                results[factor, load, workload].append(outcome)
-            print(f"  trial {i + 1}/{len(schedule)} ({factor}, {load}) done", flush=True)
+        for block in range(trials):  # every condition once per block, shuffled
+            rng.shuffle(conditions)
+            for factor, load in conditions:
+                outcomes = trial(root, factor, load, rng)
+                for workload, outcome in outcomes.items():
+                    results[factor, load, workload].append(outcome)
+                _log(opts.log, factor, load, outcomes)
+            done = block + 1
+            print(f"  block {done}/{trials} done", flush=True)
+            if opts.deadline and time.perf_counter() - start > opts.deadline * 60:
+                break
     minutes = (time.perf_counter() - start) / 60
-    emit(render(results, trials, saves, minutes), opts.out)
+    if opts.log is not None:
+        print(f"  trials logged to {opts.log}", flush=True)
+    emit(render(results, done, saves, minutes), opts.out)
+
+
+def read_log(path: Path) -> tuple[dict[Key, list[dict[str, str]]], int]:
+    """The per-condition outcomes of a ``--log`` file, and the trials per condition."""
+    results: dict[Key, list[dict[str, str]]] = defaultdict(list)
+    for line in path.read_text().splitlines():
+        row = json.loads(line)
+        for workload, outcome in row["outcomes"].items():
+            results[row["factor"], row["load"], workload].append(outcome)
+    return results, min(len(v) for v in results.values())
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(f"terminated by signal {signum}")
+
+
+def _log(path: Path | None, factor: float, load: str, outcomes: dict[str, dict[str, str]]) -> None:
+    if path is not None:
+        with path.open("a", encoding="utf-8") as handle:
+            row = {"factor": factor, "load": load, "outcomes": outcomes}
+            handle.write(json.dumps(row) + "\n")
 
 
 def render(
@@ -217,8 +274,10 @@ def render(
                 what = "false alarms" if factor == 1.0 else "caught"
                 cells = []
                 for rule in RULES:
-                    counts = Counter(o[rule] for o in outcomes)
-                    cell = f"{counts['regressed']}/{n} ({100 * counts['regressed'] / n:.0f} %)"
+                    counts = Counter(o.get(rule, NO_VERDICT) for o in outcomes)
+                    valid = n - counts[NO_VERDICT]
+                    share = 100 * counts["regressed"] / max(valid, 1)
+                    cell = f"{counts['regressed']}/{valid} ({share:.0f} %)"
                     if rule == "ours":
                         others = ", ".join(
                             f"{k} {v}" for k, v in sorted(counts.items()) if k != "regressed"
@@ -238,7 +297,8 @@ def render(
     return "\n".join(
         [
             header("Detection study (detection.py)", sys.argv),
-            f"{trials} trials per condition (factor × quiet/loaded), one shuffled timeline, both "
+            f"{trials} trials per condition (factor × quiet/loaded), in blocks holding every "
+            "condition once in a shuffled order, one timeline, both "
             f"tools back to back in random order per trial; {saves} baseline saves per tool at "
             f"factor 1.0, quiet. perfbudget defaults: max_time 1 s, regression 10 %, "
             f"budget p95=1s (never binding). pytest-benchmark defaults (max_time 1 s, min_rounds "
