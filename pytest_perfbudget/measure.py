@@ -49,7 +49,7 @@ class Reference:
     threshold: float | None
     estimate: Callable[[Sequence[float], Sequence[float]], Change]
     stored_probe: float | None = None
-    probe: Callable[[], float] | None = None
+    probe: Callable[[float], float] | None = None
 
 
 @dataclass(frozen=True)
@@ -140,15 +140,23 @@ def _compare(
     return replace(change, threshold=reference.threshold), classify(change, reference.threshold)
 
 
-def _vetoed(reference: Reference) -> str | None:
-    """A message when the machine itself runs slower than when the baseline was saved."""
-    if reference.probe is None or not reference.stored_probe or reference.threshold is None:
+def _vetoed(reference: Reference, measurement: Measurement) -> str | None:
+    """A message when the machine itself runs slower than when the baseline was saved.
+
+    The probe runs in blocks as long as the test's median sample, so that CPU
+    contention slows it as much as it slowed the test.
+    """
+    from pytest_perfbudget.regression import probe_vetoes
+
+    if reference.probe is None or reference.threshold is None:
         return None
-    now = reference.probe()
-    if now / reference.stored_probe < 1 + reference.threshold:
+    block = sorted(measurement.sample_ns)[measurement.n // 2] * 1e-9
+    now = reference.probe(block)
+    if not probe_vetoes(now, reference.stored_probe, reference.threshold):
         return None
+    assert reference.stored_probe is not None
     return (
-        f"the machine runs slower now than when the baseline was saved (reference loop "
+        f"the machine runs slower now than when the baseline was saved (reference workload "
         f"{format_change(now / reference.stored_probe)}); the slowdown is not attributed "
         "to the code"
     )
@@ -185,7 +193,7 @@ def judge_callable(
             _, second = _compare(again, reference)
             change, _ = _compare(measurement, reference)
             regression = "regressed" if second == "regressed" else "inconclusive"
-            veto = _vetoed(reference) if regression == "regressed" else None
+            veto = _vetoed(reference, again) if regression == "regressed" else None
             if veto:
                 regression = "inconclusive"
                 messages.append(veto)

@@ -155,20 +155,29 @@ def _reference_workload() -> int:
     return total + sum(values[::3])
 
 
-def machine_probe(clock: Callable[[], int] | None = None, rounds: int = 7) -> float:
-    """Seconds of the fastest of ``rounds`` runs of a fixed ~1 ms reference workload.
+def machine_probe(
+    clock: Callable[[], int] | None = None, rounds: int = 15, block: float = 0.001
+) -> float:
+    """Seconds one ~1 ms unit of a fixed reference workload takes on this machine now.
 
-    ``clock`` returns nanoseconds (default :func:`time.perf_counter_ns`).
+    The workload runs in ``rounds`` blocks of about ``block`` seconds each (sized
+    like the samples of the test being judged, so that CPU contention slows the
+    probe as it slows the test) and the 10th percentile of the per-unit times is
+    returned: the same low quantile the stored comparison uses. ``clock`` returns
+    nanoseconds (default :func:`time.perf_counter_ns`).
     """
     read = time.perf_counter_ns if clock is None else clock
-    best: int | None = None
+    start = read()
+    _reference_workload()
+    unit = max(read() - start, 1)
+    units = max(1, min(50, round(block * 1e9 / unit)))
+    times = []
     for _ in range(max(1, rounds)):
         start = read()
-        _reference_workload()
-        took = read() - start
-        best = took if best is None else min(best, took)
-    assert best is not None
-    return max(best, 1) * 1e-9
+        for _ in range(units):
+            _reference_workload()
+        times.append(max(read() - start, 1) / units)
+    return float(np.quantile(times, 0.10)) * 1e-9
 
 
 def probe_vetoes(now_probe: float, stored: float | None, threshold: float) -> bool:

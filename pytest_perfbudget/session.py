@@ -90,7 +90,9 @@ def reference_for(
     allowed = threshold(budget, settings)
     if allowed is not None:
         allowed = max(allowed, noise_floor(entry.history, machine=machine_id) or 0.0)
-    return Reference(entry.seconds, allowed, estimate, entry.reference, machine_probe)
+    return Reference(
+        entry.seconds, allowed, estimate, entry.reference, lambda block: machine_probe(block=block)
+    )
 
 
 def checked_change(result: object, nodeid: str) -> Change:

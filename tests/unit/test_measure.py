@@ -301,19 +301,19 @@ def test_a_regression_the_re_measurement_does_not_repeat_is_inconclusive(
 
 def test_a_slower_machine_vetoes_a_regression() -> None:
     clock = FakeClock()
-    reference = _reference([1.5], stored_probe=1.0, probe=lambda: 1.5)
+    reference = _reference([1.5], stored_probe=1.0, probe=lambda block: 1.5)
     judgement, _ = judge_callable(
         clock.work(jittered(MS_NS)), Budget(), plan(), mode="perf", clock=clock, reference=reference
     )
     assert judgement.regression == "inconclusive"
     assert judgement.messages[0].startswith(
-        "the machine runs slower now than when the baseline was saved (reference loop +50 %)"
+        "the machine runs slower now than when the baseline was saved (reference workload +50 %)"
     )
 
 
 def test_a_machine_as_fast_as_before_does_not_veto() -> None:
     clock = FakeClock()
-    reference = _reference([1.5], stored_probe=1.0, probe=lambda: 1.02)
+    reference = _reference([1.5], stored_probe=1.0, probe=lambda block: 1.02)
     judgement, _ = judge_callable(
         clock.work(jittered(MS_NS)), Budget(), plan(), mode="perf", clock=clock, reference=reference
     )

@@ -142,9 +142,19 @@ def test_machine_probe_returns_positive_seconds() -> None:
     assert probe > 0
 
 
-def test_machine_probe_keeps_the_fastest_round() -> None:
-    reads: Iterator[int] = iter([0, 500, 1000, 1300, 2000, 2900])
-    assert machine_probe(clock=lambda: next(reads), rounds=3) == pytest.approx(300e-9)
+def test_machine_probe_reports_the_low_quantile_of_its_rounds() -> None:
+    # One sizing run of 500 ns, then rounds of 1 unit each: 300, 900 and 700 ns.
+    reads: Iterator[int] = iter([0, 500, 1000, 1300, 2000, 2900, 3000, 3700])
+    probe = machine_probe(clock=lambda: next(reads), rounds=3, block=500e-9)
+    assert probe == pytest.approx(float(np.quantile([300, 900, 700], 0.10)) * 1e-9)
+
+
+def test_machine_probe_blocks_are_sized_like_the_test_samples() -> None:
+    # A 100 ns unit in 1 µs blocks: each round runs 10 units, the per-unit time is kept.
+    reads: Iterator[int] = iter([0, 100, 0, 1000, 0, 2000])
+    assert machine_probe(clock=lambda: next(reads), rounds=2, block=1e-6) == pytest.approx(
+        float(np.quantile([100, 200], 0.10)) * 1e-9
+    )
 
 
 @pytest.mark.parametrize(
