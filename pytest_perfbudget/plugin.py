@@ -373,12 +373,13 @@ class PerfbudgetPlugin:
 
     def pytest_report_teststatus(
         self, report: pytest.TestReport, config: pytest.Config
-    ) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
+    ) -> tuple[str, str, str] | None:
         data = getattr(report, "perfbudget", None)
         if report.when != "call" or not report.failed or not data:
             return None
         word = _STATUS_WORDS.get(Status(data["status"]))
-        return ("failed", "F", (word, {"red": True})) if word else None
+        # A plain word: pytest < 8.3 prints a (word, markup) pair raw in the short summary.
+        return ("failed", "F", word) if word else None
 
     # -- collecting and reporting (controller) --------------------------------------
 

@@ -26,6 +26,9 @@ __all__ = [
     "thin",
 ]
 
+#: Slack for a CDF that equals the confidence level exactly (e.g. 0.01**1 against 1 %):
+#: such ties count as met, whatever the last bit numpy's rounding leaves.
+_TIE = 1e-12
 #: One-sided confidence of every bound reported.
 CONFIDENCE = 0.99
 #: One-sided 99 % normal quantile, for the normal-approximation bounds of the mean.
@@ -107,10 +110,10 @@ def order_statistic_ranks(
         return (None, None)
     lo, cdf = _binomial_cdf(n, q)
     # u: smallest k with F(k-1) >= confidence, k <= n.
-    j = lo + int(np.argmax(cdf >= confidence))
+    j = lo + int(np.argmax(cdf >= confidence - _TIE))
     upper = j + 1 if j <= n - 1 else None
     # l: largest k with F(k-1) <= 1 - confidence, k >= 1 (F is ~0 below the window).
-    below = np.flatnonzero(cdf <= 1 - confidence)
+    below = np.flatnonzero(cdf <= 1 - confidence + _TIE)
     j = lo + int(below[-1]) if below.size else lo - 1
     lower = j + 1 if j >= 0 else None
     return (lower, upper)

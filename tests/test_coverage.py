@@ -197,7 +197,8 @@ def test_a_setprofile_hook_is_paused_while_a_test_body_is_timed(project: pytest.
     (test,) = _tests(project, "report.json").values()
     assert test["mode"] == "body"
     assert test["stats"]["n"] >= 5
-    assert test["tracer"].startswith("sys.setprofile profiler paused (")
+    # Under `coverage run` the suite's own coverage tracer is paused too.
+    assert "sys.setprofile profiler paused (" in test["tracer"]
 
 
 MONITORED = """
