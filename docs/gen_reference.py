@@ -4,7 +4,16 @@
   the Python that runs MkDocs (the docs env has the package installed);
 - ``reference/hooks.md``: the ``pytest_perfbudget_*`` specs and their
   docstrings, read with ``ast`` from ``pytest_perfbudget/hookspecs.py``;
+- ``reference/cli.md``: ``perfbudget --help`` and each subcommand's ``--help``,
+  run as ``python -m pytest_perfbudget`` with the Python that runs MkDocs, under
+  a short introduction per command written here;
 - ``changelog.md``: a copy of ``CHANGELOG.md``.
+
+Pages also include the example files of ``docs/examples/`` (which
+``tests/test_docs_examples.py`` runs through pytest): a line
+``--8<-- "examples/NAME"`` inside a code fence is replaced by the file's text,
+the syntax of ``pymdownx.snippets`` (with ``base_path: docs``) done here without
+the extra dependency. A missing file is a warning (a failure under ``--strict``).
 
 While the plugin has no options or no hookspecs module yet, the page says so.
 Once the source declares them, missing output is a warning (a failure under
@@ -25,6 +34,7 @@ from pathlib import Path
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
 
 log = logging.getLogger("mkdocs.hooks.gen_reference")
 
@@ -34,6 +44,7 @@ _SECTION = re.compile(r"^\S.*:$")
 _OPTION = re.compile(r"^  (-\S.*?)(?:\s{2,}(\S.*))?$")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 _REST_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
+_SNIPPET = re.compile(r'^([ \t]*)--8<-- "([^"]+)"[ \t]*$', re.MULTILINE)
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
@@ -43,6 +54,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     pages = {
         "reference/options.md": options_page(package),
         "reference/hooks.md": hooks_page(package / "hookspecs.py"),
+        "reference/cli.md": cli_page(),
         "changelog.md": (root / "CHANGELOG.md").read_text(encoding="utf-8"),
     }
     for src_uri, content in pages.items():
@@ -176,3 +188,92 @@ def hooks_page(path: Path) -> str:
     intro = ast.get_docstring(module)
     body = [rest_to_markdown(intro) + "\n"] if intro else []
     return head + "\n".join([*body, *(hook_section(node) for node in hooks)])
+
+
+# --- the perfbudget command ---------------------------------------------------
+
+#: Each command of ``perfbudget`` with the introduction its section opens with.
+CLI_COMMANDS: dict[str, str] = {
+    "": (
+        "`perfbudget` (also `python -m pytest_perfbudget`) works on baselines and run "
+        "reports outside a test run. It never imports pytest except to run it "
+        "(`refresh`). An expected failure — a file that is missing, unreadable or of the "
+        "wrong kind, a bad value — prints one line `perfbudget: error: …` and exits with "
+        "status 2, without a traceback."
+    ),
+    "refresh": (
+        "Re-measure and record: runs `python -m pytest --perfbudget-save` with every "
+        "argument after `refresh` passed to pytest unchanged and in order, then prints "
+        "old → new (p50 and min) for each baseline entry that changed. The baseline is "
+        "the one pytest uses: the last `--perfbudget-baseline` among the arguments, else "
+        "`baseline` in `[tool.perfbudget]` of `./pyproject.toml`, else "
+        "`.perfbudget/baseline.json`, relative to the current folder. Exits with pytest's "
+        "status. `perfbudget refresh -k search` refreshes some tests and keeps the others."
+    ),
+    "compare": (
+        "Compare two run reports (`--perfbudget-json`) or baselines offline, test by test "
+        "on the node id, with the change estimate of a pytest run: the ratio of the 10th "
+        "percentiles of the per-call times, with its 99 % interval, classified against "
+        "`--threshold` as `regressed`, `improved`, `unchanged` or `inconclusive` (there is "
+        "nothing to re-measure offline, so no confirmation). A test only in `HEAD` is "
+        "`new`, one only in `BASE` is `removed`. Exits 1 when any test regressed, else 0."
+    ),
+    "show": (
+        "Print a baseline as a table: per test the clock, the number of samples, min, "
+        "p50 and p95, the budget, how many runs its history holds, and the commit it was "
+        "measured at. `PATH` defaults to the configured baseline."
+    ),
+    "merge": (
+        "Merge the baselines, or the run reports, of the shards of a split CI run into one "
+        "file. All files must be of the same kind; a later file wins for a node id it "
+        "shares with an earlier one. The output is written atomically."
+    ),
+    "import-benchmark": (
+        "Turn a pytest-benchmark run saved with `--benchmark-save-data` into baseline "
+        "entries keyed by each benchmark's node id, merged into the configured baseline "
+        "(or `-o OUT`). Benchmarks saved without their raw data are skipped with a "
+        "message; exits 1 when nothing could be imported."
+    ),
+}
+
+
+def cli_help(command: str) -> str:
+    """``perfbudget [COMMAND] --help`` as a user sees it, at a fixed width."""
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "PYTHON_COLORS": "0"}
+    argv = [sys.executable, "-m", "pytest_perfbudget", *([command] if command else []), "--help"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0 or not done.stdout.startswith("usage: perfbudget"):
+        log.warning("%s failed (exit %s):\n%s", " ".join(argv[1:]), done.returncode, done.stderr)
+    return done.stdout.rstrip()
+
+
+def cli_page() -> str:
+    parts = [
+        "# The `perfbudget` command\n",
+        "Generated from `perfbudget --help` and each command's `--help` when the "
+        "documentation is built. The file formats it reads and writes are described "
+        "in [Baseline file](baseline-format.md) and [JSON run report](report-format.md).\n",
+    ]
+    for command, intro in CLI_COMMANDS.items():
+        title = f"## `perfbudget {command}`" if command else "## Usage"
+        parts.append(f"{title}\n\n{intro}\n\n```text\n{cli_help(command)}\n```\n")
+    return "\n".join(parts)
+
+
+# --- example files ------------------------------------------------------------
+
+
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """Replace each ``--8<-- "examples/NAME"`` line with the text of that file."""
+    docs = Path(config.docs_dir)
+
+    def include(match: re.Match[str]) -> str:
+        indent, name = match[1], match[2]
+        try:
+            text = (docs / name).read_text(encoding="utf-8").rstrip("\n")
+        except OSError as exc:
+            log.warning("%s: cannot include %s: %s", page.file.src_uri, name, exc)
+            return match[0]
+        return "\n".join(indent + line if line else line for line in text.splitlines())
+
+    return _SNIPPET.sub(include, markdown)
