@@ -104,10 +104,21 @@ def project(files: Mapping[str, str], perfbudget: str = "") -> Iterator[Path]:
         yield root
 
 
-def pytest_run(root: Path, *args: str, env: Mapping[str, str] | None = None) -> Run:
-    """Run ``python -m pytest -q -p no:cacheprovider *args`` in ``root``; time it."""
+def pytest_run(
+    root: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    pycache: Path | None = None,
+) -> Run:
+    """Run ``python -m pytest -q -p no:cacheprovider *args`` in ``root``; time it.
+
+    By default no bytecode is written (a rewritten ``work.py`` is always re-read).
+    With ``pycache``, bytecode (pytest's assertion-rewritten modules of plugins
+    included) is cached under that folder, as it is in a normal checkout.
+    """
     command = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
-    full_env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
+    cache = {"PYTHONPYCACHEPREFIX": str(pycache)} if pycache else {"PYTHONDONTWRITEBYTECODE": "1"}
+    full_env = {**os.environ, **cache, **(env or {})}
     full_env.pop("GITHUB_ACTIONS", None)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()

@@ -65,8 +65,8 @@ def timed_pairs(root: Path, pairs: int) -> dict[str, list[float]]:
     env = {"BENCH_MODULES_OUT": str(root / "modules.json")}
     on_args: tuple[str, ...] = ()
     off_args = ("-p", "no:perfbudget")
-    for args in (on_args, off_args):  # warm the page cache; discarded
-        pytest_run(root, *args, env=env)
+    for args in (on_args, off_args):  # warm the page and bytecode caches; discarded
+        pytest_run(root, *args, env=env, pycache=root / "pycache")
     out: dict[str, list[float]] = {
         key: [] for key in ("wall_on", "wall_off", "cpu_on", "cpu_off", "wall", "cpu")
     }
@@ -74,7 +74,7 @@ def timed_pairs(root: Path, pairs: int) -> dict[str, list[float]]:
         order = [on_args, off_args] if i % 2 == 0 else [off_args, on_args]
         runs = {}
         for args in order:
-            run = pytest_run(root, *args, env=env)
+            run = pytest_run(root, *args, env=env, pycache=root / "pycache")
             if run.returncode != 0:
                 sys.exit(f"suite failed ({args}):\n{run.output[-2000:]}")
             runs[args] = run
@@ -99,7 +99,7 @@ def timed_pairs(root: Path, pairs: int) -> dict[str, list[float]]:
 def modules_seen(root: Path, *args: str) -> dict[str, bool]:
     """Which heavy modules were imported at the end of a run of the suite."""
     out = root / "modules.json"
-    run = pytest_run(root, *args, env={"BENCH_MODULES_OUT": str(out)})
+    run = pytest_run(root, *args, env={"BENCH_MODULES_OUT": str(out)}, pycache=root / "pycache")
     if run.returncode != 0:
         sys.exit(f"suite failed:\n{run.output[-2000:]}")
     seen: dict[str, bool] = json.loads(out.read_text())
@@ -125,7 +125,11 @@ json.dump({"total": total, "plugin": hooks}, sys.stdout)
 def profile_share(root: Path) -> float:
     """Share of the session's CPU (deterministic profile) spent in the plugin's hooks
     and module import: a noise-free view of the overhead (profiling inflates both)."""
-    env = {**os.environ, "BENCH_MODULES_OUT": str(root / "modules.json")}
+    env = {
+        **os.environ,
+        "BENCH_MODULES_OUT": str(root / "modules.json"),
+        "PYTHONPYCACHEPREFIX": str(root / "pycache"),
+    }
     done = subprocess.run(
         [PYTHON, "-c", PROFILE], cwd=root, env=env, capture_output=True, text=True, check=True
     )
