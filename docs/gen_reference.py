@@ -10,10 +10,11 @@
 - ``changelog.md``: a copy of ``CHANGELOG.md``.
 
 Pages also include the example files of ``docs/examples/`` (which
-``tests/test_docs_examples.py`` runs through pytest): a line
-``--8<-- "examples/NAME"`` inside a code fence is replaced by the file's text,
-the syntax of ``pymdownx.snippets`` (with ``base_path: docs``) done here without
-the extra dependency. A missing file is a warning (a failure under ``--strict``).
+``tests/test_docs_examples.py`` runs through pytest): a line of its own
+``--8<-- "examples/NAME"`` becomes a code block of the file's text, fenced with
+the language of its suffix. (``pymdownx.snippets`` puts the same line inside a
+fence, where ruff would format it as Python.) A missing file is a warning (a
+failure under ``--strict``).
 
 While the plugin has no options or no hookspecs module yet, the page says so.
 Once the source declares them, missing output is a warning (a failure under
@@ -44,6 +45,7 @@ _SECTION = re.compile(r"^\S.*:$")
 _OPTION = re.compile(r"^  (-\S.*?)(?:\s{2,}(\S.*))?$")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 _REST_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
+_LANGUAGES = {".py": "python", ".toml": "toml"}
 _SNIPPET = re.compile(r'^([ \t]*)--8<-- "([^"]+)"[ \t]*$', re.MULTILINE)
 
 
@@ -274,6 +276,8 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         except OSError as exc:
             log.warning("%s: cannot include %s: %s", page.file.src_uri, name, exc)
             return match[0]
-        return "\n".join(indent + line if line else line for line in text.splitlines())
+        fence = "```" + _LANGUAGES.get(Path(name).suffix, "text")
+        lines = [fence, *text.splitlines(), "```"]
+        return "\n".join(indent + line if line else line for line in lines)
 
     return _SNIPPET.sub(include, markdown)
