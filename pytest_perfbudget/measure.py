@@ -6,9 +6,10 @@ callable (a ``perf(fn)`` target or the test body); this module returns checks.
 
 from __future__ import annotations
 
+import functools
 import inspect
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -174,6 +175,8 @@ def judge_callable(
 ) -> tuple[Judgement, object]:
     """Measure ``fn`` adaptively; re-measure once when a limit fails or a regression
     is flagged, and count only what the re-measurement confirms; check memory."""
+    from pytest_perfbudget import stats  # noqa: F401 - numpy loads before the timed window
+
     runner = Runner(plan, clock)
     decide = stop_rule(budget, min_rounds=plan.min_rounds, reference=reference, precise=precise)
     first, result = runner.measure(fn, decide, mode=mode)
@@ -272,10 +275,7 @@ class Perf:
         if inspect.iscoroutinefunction(fn):
             fn = self._sync(fn)
         self._claim("perf")
-
-        def call() -> Any:
-            return fn(*args, **kwargs)
-
+        call = functools.partial(fn, *args, **kwargs) if args or kwargs else fn
         if not self.enabled:
             return call()
         self.target = call
@@ -290,15 +290,14 @@ class Perf:
         )
         return result
 
-    @contextmanager
-    def sample(self) -> Iterator[None]:
+    def sample(self) -> AbstractContextManager[None]:
         """Time the block as one sample (not recorded if the block raises)."""
-        recorder = self._recording("sample")
-        if recorder is None:
-            yield
-            return
-        with recorder.sample():
-            yield
+        recorder = self._recorder
+        if recorder is None or self._mode != "sample":  # the first sample, or misuse
+            recorder = self._recording("sample")
+            if recorder is None:
+                return nullcontext()
+        return recorder.sample()
 
     def record(self, seconds: float) -> None:
         """Add one duration, in seconds, measured outside the plugin."""

@@ -329,20 +329,28 @@ class PerfbudgetPlugin:
 
     def _judge(self, item: pytest.Item) -> tuple[Judgement, Callable[[], object] | None] | None:
         """Judge the test's own samples, pytest-benchmark's, or its timed body."""
-        from pytest_perfbudget.measure import judge_callable, judge_samples
-
+        measurer = item.stash.get(perf_key, None)
+        budget = self.budget_of(item)
+        if measurer is None and budget is None:
+            return None  # neither budgeted nor measured: nothing to import, nothing to do
         if self.paired is not None:  # --perfbudget-against: logic in pytest_perfbudget/paired
             return _judge_paired(self, self.paired, item)
-        measurer = item.stash.get(perf_key, None)
+        from pytest_perfbudget.measure import judge_samples
+
         if measurer is not None:
             if measurer.judgement is not None:
                 return measurer.judgement, measurer.target
             measurement = measurer.measurement()
             if measurement is not None:
                 return judge_samples(measurement, measurer.budget, measurer.reference), None
-        budget = self.budget_of(item)
-        if budget is None:
-            return None
+        return None if budget is None else self._judge_body(item, budget)
+
+    def _judge_body(
+        self, item: pytest.Item, budget: Budget
+    ) -> tuple[Judgement, Callable[[], object] | None]:
+        """A budgeted test measured by repeating its body, or by pytest-benchmark."""
+        from pytest_perfbudget.measure import judge_callable, judge_samples
+
         plan = session.plan_for(budget, self.settings)
         reference = self.reference_for(item, budget, plan.timer)
         fixture = getattr(item, "funcargs", {}).get("benchmark")

@@ -214,10 +214,6 @@ def write_outputs(
     duration: float,
 ) -> None:
     """The JSON report, the Markdown summary and, under GitHub Actions, the step summary."""
-    from pytest_perfbudget.baseline import atomic_write
-    from pytest_perfbudget.report import github
-    from pytest_perfbudget.report.markdown import render_markdown
-
     if settings.json is not None:
         from pytest_perfbudget.report.json import build_report, write_report
 
@@ -231,6 +227,10 @@ def write_outputs(
         write_report(settings.json, report)
     if not verdicts:
         return
+    from pytest_perfbudget.files import atomic_write
+    from pytest_perfbudget.report import github
+    from pytest_perfbudget.report.markdown import render_markdown
+
     markdown = render_markdown(verdicts, machine=machine_line, against=settings.against)
     if settings.markdown is not None:
         settings.markdown.parent.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,10 @@ CHECKPOINT_GROWTH = 1.25
 SLOW_SAMPLE_NS = 10_000_000
 CALIBRATION_ATTEMPTS = 8
 CALIBRATION_MARGIN = 1.2
+#: Single calls timed before deciding that calls need no batching ...
+SINGLE_CALL_CHECKS = 3
+#: ... unless the first one is this many times the minimum sample length.
+CLEARLY_SLOW = 10
 MAX_GROWTH = 100.0
 
 
@@ -134,10 +138,17 @@ class Runner:
         long enough), and the last call's result."""
         floor = self._min_sample_ns
         single, result = self._time_batch(fn, 1)
-        if single >= floor:
-            return 1, [single], result
+        seed = [single]
+        # One call can be slowed by a preemption or a GC pass; unless it is clearly
+        # slow, the fastest of a few decides, so that a short function is not timed
+        # one call per sample (carrying a whole timer read) because of one hiccup.
+        while len(seed) < SINGLE_CALL_CHECKS and min(seed) < CLEARLY_SLOW * floor:
+            duration, result = self._time_batch(fn, 1)
+            seed.append(duration)
+        if min(seed) >= floor:
+            return 1, seed, result
         iterations = 1
-        duration = min(single, self._time_batch(fn, 1)[0])
+        duration = min(seed)
         for _ in range(CALIBRATION_ATTEMPTS):
             if duration >= floor or self._calibrated_ns >= SLOW_SAMPLE_NS:
                 break

@@ -126,7 +126,7 @@ def test_calibrate_stops_growing_once_a_batch_takes_10_ms_of_deadline_time() -> 
     cpu, wall = FakeClock(read_ns=1_000), FakeClock(read_ns=0)
     runner = Runner(plan(timer="cpu"), cpu, deadline_clock=wall)
     assert runner.calibrate(wall.work(1_000)) == 100 * 100  # growth is capped at 100x a step
-    assert wall.calls == 2 + 100 + 100 * 100
+    assert wall.calls == 3 + 100 + 100 * 100  # three single calls decide that batching is needed
 
 
 def test_calibrate_gives_up_after_a_bounded_number_of_attempts() -> None:
@@ -474,3 +474,13 @@ def test_tracer_pause_without_sys_monitoring(monkeypatch: pytest.MonkeyPatch) ->
     with TracerPause() as pause:
         pass
     assert pause.unpausable is None
+
+
+def test_one_slow_first_call_does_not_stop_a_short_function_being_batched() -> None:
+    clock = FakeClock()
+    durations = iter([20_000] + [100] * 100_000)  # a hiccup, then 100 ns calls
+
+    def fn() -> None:
+        clock.now += next(durations)
+
+    assert Runner(plan(), clock).calibrate(fn) > 50
