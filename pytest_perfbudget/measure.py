@@ -141,21 +141,20 @@ def _compare(
     return replace(change, threshold=reference.threshold), classify(change, reference.threshold)
 
 
-def _vetoed(reference: Reference, measurement: Measurement) -> str | None:
-    """A message when the machine itself runs slower than when the baseline was saved.
+def _vetoed(reference: Reference, measurement: Measurement, ratio: float) -> str | None:
+    """A message when the machine's own slowdown since the baseline explains ``ratio``.
 
     The probe runs in blocks as long as the test's median sample, so that CPU
     contention slows it as much as it slowed the test.
     """
     from pytest_perfbudget.regression import probe_vetoes
 
-    if reference.probe is None or reference.threshold is None:
+    if reference.probe is None or reference.threshold is None or not reference.stored_probe:
         return None
     block = sorted(measurement.sample_ns)[measurement.n // 2] * 1e-9
     now = reference.probe(block)
-    if not probe_vetoes(now, reference.stored_probe, reference.threshold):
+    if not probe_vetoes(now, reference.stored_probe, reference.threshold, ratio):
         return None
-    assert reference.stored_probe is not None
     return (
         f"the machine runs slower now than when the baseline was saved (reference workload "
         f"{format_change(now / reference.stored_probe)}); the slowdown is not attributed "
@@ -196,7 +195,9 @@ def judge_callable(
             _, second = _compare(again, reference)
             change, _ = _compare(measurement, reference)
             regression = "regressed" if second == "regressed" else "inconclusive"
-            veto = _vetoed(reference, again) if regression == "regressed" else None
+            veto = None
+            if regression == "regressed" and change is not None:
+                veto = _vetoed(reference, again, change.ratio)
             if veto:
                 regression = "inconclusive"
                 messages.append(veto)

@@ -180,8 +180,19 @@ def machine_probe(
     return float(np.quantile(times, 0.10)) * 1e-9
 
 
-def probe_vetoes(now_probe: float, stored: float | None, threshold: float) -> bool:
-    """True when the probe now is slower than at save time by ``threshold`` or more."""
+def probe_vetoes(
+    now_probe: float, stored: float | None, threshold: float, ratio: float | None = None
+) -> bool:
+    """True when the machine's own slowdown accounts for a flagged regression.
+
+    That is when the probe now is slower than at save time by ``threshold`` or more,
+    or when the change ``ratio`` divided by the machine's slowdown is no longer above
+    ``1 + threshold``. A veto only turns a regression into "inconclusive": the probe
+    never makes a change look larger, so it cannot cause a false alarm.
+    """
     if stored is None or stored <= 0:
         return False
-    return now_probe / stored >= 1 + threshold
+    speed = now_probe / stored
+    if speed >= 1 + threshold:
+        return True
+    return ratio is not None and ratio / max(speed, 1.0) < 1 + threshold

@@ -165,3 +165,18 @@ def test_probe_vetoes_when_the_machine_is_in_a_slow_state(
     now: float, stored: float | None, vetoes: bool
 ) -> None:
     assert probe_vetoes(now, stored, 0.10) is vetoes
+
+
+@pytest.mark.parametrize(
+    ("now", "ratio", "vetoes"),
+    [
+        (1.08, 1.15, True),  # 8 % slower machine: a 15 % change is 6 % once divided
+        (1.08, 1.30, False),  # ... while a 30 % change is still 20 %
+        (0.90, 1.05, True),  # a faster machine never inflates the change
+        (0.90, 1.15, False),
+    ],
+)
+def test_probe_vetoes_a_change_the_machine_slowdown_explains(
+    now: float, ratio: float, vetoes: bool
+) -> None:
+    assert probe_vetoes(now, 1.0, 0.10, ratio) is vetoes
