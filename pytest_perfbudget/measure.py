@@ -271,12 +271,7 @@ class Perf:
 
     def __call__(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         """Measure ``fn(*args, **kwargs)`` many times; return one call's result."""
-        if not callable(fn):
-            raise SpecError(f"perf() needs a callable as its first argument, got {fn!r}")
-        if inspect.iscoroutinefunction(fn):
-            fn = self._sync(fn)
-        self._claim("perf")
-        call = functools.partial(fn, *args, **kwargs) if args or kwargs else fn
+        call = self._target(fn, args, kwargs)
         if not self.enabled:
             return call()
         self.target = call
@@ -290,6 +285,17 @@ class Perf:
             precise=self.precise,
         )
         return result
+
+    def _target(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Callable[[], Any]:
+        """``fn`` bound to its arguments (coroutine functions awaited), once per test."""
+        if not callable(fn):
+            raise SpecError(f"perf() needs a callable as its first argument, got {fn!r}")
+        if inspect.iscoroutinefunction(fn):
+            fn = self._sync(fn)
+        self._claim("perf")
+        return functools.partial(fn, *args, **kwargs) if args or kwargs else fn
 
     def sample(self) -> AbstractContextManager[None]:
         """Time the block as one sample (not recorded if the block raises)."""

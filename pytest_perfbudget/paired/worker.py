@@ -9,7 +9,6 @@ whole test run at a time.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import json
 import os
 import time
@@ -20,7 +19,6 @@ from typing import Any
 
 from pytest_perfbudget.engine.clock import clock_for
 from pytest_perfbudget.engine.runner import Plan, TracerPause, peak_memory
-from pytest_perfbudget.errors import SpecError
 from pytest_perfbudget.measure import Judgement, Perf
 from pytest_perfbudget.model import Budget, Verdict
 from pytest_perfbudget.paired import Request, kind_of
@@ -102,16 +100,8 @@ class ServingPerf(Perf):
     kind: str | None = field(default=None, init=False)
 
     def __call__(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        if not callable(fn):
-            raise SpecError(f"perf() needs a callable as its first argument, got {fn!r}")
-        if inspect.iscoroutinefunction(fn):
-            fn = self._sync(fn)
-        self._claim("perf")
+        call = self._target(fn, args, kwargs)
         self.kind = "perf"
-
-        def call() -> Any:
-            return fn(*args, **kwargs)
-
         target = CallTarget(call)
         assert self.client is not None
         self.client.serve(self.nodeid, "perf", target)
