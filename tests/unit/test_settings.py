@@ -303,3 +303,11 @@ def test_budgets_that_are_not_a_table_are_an_error() -> None:
         "/project/pyproject.toml: [tool.perfbudget.budgets] ['api/*'] is not valid; "
         "expected a table of glob = { p95 = '200ms' }"
     )
+
+
+def test_saving_records_new_entries_even_under_strict() -> None:
+    settings = _settings(save=True, strict=True)
+    assert not settings.fails_on("new")
+    assert not settings.fails_on("regression")
+    assert settings.fails_on("budget")
+    assert settings.fails_on("inconclusive")
