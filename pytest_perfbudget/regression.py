@@ -185,14 +185,15 @@ def probe_vetoes(
 ) -> bool:
     """True when the machine's own slowdown accounts for a flagged regression.
 
-    That is when the probe now is slower than at save time by ``threshold`` or more,
-    or when the change ``ratio`` divided by the machine's slowdown is no longer above
-    ``1 + threshold``. A veto only turns a regression into "inconclusive": the probe
-    never makes a change look larger, so it cannot cause a false alarm.
+    That is when the change ``ratio`` divided by the machine's slowdown (the probe
+    now against the probe at save time) is no longer above ``1 + threshold``;
+    without a ratio, when the machine alone is slower by ``threshold`` or more. A
+    veto only turns a regression into "inconclusive": a faster machine never makes a
+    change look larger, so the probe cannot cause a false alarm.
     """
     if stored is None or stored <= 0:
         return False
     speed = now_probe / stored
-    if speed >= 1 + threshold:
-        return True
-    return ratio is not None and ratio / max(speed, 1.0) < 1 + threshold
+    if ratio is None:
+        return speed >= 1 + threshold
+    return ratio / max(speed, 1.0) < 1 + threshold
