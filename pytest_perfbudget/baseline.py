@@ -87,12 +87,43 @@ class Baseline:
     generator: str
 
 
+Change = tuple[str, BaselineEntry | None, BaselineEntry]
+
+
+class _Changes(Sequence[Change]):
+    """``(nodeid, old entry or None, new entry)`` per saved test, sorted by node id.
+
+    An old entry is parsed and decoded from the text it had in the file when it
+    is first looked at (a corrupt one is a :class:`BaselineError` then), so a
+    save of 10,000 tests does not decode the 10,000 entries it replaces.
+    """
+
+    def __init__(self, path: Path, saved: list[tuple[str, str | None, BaselineEntry]]) -> None:
+        self._path = path
+        self._saved = saved
+        self._built: dict[int, Change] = {}
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        index = range(len(self))[index]  # a negative index counts from the end
+        change = self._built.get(index)
+        if change is None:
+            nodeid, old, new = self._saved[index]
+            entry = None if old is None else from_doc(self._path, nodeid, json.loads(old))
+            change = self._built[index] = (nodeid, entry, new)
+        return change
+
+    def __len__(self) -> int:
+        return len(self._saved)
+
+
 @dataclass(frozen=True)
 class SaveResult:
     """What :func:`save` wrote: ``(nodeid, old entry or None, new entry)`` per test."""
 
     path: Path
-    changes: tuple[tuple[str, BaselineEntry | None, BaselineEntry], ...]
+    changes: Sequence[Change]
 
 
 # -- reading ----------------------------------------------------------------------
@@ -241,23 +272,22 @@ def save(
 
     Under an exclusive lock the current file is read again, so entries another
     writer saved meanwhile survive; an unreadable current file is an error, never
-    overwritten. Kept entries are copied as they are, text included (only the
-    replaced ones are decoded, to be returned as the old entries): :func:`load`
-    validates the rest.
+    overwritten. Kept entries are copied as they are, text included, and so are
+    the replaced ones, kept as text until ``SaveResult.changes`` is read: :func:`load`
+    validates them.
     """
     new = {entry.nodeid: entry for entry in entries}
     with locked(path):
         texts = _stored(path, read_text(path))
-        changes = []
+        saved = []
         for nodeid, entry in sorted(new.items()):
-            old = from_doc(path, nodeid, json.loads(texts[nodeid])) if nodeid in texts else None
-            changes.append((nodeid, old, entry))
+            saved.append((nodeid, texts.get(nodeid), entry))
             texts[nodeid] = dumps_test(to_doc(entry))
         frame = {"generator": generator, "machine": dict(machine), "schema_version": SCHEMA_VERSION}
         text, spans = dumps_keyed(frame, texts.items())
         atomic_write(path, text)
         _Recent.remember(text, spans)
-    return SaveResult(path=path, changes=tuple(changes))
+    return SaveResult(path=path, changes=_Changes(path, saved))
 
 
 def _stored(path: Path, text: str | None) -> dict[str, str]:

@@ -122,7 +122,33 @@ def thin(values: Sequence[int], limit: int) -> tuple[int, ...]:
 
 # -- writing ----------------------------------------------------------------------
 
-_inline = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": ")).encode
+_INLINE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+_inline_py = _INLINE.encode
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+
+
+def _make_inline() -> Callable[[Any], str]:
+    """``_inline_py``, calling the C encoder directly where there is one.
+
+    ``JSONEncoder.encode`` builds a new C encoder on every call, which costs
+    more than encoding a history record; this one is built once (same options).
+    """
+    if _c_make_encoder is None:  # pragma: no cover - CPython always has it
+        return _inline_py
+    chunks = _c_make_encoder(
+        None, _INLINE.default, json.encoder.encode_basestring,
+        None, ": ", ", ", True, False, True,
+    )  # fmt: skip
+
+    def inline(value: Any) -> str:
+        if type(value) is str:
+            return json.encoder.encode_basestring(value)
+        return "".join(chunks(value, 0))
+
+    return inline
+
+
+_inline = _make_inline()
 
 
 @functools.lru_cache(maxsize=1024)
@@ -154,20 +180,22 @@ def dumps(doc: Mapping[str, Any]) -> str:
 
 
 def _encode(value: Any, depth: int) -> str:
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
         if not value or depth >= _INLINE_DEPTH:
-            return _inline(value if type(value) is dict else dict(value))
+            return _inline(value if kind is dict else dict(value))
         items = [
             f"{_key(str(key))}: {_encode(item, depth + 1)}" for key, item in sorted(value.items())
         ]
-    elif isinstance(value, (list, tuple)):
+        opening, closing = "{", "}"
+    elif kind is list or kind is tuple or isinstance(value, (list, tuple)):
         if not value or depth >= _INLINE_DEPTH:
             return _inline(value)
         items = [_encode(item, depth + 1) for item in value]
+        opening, closing = "[", "]"
     else:
         return _scalar(value)
     pad = "\n" + "  " * (depth + 1)
-    opening, closing = ("{", "}") if isinstance(value, Mapping) else ("[", "]")
     return opening + pad + ("," + pad).join(items) + "\n" + "  " * depth + closing
 
 

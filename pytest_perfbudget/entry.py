@@ -8,7 +8,6 @@ through :class:`LazyEntries`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ _REQUIRED_KEYS = frozenset(_REQUIRED)
 _NO_LIST: list[Any] = []
 _NO_DICT: dict[str, Any] = {}
 _STR_OR_NONE = (str, type(None))
+_LEAVES = frozenset((str, int, bool, type(None)))
 _NUMBER_OR_NONE = (int, float, type(None))
 _REQUIRED_STATS = frozenset(("n", "mean", "stdev", "min", "p50", "p75", "p90", "p95", "p99", "max"))
 
@@ -74,26 +74,55 @@ class BaselineEntry:
 
 
 def _rounded(value: Any) -> Any:
-    """Floats rounded to 6 significant digits, so refresh diffs stay readable."""
-    if type(value) is float:
-        return float(f"{value:.6g}") if math.isfinite(value) else value
-    if isinstance(value, dict):
-        return {key: _rounded(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_rounded(item) for item in value]
+    """Floats rounded to 6 significant digits, so refresh diffs stay readable.
+
+    ``float(f"{x:.6g}")`` keeps an infinity or NaN as it is.
+    """
+    kind = type(value)
+    if kind is float:
+        return float(f"{value:.6g}")
+    if kind is dict:  # the common leaves handled inline: a call per value costs more
+        return {
+            key: float(f"{item:.6g}")
+            if type(item) is float
+            else item
+            if type(item) in _LEAVES
+            else _rounded(item)
+            for key, item in value.items()
+        }
+    if kind is list or kind is tuple:
+        return [
+            float(f"{item:.6g}")
+            if type(item) is float
+            else item
+            if type(item) in _LEAVES
+            else _rounded(item)
+            for item in value
+        ]
+    plain: Any = {float: float, dict: dict, list: list, tuple: list}
+    for abstract in (float, Mapping, list, tuple):  # subclasses: numpy floats, named tuples
+        if isinstance(value, abstract):
+            return _rounded(plain.get(abstract, dict)(value))
     return value
 
 
 def to_doc(entry: BaselineEntry) -> dict[str, Any]:
-    samples = thin_samples(entry.sample_ns)
+    samples = entry.sample_ns
+    try:  # the common case, without copying every sample through int()
+        if len(samples) > SAMPLE_LIMIT:
+            raise ValueError("too many samples")
+        encoded = encode_samples(samples)
+    except ValueError:
+        samples = thin_samples(samples)
+        encoded = encode_samples(samples)
     return {
         "timer": entry.timer,
         "iterations": entry.iterations,
-        "samples": encode_samples(samples),
+        "samples": encoded,
         "n": len(samples),
         "stats": _rounded(entry.summary.to_dict()),
-        "budget": _rounded(dict(entry.budget)),
-        "history": [_rounded(dict(run)) for run in entry.history],
+        "budget": _rounded(entry.budget),
+        "history": [_rounded(run) for run in entry.history],
         "machine": entry.machine,
         "commit": entry.commit,
         "reference": _rounded(entry.reference),
