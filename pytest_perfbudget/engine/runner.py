@@ -7,13 +7,14 @@ spent, GC and tracer handling. No pytest, no numpy: this runs inside the hot pat
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import numbers
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -113,7 +114,8 @@ class Runner:
             if iterations is None:
                 self._warm_up(fn, start)
                 iterations, seed, result = self._calibrate(fn)
-            samples, result = self._sample_with_gc(fn, iterations, decide, start, seed, result)
+            with _gc_paused(not self.plan.gc):
+                samples, result = self._sample(fn, iterations, decide, start, seed, result)
             elapsed = (self._deadline_clock() - start) / 1e9
         measurement = Measurement(
             sample_ns=tuple(samples),
@@ -177,25 +179,6 @@ class Runner:
         while clock() < until:
             fn()
 
-    def _sample_with_gc(  # noqa: PLR0917 - private, called from one place
-        self,
-        fn: Callable[[], object],
-        iterations: int,
-        decide: Decide | None,
-        start: int,
-        samples: list[int],
-        result: object,
-    ) -> tuple[list[int], object]:
-        if self.plan.gc:
-            return self._sample(fn, iterations, decide, start, samples, result)
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return self._sample(fn, iterations, decide, start, samples, result)
-        finally:
-            if was_enabled:
-                gc.enable()
-
     def _sample(  # noqa: PLR0917 - private, called from one place
         self,
         fn: Callable[[], object],
@@ -240,6 +223,19 @@ class Runner:
         count = min(max(1, checkpoint - n), by_time)
         count = max(count, min(plan.min_rounds, plan.max_samples) - n)
         return min(count, plan.max_samples - n)
+
+
+@contextlib.contextmanager
+def _gc_paused(paused: bool) -> Iterator[None]:
+    """Disable the garbage collector for the block when ``paused`` (restored after)."""
+    if not paused or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _run_chunk(
