@@ -10,16 +10,14 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
-import numbers
 import sys
 import time
-import tracemalloc
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 
 from pytest_perfbudget.engine.clock import MIN_SAMPLE_NS, Clock, clock_for
-from pytest_perfbudget.errors import SpecError
+from pytest_perfbudget.engine.recorder import Recorder
+from pytest_perfbudget.engine.tracing import TracerPause, peak_memory
 from pytest_perfbudget.model import Measurement
 
 __all__ = ["Decide", "Plan", "Recorder", "Runner", "TracerPause", "peak_memory"]
@@ -257,156 +255,3 @@ def _run_chunk(
             result = fn()
         append(clock() - t0)
     return result
-
-
-class _Sample:
-    """Times one ``with`` block for a :class:`Recorder`; a block that raises is dropped."""
-
-    __slots__ = ("_clock", "_out", "_t0")
-
-    def __init__(self, clock: Clock, out: list[int]) -> None:
-        self._clock = clock
-        self._out = out
-        self._t0 = 0
-
-    def __enter__(self) -> None:
-        self._t0 = self._clock()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        end = self._clock()
-        if exc_type is None:
-            self._out.append(end - self._t0)
-
-
-class Recorder:
-    """Collects samples the test drives itself: ``with rec.sample():`` or ``rec.record(s)``."""
-
-    def __init__(self, timer: str, clock: Clock | None = None) -> None:
-        self.timer = timer
-        self._clock = clock if clock is not None else clock_for(timer)
-        self._samples: list[int] = []
-
-    @property
-    def n(self) -> int:
-        """Number of samples recorded so far."""
-        return len(self._samples)
-
-    def sample(self) -> _Sample:
-        """A context manager that records how long its block took (unless it raises)."""
-        return _Sample(self._clock, self._samples)
-
-    def record(self, seconds: object) -> None:
-        """Record one duration measured elsewhere, in seconds (a finite number >= 0)."""
-        if (
-            isinstance(seconds, bool)
-            or not isinstance(seconds, numbers.Real)
-            or not math.isfinite(seconds)
-            or seconds < 0
-        ):
-            raise SpecError(
-                f"perf.record() got {seconds!r}; expected a duration in seconds: "
-                "a finite number >= 0 (e.g. 0.0123)"
-            )
-        self._samples.append(round(float(seconds) * 1e9))
-
-    def measurement(self, mode: str) -> Measurement | None:
-        """The samples so far (``elapsed`` = their sum), or None when there are none."""
-        if not self._samples:
-            return None
-        return Measurement(
-            sample_ns=tuple(self._samples),
-            iterations=1,
-            timer=self.timer,
-            mode=mode,
-            elapsed=sum(self._samples) / 1e9,
-        )
-
-
-def peak_memory(fn: Callable[[], object]) -> tuple[int, object]:
-    """Call ``fn`` once under tracemalloc; return its peak traced bytes and its result.
-
-    Starts tracemalloc if needed (and stops it again); when it was already tracing,
-    the peak is reset and measured relative to the traced size at the start.
-    """
-    started = not tracemalloc.is_tracing()
-    if started:
-        tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        result = fn()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        if started:
-            tracemalloc.stop()
-    return max(0, peak - base), result
-
-
-def _name(hook: object) -> str:
-    target = getattr(hook, "__func__", hook)
-    if not hasattr(target, "__qualname__"):
-        target = type(hook)
-    module = getattr(target, "__module__", None)
-    qualname: str = getattr(target, "__qualname__", repr(target))
-    return f"{module}.{qualname}" if module else qualname
-
-
-def _monitoring_tools() -> list[str]:
-    monitoring = getattr(sys, "monitoring", None)
-    if monitoring is None:  # Python < 3.12
-        return []
-    tools = ((tool, monitoring.get_tool(tool)) for tool in range(6))
-    return [f"sys.monitoring tool {tool} ({name})" for tool, name in tools if name]
-
-
-class TracerPause:
-    """Pause ``sys.settrace`` / ``sys.setprofile`` hooks of this thread while in the block.
-
-    ``sys.monitoring`` tools (Python 3.12+) are reported in ``unpausable``, never
-    paused. With ``pause=False`` hooks are only described, and left running.
-    """
-
-    def __init__(self, *, pause: bool = True) -> None:
-        self.pause = pause
-        self.paused = False
-        self.description: str | None = None
-        self.unpausable: str | None = None
-        self._trace: object = None
-        self._profile: object = None
-
-    def __enter__(self) -> TracerPause:
-        self._trace, self._profile = sys.gettrace(), sys.getprofile()
-        state = "paused" if self.pause else "active, not paused"
-        parts = [
-            f"sys.{setter} {kind} {state} ({_name(hook)})"
-            for setter, kind, hook in (
-                ("settrace", "tracer", self._trace),
-                ("setprofile", "profiler", self._profile),
-            )
-            if hook is not None
-        ]
-        tools = _monitoring_tools()
-        if tools:
-            self.unpausable = "; ".join(tools) + " active, not paused"
-            parts.append(self.unpausable)
-        self.description = "; ".join(parts) or None
-        if self.pause and (self._trace is not None or self._profile is not None):
-            sys.settrace(None)
-            sys.setprofile(None)
-            self.paused = True
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self.paused:
-            sys.settrace(self._trace)  # type: ignore[arg-type]
-            sys.setprofile(self._profile)  # type: ignore[arg-type]

@@ -1,0 +1,95 @@
+"""What runs around a measured call: tracers to pause, memory to trace."""
+
+from __future__ import annotations
+
+import sys
+import tracemalloc
+from collections.abc import Callable
+from types import TracebackType
+
+__all__ = ["TracerPause", "peak_memory"]
+
+
+def peak_memory(fn: Callable[[], object]) -> tuple[int, object]:
+    """Call ``fn`` once under tracemalloc; return its peak traced bytes and its result.
+
+    Starts tracemalloc if needed (and stops it again); when it was already tracing,
+    the peak is reset and measured relative to the traced size at the start.
+    """
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        result = fn()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        if started:
+            tracemalloc.stop()
+    return max(0, peak - base), result
+
+
+def _name(hook: object) -> str:
+    target = getattr(hook, "__func__", hook)
+    if not hasattr(target, "__qualname__"):
+        target = type(hook)
+    module = getattr(target, "__module__", None)
+    qualname: str = getattr(target, "__qualname__", repr(target))
+    return f"{module}.{qualname}" if module else qualname
+
+
+def _monitoring_tools() -> list[str]:
+    monitoring = getattr(sys, "monitoring", None)
+    if monitoring is None:  # Python < 3.12
+        return []
+    tools = ((tool, monitoring.get_tool(tool)) for tool in range(6))
+    return [f"sys.monitoring tool {tool} ({name})" for tool, name in tools if name]
+
+
+class TracerPause:
+    """Pause ``sys.settrace`` / ``sys.setprofile`` hooks of this thread while in the block.
+
+    ``sys.monitoring`` tools (Python 3.12+) are reported in ``unpausable``, never
+    paused. With ``pause=False`` hooks are only described, and left running.
+    """
+
+    def __init__(self, *, pause: bool = True) -> None:
+        self.pause = pause
+        self.paused = False
+        self.description: str | None = None
+        self.unpausable: str | None = None
+        self._trace: object = None
+        self._profile: object = None
+
+    def __enter__(self) -> TracerPause:
+        self._trace, self._profile = sys.gettrace(), sys.getprofile()
+        state = "paused" if self.pause else "active, not paused"
+        parts = [
+            f"sys.{setter} {kind} {state} ({_name(hook)})"
+            for setter, kind, hook in (
+                ("settrace", "tracer", self._trace),
+                ("setprofile", "profiler", self._profile),
+            )
+            if hook is not None
+        ]
+        tools = _monitoring_tools()
+        if tools:
+            self.unpausable = "; ".join(tools) + " active, not paused"
+            parts.append(self.unpausable)
+        self.description = "; ".join(parts) or None
+        if self.pause and (self._trace is not None or self._profile is not None):
+            sys.settrace(None)
+            sys.setprofile(None)
+            self.paused = True
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.paused:
+            sys.settrace(self._trace)  # type: ignore[arg-type]
+            sys.setprofile(self._profile)  # type: ignore[arg-type]
