@@ -8,8 +8,6 @@ Every expected failure (an unreadable file, a bad value) prints one line
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -19,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_perfbudget import __version__
 from pytest_perfbudget.errors import BaselineError, ConfigError, PerfbudgetError, SpecError
-from pytest_perfbudget.model import Change, Measurement, Status, Summary, Verdict
+from pytest_perfbudget.model import Change, Status, Summary, Verdict
 from pytest_perfbudget.units import format_change, format_duration, format_size, parse_ratio
 
 if sys.version_info >= (3, 11):
@@ -36,7 +34,6 @@ GENERATOR = f"pytest-perfbudget {__version__}"
 DEFAULT_BASELINE = Path(".perfbudget/baseline.json")
 COMPARE_SCHEMA_VERSION = 1
 _BASELINE_FLAG = "--perfbudget-baseline"
-_HEX_COMMIT = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _NONE = "—"
 _Samples = Mapping[str, tuple[list[float], Summary]]
 
@@ -340,20 +337,11 @@ def merge(args: argparse.Namespace) -> int:
 def import_benchmark(args: argparse.Namespace) -> int:
     """``perfbudget import-benchmark FILE``: baseline entries from a pytest-benchmark run."""
     from pytest_perfbudget import baseline
+    from pytest_perfbudget.importer import read_benchmark_run
 
-    document = _read_benchmark(args.file)
     output: Path = args.output or default_baseline()
-    fingerprint = _benchmark_machine(document.get("machine_info"))
     previous = baseline.load(output).entries
-    entries, missing = [], []
-    for bench in document["benchmarks"]:
-        name = str(bench.get("fullname") or bench.get("name"))
-        data = (bench.get("stats") or {}).get("data")
-        if not data:
-            missing.append(name)
-            continue
-        verdict = _benchmark_verdict(args.file, name, bench)
-        entries.append(_entry(verdict, previous.get(name), fingerprint, document))
+    entries, missing, fingerprint = read_benchmark_run(args.file, previous)
     for name in missing:
         print(f"perfbudget: skipped {name}: the file holds no raw timings for it", file=sys.stderr)
     if missing:
@@ -368,82 +356,6 @@ def import_benchmark(args: argparse.Namespace) -> int:
     baseline.save(output, entries, machine=fingerprint, generator=GENERATOR)
     print(f"perfbudget: imported {len(entries)} benchmarks from {args.file} into {output}")
     return 0
-
-
-def _read_benchmark(path: Path) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"{path}: not valid JSON: {exc}") from exc
-    benchmarks = document.get("benchmarks") if isinstance(document, dict) else None
-    if not isinstance(benchmarks, list) or not all(isinstance(b, dict) for b in benchmarks):
-        raise BaselineError(
-            f"{path}: not a pytest-benchmark saved run (expected a 'benchmarks' list, "
-            "as written by --benchmark-save)"
-        )
-    return dict(document)
-
-
-def _benchmark_verdict(path: Path, name: str, bench: Mapping[str, Any]) -> Verdict:
-    """A measured verdict from one benchmark: its ``data`` is seconds per call, per round."""
-    from pytest_perfbudget.stats import summarize
-
-    stats = bench["stats"]
-    try:
-        iterations = int(stats.get("iterations") or 1)
-        sample_ns = tuple(round(float(s) * iterations * 1e9) for s in stats["data"])
-    except (TypeError, ValueError) as exc:
-        raise BaselineError(f"{path}: benchmark {name!r} has bad 'stats': {exc}") from exc
-    if iterations < 1 or min(sample_ns) < 0:
-        raise BaselineError(f"{path}: benchmark {name!r} has negative timings or iterations")
-    timer = str((bench.get("options") or {}).get("timer", ""))
-    measurement = Measurement(
-        sample_ns=sample_ns,
-        iterations=iterations,
-        timer="cpu" if "process_time" in timer else "wall",
-    )
-    summary = summarize(measurement.seconds)
-    return Verdict(name, Status.NEW, summary=summary, measurement=measurement)
-
-
-def _entry(
-    verdict: Verdict,
-    previous: BaselineEntry | None,
-    fingerprint: Mapping[str, Any],
-    document: Mapping[str, Any],
-) -> BaselineEntry:
-    from pytest_perfbudget.baseline import entry_from_verdict
-    from pytest_perfbudget.machine import machine_id
-
-    commit = str((document.get("commit_info") or {}).get("id") or "")
-    return entry_from_verdict(
-        verdict,
-        previous,
-        machine=machine_id(fingerprint),
-        commit=commit if _HEX_COMMIT.match(commit) else None,
-        reference=None,
-    )
-
-
-def _benchmark_machine(info: object) -> dict[str, Any]:
-    """Our fingerprint fields from pytest-benchmark's ``machine_info`` (else this machine's)."""
-    if not isinstance(info, dict):
-        from pytest_perfbudget.machine import fingerprint
-
-        return fingerprint()
-    cpu = info.get("cpu")
-    cpu = cpu if isinstance(cpu, dict) else {}
-    build = info.get("python_build") or [None]
-    return {
-        "cpu": cpu.get("brand_raw") or info.get("processor") or info.get("machine") or "unknown",
-        "cores": cpu.get("count"),
-        "python_implementation": info.get("python_implementation"),
-        "python_version": info.get("python_version"),
-        "python_build": build[0] if isinstance(build, list) else str(build),
-        "python_abiflags": "",
-        "os": info.get("system"),
-        "os_release": info.get("release"),
-    }
 
 
 # -- helpers ------------------------------------------------------------------------
