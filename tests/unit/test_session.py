@@ -1,0 +1,145 @@
+"""The session's pure decisions: thresholds, statuses, verdict messages, saving, outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_perfbudget import session
+from pytest_perfbudget.baseline import BaselineEntry, load
+from pytest_perfbudget.errors import SpecError
+from pytest_perfbudget.measure import Judgement
+from pytest_perfbudget.model import Budget, Change, Measurement, Status, Verdict
+from pytest_perfbudget.settings import Settings
+from pytest_perfbudget.stats import summarize
+
+SAMPLES = tuple(1_000_000 + i for i in range(60))
+
+
+def _settings(tmp_path: Path, **overrides: object) -> Settings:
+    return Settings(rootdir=tmp_path, baseline=tmp_path / "b.json", **overrides)  # type: ignore[arg-type]
+
+
+def _measurement(tracer: str | None = None) -> Measurement:
+    return Measurement(sample_ns=SAMPLES, tracer=tracer)
+
+
+def _judgement(
+    change: Change | None = None, regression: str | None = None, tracer: str | None = None
+) -> Judgement:
+    meas = _measurement(tracer)
+    return Judgement(meas, summarize(meas.seconds), (), change=change, regression=regression)
+
+
+def _entry(timer: str = "wall", machine: str = "m") -> BaselineEntry:
+    meas = _measurement()
+    return BaselineEntry(
+        nodeid="t::a", timer=timer, iterations=1, sample_ns=SAMPLES,
+        summary=summarize(meas.seconds), budget={}, history=(), machine=machine, commit=None,
+    )  # fmt: skip
+
+
+CHANGE = Change("p10", 1.5, 1.4, 1.6, threshold=0.1)
+
+
+@pytest.mark.parametrize(
+    ("regression", "configured", "expected"),
+    [(False, 0.1, None), (None, 0.2, 0.2), (True, 0.2, 0.2), (0.05, 0.2, 0.05)],
+)
+def test_the_threshold_is_the_budgets_then_the_settings(
+    tmp_path: Path, regression: float | bool | None, configured: float, expected: float | None
+) -> None:
+    budget = Budget(regression=regression)
+    assert session.threshold(budget, _settings(tmp_path, regression=configured)) == expected
+
+
+def test_a_baseline_of_another_clock_gives_no_reference(tmp_path: Path) -> None:
+    reference = session.reference_for(
+        _entry(timer="cpu"), Budget(), _settings(tmp_path),
+        timer="wall", machine_id="m", estimate=lambda now, base: CHANGE,
+    )  # fmt: skip
+    assert reference is None
+
+
+def test_a_compare_hook_that_returns_no_change_is_an_error() -> None:
+    with pytest.raises(SpecError, match=r"returned 1\.5 for t::a; it must return a Change"):
+        session.checked_change(1.5, "t::a")
+
+
+@pytest.mark.parametrize(
+    ("limits", "regression", "expected"),
+    [
+        (Status.OVER_BUDGET, "regressed", Status.OVER_BUDGET),
+        (Status.INCONCLUSIVE, "regressed", Status.REGRESSED),
+        (Status.INCONCLUSIVE, "unchanged", Status.INCONCLUSIVE),
+        (Status.PASS, "improved", Status.IMPROVED),
+        (Status.PASS, None, Status.PASS),
+    ],
+)
+def test_status_precedence(limits: Status, regression: str | None, expected: Status) -> None:
+    assert session._status(limits, regression) is expected
+
+
+def test_an_unpaused_tracer_keeps_the_result_away_from_the_baseline() -> None:
+    tracer = "sys.monitoring tool 1 (coverage.py) active, not paused"
+    verdict = session.build_verdict(
+        "t::a", Budget(), _judgement(CHANGE, "regressed", tracer), _entry(),
+        machine_id="m", expects_entry=False, location=None,
+    )  # fmt: skip
+    assert verdict.status is Status.PASS
+    assert verdict.change is None
+    assert verdict.messages[0].startswith(tracer)
+
+
+def test_a_baseline_from_another_machine_is_called_weak() -> None:
+    verdict = session.build_verdict(
+        "t::a", Budget(), _judgement(CHANGE, "regressed"), _entry(machine="other"),
+        machine_id="m", expects_entry=True, location=("t.py", 3),
+    )  # fmt: skip
+    assert verdict.status is Status.REGRESSED
+    assert any("another machine" in message for message in verdict.messages)
+
+
+def test_an_entry_of_another_clock_makes_the_test_new() -> None:
+    verdict = session.build_verdict(
+        "t::a", Budget(), _judgement(), _entry(timer="cpu"),
+        machine_id="m", expects_entry=True, location=None,
+    )  # fmt: skip
+    assert verdict.status is Status.NEW
+    assert "measured with the cpu clock" in verdict.messages[0]
+
+
+def test_saving_keeps_only_passing_measured_verdicts(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, save=True)
+    measured = _measurement()
+    verdicts = [
+        Verdict("t::ok", Status.PASS, measurement=measured, summary=summarize(measured.seconds)),
+        Verdict("t::failed", Status.FAILED),
+        Verdict("t::over", Status.OVER_BUDGET, measurement=measured),
+        Verdict("t::traced", Status.PASS, measurement=_measurement("x active, not paused")),
+    ]
+    line = session.save_baseline(verdicts, settings, None, machine={}, machine_id="m")
+    assert line == "saved 1 baseline entries to b.json"
+    assert list(load(settings.baseline).entries) == ["t::ok"]
+
+
+def test_nothing_to_save_writes_nothing(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, save=True)
+    assert session.save_baseline([], settings, None, machine={}, machine_id="m") is None
+    assert not settings.baseline.exists()
+
+
+def test_outputs_without_verdicts_write_only_the_json_report(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, json=tmp_path / "r.json", markdown=tmp_path / "r.md")
+    session.write_outputs([], settings, machine={}, machine_line="m", duration=0.0)
+    assert (tmp_path / "r.json").exists()
+    assert not (tmp_path / "r.md").exists()
+
+
+def test_an_unmeasured_verdict_has_no_section() -> None:
+    assert session.section(Verdict("t::a", Status.FAILED)) == ""
+
+
+def test_paths_outside_the_rootdir_are_shown_whole(tmp_path: Path) -> None:
+    assert session.display(Path("/elsewhere/b.json"), tmp_path) == "/elsewhere/b.json"
