@@ -141,18 +141,26 @@ def _compare(
     return replace(change, threshold=reference.threshold), classify(change, reference.threshold)
 
 
-def _vetoed(reference: Reference, measurement: Measurement, ratio: float) -> str | None:
+def _probe(reference: Reference | None, measurement: Measurement) -> float | None:
+    """The machine probe now, in blocks as long as the test's median sample (so that
+    CPU contention slows it as much as it slowed the test); None without a probe."""
+    if reference is None or reference.probe is None or not reference.stored_probe:
+        return None
+    return reference.probe(sorted(measurement.sample_ns)[measurement.n // 2] * 1e-9)
+
+
+def _vetoed(reference: Reference, probes: Sequence[float | None], ratio: float) -> str | None:
     """A message when the machine's own slowdown since the baseline explains ``ratio``.
 
-    The probe runs in blocks as long as the test's median sample, so that CPU
-    contention slows it as much as it slowed the test.
+    The probe ran before and after the confirming re-measurement; the slower reading
+    counts, so contention that came and went during the test is not missed.
     """
     from pytest_perfbudget.regression import probe_vetoes
 
-    if reference.probe is None or reference.threshold is None or not reference.stored_probe:
+    readings = [probe for probe in probes if probe is not None]
+    if not readings or reference.threshold is None or not reference.stored_probe:
         return None
-    block = sorted(measurement.sample_ns)[measurement.n // 2] * 1e-9
-    now = reference.probe(block)
+    now = max(readings)
     if not probe_vetoes(now, reference.stored_probe, reference.threshold, ratio):
         return None
     return (
@@ -183,6 +191,7 @@ def judge_callable(
     change, regression = _compare(first, reference)
     measurement, confirmed, messages = first, False, []
     if regression == "regressed" or any(c.outcome is Outcome.FAIL for c in checks):
+        before = _probe(reference, first) if regression == "regressed" else None
         again, result = runner.measure(fn, decide, mode=mode, iterations=first.iterations)
         measurement = first.extended(again)
         checks = _confirm(
@@ -197,7 +206,7 @@ def judge_callable(
             regression = "regressed" if second == "regressed" else "inconclusive"
             veto = None
             if regression == "regressed" and change is not None:
-                veto = _vetoed(reference, again, change.ratio)
+                veto = _vetoed(reference, (before, _probe(reference, again)), change.ratio)
             if veto:
                 regression = "inconclusive"
                 messages.append(veto)

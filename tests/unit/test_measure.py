@@ -540,3 +540,14 @@ def test_samples_and_records_may_repeat() -> None:
     measurement = perf.measurement()
     assert measurement is not None
     assert measurement.n == 3
+
+
+def test_contention_seen_only_before_the_re_measurement_still_vetoes() -> None:
+    clock = FakeClock()
+    readings = iter([1.5, 1.0])  # slow before the confirming re-measurement, fast after
+    reference = _reference([1.5], stored_probe=1.0, probe=lambda block: next(readings))
+    judgement, _ = judge_callable(
+        clock.work(jittered(MS_NS)), Budget(), plan(), mode="perf", clock=clock, reference=reference
+    )
+    assert judgement.regression == "inconclusive"
+    assert "reference workload +50 %" in judgement.messages[0]
