@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from pytest_perfbudget.engine.tracing import TracerPause
 from pytest_perfbudget.model import Change
 from pytest_perfbudget.stats import filter_glitches, quantile_bounds
 
@@ -166,7 +167,11 @@ def machine_probe(
     returned: the same low quantile the stored comparison uses. ``clock`` returns
     nanoseconds (default :func:`time.perf_counter_ns`).
     """
-    read = time.perf_counter_ns if clock is None else clock
+    with TracerPause():  # a coverage tracer would slow the probe, not the paused test
+        return _probe(time.perf_counter_ns if clock is None else clock, rounds, block)
+
+
+def _probe(read: Callable[[], int], rounds: int, block: float) -> float:
     start = read()
     _reference_workload()
     unit = max(read() - start, 1)
