@@ -157,7 +157,11 @@ def _reference_workload() -> int:
 
 
 def machine_probe(
-    clock: Callable[[], int] | None = None, rounds: int = 15, block: float = 0.001
+    clock: Callable[[], int] | None = None,
+    rounds: int = 15,
+    block: float = 0.001,
+    *,
+    pause_tracers: bool = True,
 ) -> float:
     """Seconds one ~1 ms unit of a fixed reference workload takes on this machine now.
 
@@ -165,9 +169,10 @@ def machine_probe(
     like the samples of the test being judged, so that CPU contention slows the
     probe as it slows the test) and the 10th percentile of the per-unit times is
     returned: the same low quantile the stored comparison uses. ``clock`` returns
-    nanoseconds (default :func:`time.perf_counter_ns`).
+    nanoseconds (default :func:`time.perf_counter_ns`). Tracers are paused, as they
+    are for the measured code (``pause_tracers=False`` lets coverage see the probe).
     """
-    with TracerPause():  # a coverage tracer would slow the probe, not the paused test
+    with TracerPause(pause=pause_tracers):
         return _probe(time.perf_counter_ns if clock is None else clock, rounds, block)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -137,7 +138,7 @@ def test_a_regression_counts_only_when_the_re_measurement_agrees() -> None:
 
 
 def test_machine_probe_returns_positive_seconds() -> None:
-    probe = machine_probe(rounds=1)
+    probe = machine_probe(rounds=1, pause_tracers=False)
     assert isinstance(probe, float)
     assert probe > 0
 
@@ -145,16 +146,16 @@ def test_machine_probe_returns_positive_seconds() -> None:
 def test_machine_probe_reports_the_low_quantile_of_its_rounds() -> None:
     # One sizing run of 500 ns, then rounds of 1 unit each: 300, 900 and 700 ns.
     reads: Iterator[int] = iter([0, 500, 1000, 1300, 2000, 2900, 3000, 3700])
-    probe = machine_probe(clock=lambda: next(reads), rounds=3, block=500e-9)
+    probe = machine_probe(clock=lambda: next(reads), rounds=3, block=500e-9, pause_tracers=False)
     assert probe == pytest.approx(float(np.quantile([300, 900, 700], 0.10)) * 1e-9)
 
 
 def test_machine_probe_blocks_are_sized_like_the_test_samples() -> None:
     # A 100 ns unit in 1 µs blocks: each round runs 10 units, the per-unit time is kept.
     reads: Iterator[int] = iter([0, 100, 0, 1000, 0, 2000])
-    assert machine_probe(clock=lambda: next(reads), rounds=2, block=1e-6) == pytest.approx(
-        float(np.quantile([100, 200], 0.10)) * 1e-9
-    )
+    assert machine_probe(
+        clock=lambda: next(reads), rounds=2, block=1e-6, pause_tracers=False
+    ) == pytest.approx(float(np.quantile([100, 200], 0.10)) * 1e-9)
 
 
 @pytest.mark.parametrize(
@@ -180,3 +181,19 @@ def test_probe_vetoes_a_change_the_machine_slowdown_explains(
     now: float, ratio: float, vetoes: bool
 ) -> None:
     assert probe_vetoes(now, 1.0, 0.10, ratio) is vetoes
+
+
+def test_machine_probe_pauses_a_tracer_like_the_measured_code() -> None:
+    seen: list[str] = []
+
+    def tracer(frame: object, event: str, arg: object) -> None:
+        seen.append(event)
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)  # type: ignore[arg-type]
+    try:
+        machine_probe(rounds=1)
+        seen_during = len(seen)
+    finally:
+        sys.settrace(previous)
+    assert seen_during < 20  # the pause itself, not the thousands of workload calls
