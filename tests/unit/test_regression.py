@@ -192,7 +192,7 @@ def test_machine_probe_pauses_a_tracer_like_the_measured_code() -> None:
     previous = sys.gettrace()
     sys.settrace(tracer)  # type: ignore[arg-type]
     try:
-        machine_probe(rounds=1)
+        machine_probe(rounds=40)  # 41 workload calls, each a 'call' event if traced
         seen_during = len(seen)
     finally:
         sys.settrace(previous)
