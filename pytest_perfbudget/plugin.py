@@ -130,6 +130,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if plugin is not None:
         if plugin.paired is not None:  # --perfbudget-against: stop workers, remove worktree
             plugin.paired.close()
+        if plugin._measuring is not None:
+            config.pluginmanager.unregister(plugin._measuring)
         config.pluginmanager.unregister(plugin)
         del config.stash[plugin_key]
 
@@ -171,6 +173,7 @@ class PerfbudgetPlugin:
         self._started = time.perf_counter()
         self._machine: dict[str, Any] | None = None
         self._notes: list[str] = []
+        self._measuring: _MeasuringHooks | None = None
 
     # -- budgets and baseline entries --------------------------------------------
 
@@ -238,48 +241,26 @@ class PerfbudgetPlugin:
 
         return estimate_change(now, baseline)
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        try:
-            self.budget_of(item)
-        except SpecError as exc:
-            error = f"invalid budget for {item.nodeid}: {exc}"
-        else:
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # The per-test hooks cost every test a little; a run with nothing to measure
+        # does without them. (An xdist controller collects nothing and needs none.)
+        if self._measuring is not None:
             return
-        pytest.fail(error, pytrace=False)
+        if any(self._needs_measuring(item) for item in session.items):
+            self._measuring = _MeasuringHooks(self)
+            self.config.pluginmanager.register(self._measuring, "perfbudget-measuring")
+
+    def _needs_measuring(self, item: pytest.Item) -> bool:
+        if item.get_closest_marker("budget") is not None:
+            return True
+        if "perf" in getattr(item, "fixturenames", ()):
+            return True
+        return (
+            bool(self.settings.patterns)
+            and spec.match(item.nodeid, self.settings.patterns) is not None
+        )
 
     # -- measuring and judging -----------------------------------------------------
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
-        item.stash[running_key] = True
-        try:
-            return (yield)
-        finally:
-            item.stash[running_key] = False
-
-    @pytest.hookimpl(wrapper=True, trylast=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        # The innermost wrapper: a broken budget becomes the call's exception before the
-        # report is made, so xfail and every other plugin see an ordinary failure.
-        # Reports made while the test still runs are subtests': only the test's own call
-        # report is judged.
-        running = item.stash.get(running_key, False)
-        ours = call.when == "call" and not running and not self.settings.disable
-        verdict = None
-        if ours and call.excinfo is None:
-            verdict, failure = self._judge_call(item)
-            if failure is not None:
-                call.excinfo = _raised(failure)
-        report = yield
-        if ours and verdict is not None:
-            self._attach(item, report, verdict)
-        elif ours and (budget := item.stash.get(budget_key, None)) is not None:
-            status = Status.SKIPPED if report.skipped else Status.FAILED
-            self._attach(item, report, Verdict(item.nodeid, status, budget))
-        return report
 
     def _judge_call(self, item: pytest.Item) -> tuple[Verdict | None, BaseException | None]:
         """The verdict on a test whose call passed, and the exception that fails it."""
@@ -478,6 +459,55 @@ class PerfbudgetPlugin:
         for writers in self.config.hook.pytest_perfbudget_reporters(config=self.config):
             for writer in writers or ():
                 _write_with(writer, verdicts)
+
+
+class _MeasuringHooks:
+    """The per-test hooks, registered once a collected test is budgeted or uses ``perf``."""
+
+    def __init__(self, plugin: PerfbudgetPlugin) -> None:
+        self.plugin = plugin
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        try:
+            self.plugin.budget_of(item)
+        except SpecError as exc:
+            error = f"invalid budget for {item.nodeid}: {exc}"
+        else:
+            return
+        pytest.fail(error, pytrace=False)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        item.stash[running_key] = True
+        try:
+            return (yield)
+        finally:
+            item.stash[running_key] = False
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        # The innermost wrapper: a broken budget becomes the call's exception before the
+        # report is made, so xfail and every other plugin see an ordinary failure.
+        # Reports made while the test still runs are subtests': only the test's own call
+        # report is judged.
+        plugin = self.plugin
+        running = item.stash.get(running_key, False)
+        ours = call.when == "call" and not running and not plugin.settings.disable
+        verdict = None
+        if ours and call.excinfo is None:
+            verdict, failure = plugin._judge_call(item)
+            if failure is not None:
+                call.excinfo = _raised(failure)
+        report = yield
+        if ours and verdict is not None:
+            plugin._attach(item, report, verdict)
+        elif ours and (budget := item.stash.get(budget_key, None)) is not None:
+            status = Status.SKIPPED if report.skipped else Status.FAILED
+            plugin._attach(item, report, Verdict(item.nodeid, status, budget))
+        return report
 
 
 def _write_with(writer: object, verdicts: list[Verdict]) -> None:
