@@ -103,14 +103,14 @@ def stop_rule(
             compare.check_limits(budget, summary, final=False)
         ):
             return False
-        comparing = reference is not None and reference.threshold is not None
-        if not (comparing or precise):
+        threshold = reference.threshold if reference is not None else None
+        if threshold is None and not precise:
             return bool(budget.limits) or stable(summary)
         if len(seconds) < MIN_COMPARE_SAMPLES:
             return False
-        if reference is not None and reference.threshold is not None:
+        if reference is not None and threshold is not None:
             change = reference.estimate(seconds, reference.seconds)
-            if classify(change, reference.threshold) != "inconclusive":
+            if classify(change, threshold) != "inconclusive":
                 return True
         return stable(summary)
 
