@@ -601,7 +601,7 @@ def _judge_paired(
         budget=budget,
         plan=session.plan_for(budget or Budget(source="none"), plugin.settings),
         threshold=session.threshold(budget or Budget(source="none"), plugin.settings),
-        body=item.runtest,
+        body=_body(item),
         measurer=item.stash.get(perf_key, None),
         selection=lambda: _measured_ids(plugin, item.session.items),
     )
