@@ -36,6 +36,7 @@ from pathlib import Path
 from _common import describe, emit, header, table
 
 from pytest_perfbudget.baseline import BaselineEntry, load, save
+from pytest_perfbudget.entry import rounded
 from pytest_perfbudget.regression import estimate_change, noise_floor
 from pytest_perfbudget.stats import summarize
 
@@ -59,16 +60,18 @@ def make_entries(count: int, rng: random.Random) -> list[BaselineEntry]:
     for i in range(count):
         k = i % len(sample_sets)
         history = tuple(
-            {
-                "n": SAMPLES,
-                "min": summaries[k].min,
-                "p10": summaries[k].p50 * rng.uniform(0.9, 1.1),
-                "p50": summaries[k].p50,
-                "p95": summaries[k].p95,
-                "mean": summaries[k].mean,
-                "machine": "abc123",
-                "commit": "0123456789abcdef0123456789abcdef01234567",
-            }
+            rounded(
+                {
+                    "n": SAMPLES,
+                    "min": summaries[k].min,
+                    "p10": summaries[k].p50 * rng.uniform(0.9, 1.1),
+                    "p50": summaries[k].p50,
+                    "p95": summaries[k].p95,
+                    "mean": summaries[k].mean,
+                    "machine": "abc123",
+                    "commit": "0123456789abcdef0123456789abcdef01234567",
+                }
+            )  # as the plugin makes a record: rounded once, when the run is saved
             for _ in range(HISTORY)
         )
         entries.append(

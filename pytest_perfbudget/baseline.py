@@ -44,6 +44,7 @@ from pytest_perfbudget.entry import (
     LazyEntries,
     from_doc,
     plausible,
+    rounded,
     thin_samples,
     to_doc,
 )
@@ -217,20 +218,23 @@ def load_samples(path: Path) -> dict[str, tuple[list[float], Summary]]:
 def _run_summary(
     meas: Measurement, summary: Summary, machine: str, commit: str | None
 ) -> dict[str, Any]:
-    """One history record: the run's size, low quantiles and centre."""
+    """One history record: the run's size, low quantiles and centre, rounded as written."""
     from pytest_perfbudget.regression import low_quantile
 
     seconds = meas.seconds
-    return {
-        "n": len(seconds),
-        "min": low_quantile(seconds, 0.0),
-        "p10": low_quantile(seconds, 0.10),
-        "p50": summary.p50,
-        "p95": summary.p95,
-        "mean": summary.mean,
-        "machine": machine,
-        "commit": commit,
-    }
+    record: dict[str, Any] = rounded(
+        {
+            "n": len(seconds),
+            "min": low_quantile(seconds, 0.0),
+            "p10": low_quantile(seconds, 0.10),
+            "p50": summary.p50,
+            "p95": summary.p95,
+            "mean": summary.mean,
+            "machine": machine,
+            "commit": commit,
+        }
+    )
+    return record
 
 
 def entry_from_verdict(

@@ -23,6 +23,7 @@ __all__ = [
     "LazyEntries",
     "from_doc",
     "plausible",
+    "rounded",
     "thin_samples",
     "to_doc",
 ]
@@ -73,7 +74,7 @@ class BaselineEntry:
 # -- the JSON form ----------------------------------------------------------------
 
 
-def _rounded(value: Any) -> Any:
+def rounded(value: Any) -> Any:
     """Floats rounded to 6 significant digits, so refresh diffs stay readable.
 
     ``float(f"{x:.6g}")`` keeps an infinity or NaN as it is.
@@ -87,7 +88,7 @@ def _rounded(value: Any) -> Any:
             if type(item) is float
             else item
             if type(item) in _LEAVES
-            else _rounded(item)
+            else rounded(item)
             for key, item in value.items()
         }
     if kind is list or kind is tuple:
@@ -96,13 +97,13 @@ def _rounded(value: Any) -> Any:
             if type(item) is float
             else item
             if type(item) in _LEAVES
-            else _rounded(item)
+            else rounded(item)
             for item in value
         ]
     plain: Any = {float: float, dict: dict, list: list, tuple: list}
     for abstract in (float, Mapping, list, tuple):  # subclasses: numpy floats, named tuples
         if isinstance(value, abstract):
-            return _rounded(plain.get(abstract, dict)(value))
+            return rounded(plain.get(abstract, dict)(value))
     return value
 
 
@@ -120,12 +121,12 @@ def to_doc(entry: BaselineEntry) -> dict[str, Any]:
         "iterations": entry.iterations,
         "samples": encoded,
         "n": len(samples),
-        "stats": _rounded(entry.summary.to_dict()),
-        "budget": _rounded(entry.budget),
-        "history": [_rounded(run) for run in entry.history],
+        "stats": rounded(entry.summary.to_dict()),
+        "budget": rounded(entry.budget),
+        "history": list(entry.history),  # rounded when each record was made
         "machine": entry.machine,
         "commit": entry.commit,
-        "reference": _rounded(entry.reference),
+        "reference": rounded(entry.reference),
     }
 
 

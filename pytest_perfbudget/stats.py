@@ -19,7 +19,6 @@ from pytest_perfbudget.model import QUANTILES, Summary
 
 __all__ = [
     "CONFIDENCE",
-    "filter_glitches",
     "order_statistic_ranks",
     "quantile_bounds",
     "summarize",
@@ -128,15 +127,6 @@ def quantile_bounds(
         None if lower is None else float(sorted_samples[lower - 1]),
         None if upper is None else float(sorted_samples[upper - 1]),
     )
-
-
-def filter_glitches(samples: Sequence[float]) -> FloatArray:
-    """Drop samples below half the median (clock glitches); keep all if none would remain."""
-    data = np.asarray(samples, dtype=np.float64)
-    if data.size == 0:
-        return data
-    kept = data[data >= 0.5 * np.median(data)]
-    return kept if kept.size else data
 
 
 def thin(values: Sequence[int], limit: int = 10_000) -> list[int]:

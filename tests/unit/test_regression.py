@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pytest_perfbudget.model import Change
 from pytest_perfbudget.regression import (
@@ -197,3 +199,21 @@ def test_machine_probe_pauses_a_tracer_like_the_measured_code() -> None:
     finally:
         sys.settrace(previous)
     assert seen_during < 20  # the pause itself, not the thousands of workload calls
+
+
+@given(
+    st.lists(st.floats(1e-9, 10.0), min_size=1, max_size=300),
+    st.sampled_from([0.0, 0.1, 0.37, 0.5, 1.0]),
+)
+def test_low_quantile_is_numpy_quantile_of_the_samples_without_glitches(
+    seconds: list[float], q: float
+) -> None:
+    data = np.asarray(seconds)
+    kept = data[data >= 0.5 * np.median(data)]
+    assert low_quantile(seconds, q) == float(np.quantile(kept, q))
+
+
+def test_low_quantile_drops_samples_below_half_the_median() -> None:
+    seconds = [10.0, 0.0, 11.0, 4.9, 5.0, 12.0, 10.0]
+    assert low_quantile(seconds, 0.0) == 5.0
+    assert low_quantile([0.0, 0.0], 0.0) == 0.0  # keeps everything rather than nothing

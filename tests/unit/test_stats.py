@@ -1,4 +1,4 @@
-"""Percentiles, order-statistic bounds, glitch filtering and thinning."""
+"""Percentiles, order-statistic bounds and thinning."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from pytest_perfbudget.model import QUANTILES
 from pytest_perfbudget.stats import (
-    filter_glitches,
     order_statistic_ranks,
     quantile_bounds,
     summarize,
@@ -160,17 +159,6 @@ def test_quantile_bounds_pick_the_order_statistics() -> None:
     assert quantile_bounds(data, 0.95) == (89.0, 100.0)
     assert quantile_bounds(data[:50], 0.95) == (43.0, None)
     assert quantile_bounds(data[:1], 0.5) == (None, None)
-
-
-def test_filter_glitches_drops_samples_below_half_the_median() -> None:
-    kept = filter_glitches([10.0, 0.0, 11.0, 4.9, 5.0, 12.0, 10.0])
-    assert kept.tolist() == [10.0, 11.0, 5.0, 12.0, 10.0]
-
-
-def test_filter_glitches_keeps_everything_rather_than_nothing() -> None:
-    assert filter_glitches([]).tolist() == []
-    assert filter_glitches([0.0, 0.0]).tolist() == [0.0, 0.0]
-    assert np.isnan(filter_glitches([math.nan])).all()
 
 
 def test_thin_keeps_short_input() -> None:
