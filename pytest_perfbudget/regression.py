@@ -36,11 +36,10 @@ _MAD_TO_SIGMA = 1.4826
 
 
 def _kept(seconds: Sequence[float]) -> list[float]:
-    """The samples sorted, without clock glitches (below half the median).
+    """The samples sorted, without clock glitches: values below half the median.
 
-    The same samples :func:`~pytest_perfbudget.stats.filter_glitches` keeps, in
-    plain Python: for the few hundred samples of a run that is several times
-    faster than numpy's per-call overhead.
+    All of them are kept rather than none. Plain Python: for the few hundred
+    samples of a run this is several times faster than numpy's per-call overhead.
     """
     data = sorted(map(float, seconds))
     n = len(data)
