@@ -417,11 +417,14 @@ class PerfbudgetPlugin:
         terminalreporter.write_sep("=", "perfbudget: " + counts_line(verdicts))
         for line in render_table(verdicts, verbosity=self.config.get_verbosity(), width=width):
             terminalreporter.write_line(line)
-        if any(v.status is Status.IMPROVED for v in verdicts):
+        improved = [v for v in verdicts if v.status is Status.IMPROVED]
+        if any(v.change is None or v.change.mode != "paired" for v in improved):
             terminalreporter.write_line(
                 "improved tests: tighten their budgets, or refresh the baseline "
                 "(perfbudget refresh) so later slowdowns are measured from the new level"
             )
+        elif improved:  # paired mode has no baseline file to refresh
+            terminalreporter.write_line("improved tests: tighten their budgets to keep the gain")
         if github.in_github_actions():
             failing = [v for v in verdicts if session.fails(v, self.settings)]
             for line in github.annotations(failing, lambda _: True):
