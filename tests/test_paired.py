@@ -8,7 +8,9 @@ at the base revision, then changed in the working tree (the head). Workloads are
 from __future__ import annotations
 
 import json
+import platform
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +22,7 @@ import pytest
 
 from pytest_perfbudget.errors import ConfigError
 from pytest_perfbudget.paired.effect import paired_change
+from pytest_perfbudget.paired.process import BECOME_PYTEST, NO_ASLR, worker_command
 from pytest_perfbudget.settings import settings_from_table
 
 AssertClean = Callable[[pytest.RunResult], None]
@@ -245,3 +248,36 @@ def test_against_paths_and_setup_are_read_from_pyproject(tmp_path: Path) -> None
 def test_bad_against_settings_name_the_key(tmp_path: Path, key: str, value: object) -> None:
     with pytest.raises(ConfigError, match=re.escape(f"{key} = {value!r}")):
         settings_from_table({key: value}, rootdir=tmp_path)
+
+
+def test_workers_start_with_address_space_randomization_off_on_linux() -> None:
+    linux = worker_command(["-q", "test_work.py"], platform="linux")
+    assert linux == [sys.executable, "-c", NO_ASLR + BECOME_PYTEST, "-q", "test_work.py"]
+    assert worker_command(["-q"], platform="win32") == [sys.executable, "-m", "pytest", "-q"]
+
+
+def _aslr_can_be_turned_off() -> bool:
+    setarch = shutil.which("setarch")
+    if setarch is None or not sys.platform.startswith("linux"):
+        return False
+    done = subprocess.run([setarch, platform.machine(), "-R", "true"], check=False)
+    return done.returncode == 0
+
+
+@pytest.mark.skipif(not _aslr_can_be_turned_off(), reason="needs Linux that allows setarch -R")
+def test_the_worker_launcher_turns_address_space_randomization_off() -> None:
+    show = "print(open('/proc/self/personality').read())"
+    done = subprocess.run(
+        [sys.executable, "-c", NO_ASLR + show], capture_output=True, text=True, check=True
+    )
+    assert int(done.stdout, 16) & 0x0040000  # ADDR_NO_RANDOMIZE
+
+
+def test_the_worker_launcher_becomes_pytest_with_the_arguments() -> None:
+    done = subprocess.run(
+        [*worker_command(["--version"]), "-p", "no:cacheprovider"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "pytest" in done.stdout + done.stderr

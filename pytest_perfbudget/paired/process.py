@@ -28,10 +28,36 @@ from pytest_perfbudget.paired.protocol import (
     ChannelTimeoutError,
 )
 
-__all__ = ["Listener", "Ready", "WorkerError", "WorkerProcess"]
+__all__ = ["Listener", "Ready", "WorkerError", "WorkerProcess", "worker_command"]
 
 STOP_GRACE = 5.0
 EXIT_WAIT = 2.0
+
+#: Linux: turn address-space layout randomization off for this process and what it
+#: executes next (personality ADDR_NO_RANDOMIZE; left on where the kernel or a seccomp
+#: profile refuses). Two workers with randomized layouts ran the same code up to ~7 %
+#: apart for their whole life under CPU load; with the same layout they agreed
+#: (benchmarks/RESULTS.md, paired mode detection).
+NO_ASLR = """\
+import ctypes, os, sys
+try:
+    personality = ctypes.CDLL(None, use_errno=True).personality
+    personality.argtypes, personality.restype = [ctypes.c_ulong], ctypes.c_int
+    current = personality(0xFFFFFFFF)
+    if current != -1:
+        personality(current | 0x0040000)
+except (OSError, AttributeError):
+    pass
+"""
+#: ... then become ``python -m pytest`` (same process id, same environment).
+BECOME_PYTEST = "os.execv(sys.executable, [sys.executable, '-m', 'pytest', *sys.argv[1:]])\n"
+
+
+def worker_command(args: Sequence[str], platform: str = sys.platform) -> list[str]:
+    """The command line of a worker: pytest, started with ASLR off on Linux."""
+    if platform.startswith("linux"):
+        return [sys.executable, "-c", NO_ASLR + BECOME_PYTEST, *args]
+    return [sys.executable, "-m", "pytest", *args]
 
 
 class WorkerError(Exception):
@@ -113,14 +139,19 @@ class WorkerProcess:
         selection: Path,
         log: Path,
     ) -> tuple[WorkerProcess, str]:
-        """Start ``python -m pytest args`` in ``cwd``; returns it and its token."""
+        """Start pytest with ``args`` in ``cwd`` (see :func:`worker_command`); returns it
+        and its token."""
         token = secrets.token_hex(8)
         spec = {"port": port, "token": token, "role": role, "cpu": cpu, "selection": str(selection)}
         full_env = {**env, WORKER_ENV: json.dumps(spec)}
-        command = [sys.executable, "-m", "pytest", *args]
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                command, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL, stdout=out, stderr=out
+                worker_command(args),
+                cwd=cwd,
+                env=full_env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
             )
         return cls(role, proc, log), token
 
