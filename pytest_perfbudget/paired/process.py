@@ -39,14 +39,15 @@ EXIT_WAIT = 2.0
 #: apart for their whole life under CPU load; with the same layout they agreed
 #: (benchmarks/RESULTS.md, paired mode detection).
 NO_ASLR = """\
-import ctypes, os, sys
+import os, sys
 try:
+    import ctypes
     personality = ctypes.CDLL(None, use_errno=True).personality
     personality.argtypes, personality.restype = [ctypes.c_ulong], ctypes.c_int
     current = personality(0xFFFFFFFF)
     if current != -1:
         personality(current | 0x0040000)
-except (OSError, AttributeError):
+except (ImportError, OSError, AttributeError):
     pass
 """
 #: ... then become ``python -m pytest`` (same process id, same environment).
