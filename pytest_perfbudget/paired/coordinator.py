@@ -43,8 +43,9 @@ DEFAULT_TIMEOUT = 120.0
 TIMEOUT_ENV = "PERFBUDGET_PAIRED_TIMEOUT"
 MAX_FAILED_STARTS = 2
 HEAD_ONLY_ROUNDS = 40
-#: Rounds before sampling may stop on a slowdown (a pass may stop at rounds.MIN_ROUNDS).
-REGRESSION_ROUNDS = 40
+#: Rounds before sampling may stop on a change either way (a pass may stop at
+#: rounds.MIN_ROUNDS).
+CHANGE_ROUNDS = 40
 STABLE_RATIO = 1.05
 _ORDER = Measured(status=Status.INCONCLUSIVE, messages=("order",))
 
@@ -177,9 +178,9 @@ class Coordinator:
                 return change.high / change.low < STABLE_RATIO
             verdict = judging.classify(change, threshold)
             # Looking again at every checkpoint inflates the error of an early stop;
-            # a slowdown must hold over more rounds than a pass needs.
-            if verdict == "regressed":
-                return len(head_ns) >= REGRESSION_ROUNDS
+            # a change either way must hold over more rounds than a pass needs.
+            if verdict in ("regressed", "improved"):
+                return len(head_ns) >= CHANGE_ROUNDS
             return verdict != "inconclusive"
 
         rounds = run_rounds(pair.workers["base"] if paired else None, head, settings, decide)
