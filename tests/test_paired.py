@@ -22,7 +22,9 @@ import pytest
 
 from pytest_perfbudget.errors import ConfigError
 from pytest_perfbudget.paired.effect import paired_change
+from pytest_perfbudget.paired.judgement import Measured, confirm
 from pytest_perfbudget.paired.process import BECOME_PYTEST, NO_ASLR, worker_command
+from pytest_perfbudget.paired.rounds import Rounds
 from pytest_perfbudget.settings import settings_from_table
 
 AssertClean = Callable[[pytest.RunResult], None]
@@ -125,10 +127,18 @@ def test_a_three_times_slower_head_fails_naming_the_revision(
 def test_a_faster_head_is_improved(pytester: pytest.Pytester, assert_clean: AssertClean) -> None:
     path = _repo(pytester, base_n=3 * BASE_N)
     _head(path, BASE_N)
-    result = pytester.runpytest("--perfbudget-against=HEAD", "-k", "test_body")
+    report = path / "report.json"
+    result = pytester.runpytest(
+        "--perfbudget-against=HEAD", "-k", "test_body", f"--perfbudget-json={report}"
+    )
     assert_clean(result)
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*test_work.py::test_body*improved*"])
+    result.stdout.fnmatch_lines(
+        ["*test_work.py::test_body*improved*", "improved tests: tighten their budgets to keep*"]
+    )
+    assert "perfbudget refresh" not in result.stdout.str()
+    (test,) = json.loads(report.read_text())["tests"]
+    assert "confirmed by a fresh worker pair" in test["messages"]
     assert len(_worktrees(path)) == 1
 
 
@@ -281,3 +291,34 @@ def test_the_worker_launcher_becomes_pytest_with_the_arguments() -> None:
         check=True,
     )
     assert "pytest" in done.stdout + done.stderr
+
+
+def _measured(verdict: str, ratio: float) -> Measured:
+    rounds = Rounds(calls=3, base_ns=[1000] * 40, head_ns=[round(1000 * ratio)] * 40)
+    change = paired_change(rounds.base_ns, rounds.head_ns, against="HEAD", threshold=0.05)
+    return Measured(rounds, change, verdict, None, ("first pair",))
+
+
+@pytest.mark.parametrize(("verdict", "ratio"), [("regressed", 1.2), ("improved", 0.8)])
+def test_a_change_a_fresh_pair_repeats_counts_with_both_pairs_rounds(
+    verdict: str, ratio: float
+) -> None:
+    first, second = _measured(verdict, ratio), _measured(verdict, ratio)
+    result = confirm(first, second, against="HEAD", threshold=0.05)
+    assert (result.verdict, result.confirmed) == (verdict, True)
+    assert result.rounds is not None
+    assert result.rounds.n == 80
+    assert result.messages == ("first pair", "confirmed by a fresh worker pair")
+
+
+@pytest.mark.parametrize(
+    ("verdict", "ratio", "what"), [("regressed", 1.2, "slowdown"), ("improved", 0.8, "speed-up")]
+)
+def test_a_change_a_fresh_pair_does_not_repeat_is_inconclusive(
+    verdict: str, ratio: float, what: str
+) -> None:
+    first, second = _measured(verdict, ratio), _measured("unchanged", 1.0)
+    result = confirm(first, second, against="HEAD", threshold=0.05)
+    assert (result.verdict, result.confirmed) == ("inconclusive", False)
+    assert result.change == first.change
+    assert result.messages[-1] == f"a fresh worker pair did not confirm the {what} (unchanged)"

@@ -116,9 +116,10 @@ class Coordinator:
             first = self._measure(self._main(request), request)
             if first is _ORDER:
                 first = self._fresh_measure(request)
-            if first.verdict != "regressed":
+            if first.verdict not in judging.CONFIRMED:
                 return first
-            return self._confirm(first, self._fresh_measure(request), request.threshold)
+            second = self._fresh_measure(request)
+            return judging.confirm(first, second, against=self.against, threshold=request.threshold)
         except WorkerError as exc:
             self._drop_pair()
             return self._problem(str(exc))
@@ -126,21 +127,6 @@ class Coordinator:
     def _problem(self, text: str) -> Measured:
         return Measured(
             status=Status.INCONCLUSIVE, messages=(f"paired against {self.against}: {text}",)
-        )
-
-    def _confirm(self, first: Measured, second: Measured, threshold: float | None) -> Measured:
-        assert first.rounds is not None
-        if second.verdict != "regressed" or second.rounds is None:
-            note = "a fresh worker pair did not confirm the slowdown"
-            return Measured(
-                first.rounds, first.change, "inconclusive", None,
-                (*first.messages, f"{note} ({second.verdict or 'no measurement'})"), first.memory,
-            )  # fmt: skip
-        rounds = judging.merged(first.rounds, second.rounds)
-        change = judging.change_of(rounds, against=self.against, threshold=threshold)
-        note = "confirmed by a fresh worker pair"
-        return Measured(
-            rounds, change, "regressed", None, (*first.messages, note), first.memory, True
         )
 
     def _measure(self, pair: WorkerPair, request: Request) -> Measured:

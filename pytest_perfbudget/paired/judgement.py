@@ -21,7 +21,7 @@ from pytest_perfbudget.model import (
 from pytest_perfbudget.paired.effect import describe, paired_change
 from pytest_perfbudget.paired.rounds import Rounds
 
-__all__ = ["Measured", "PairedJudgement", "ProbePerf", "build", "verdict"]
+__all__ = ["CONFIRMED", "Measured", "PairedJudgement", "ProbePerf", "build", "confirm", "verdict"]
 
 WHOLE_RUN_NOTE = (
     "perf.sample()/perf.record() tests cannot be driven call by call: each round ran the "
@@ -89,6 +89,38 @@ def classify(change: Change, threshold: float | None) -> str | None:
     from pytest_perfbudget.regression import classify as _classify
 
     return None if threshold is None else _classify(change, threshold)
+
+
+#: The verdicts a fresh worker pair must repeat before they count, and what they claim.
+CONFIRMED = {"regressed": "slowdown", "improved": "speed-up"}
+
+
+def confirm(
+    first: Measured, second: Measured, *, against: str, threshold: float | None
+) -> Measured:
+    """``first``'s change, measured again by a fresh pair as ``second``: the change of both
+    pairs' rounds when ``second`` has the same verdict, else ``inconclusive``.
+
+    A worker's speed depends a little on its process (its heap, its layout), so a change
+    that one pair of processes shows must be repeated by another before it is claimed.
+    """
+    assert first.rounds is not None
+    assert first.verdict in CONFIRMED
+    if second.verdict != first.verdict or second.rounds is None:
+        note = f"a fresh worker pair did not confirm the {CONFIRMED[first.verdict]}"
+        return replace(
+            first,
+            verdict="inconclusive",
+            messages=(*first.messages, f"{note} ({second.verdict or 'no measurement'})"),
+        )
+    rounds = merged(first.rounds, second.rounds)
+    return replace(
+        first,
+        rounds=rounds,
+        change=change_of(rounds, against=against, threshold=threshold),
+        messages=(*first.messages, "confirmed by a fresh worker pair"),
+        confirmed=True,
+    )
 
 
 def merged(first: Rounds, second: Rounds) -> Rounds:
