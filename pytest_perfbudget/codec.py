@@ -198,37 +198,35 @@ def _encode(value: Any, depth: int) -> str:
     if kind is dict or (kind is not list and isinstance(value, Mapping)):
         if not value or depth >= _INLINE_DEPTH:
             return _inline(value if kind is dict else dict(value))
-        items = [
+        pad = "\n" + "  " * (depth + 1)
+        body = ("," + pad).join(
             f"{_key(str(key))}: {_encode(item, depth + 1)}" for key, item in sorted(value.items())
-        ]
+        )
         opening, closing = "{", "}"
     elif kind is list or kind is tuple or isinstance(value, (list, tuple)):
         if not value or depth >= _INLINE_DEPTH:
             return _inline(value)
-        if depth == _INLINE_DEPTH - 1:
-            return _inline_rows(value, "\n" + "  " * (depth + 1), depth)
-        items = [_encode(item, depth + 1) for item in value]
+        pad = "\n" + "  " * (depth + 1)
+        rows = _inline_rows(value, pad) if depth == _INLINE_DEPTH - 1 else None
+        body = rows or ("," + pad).join(_encode(item, depth + 1) for item in value)
         opening, closing = "[", "]"
     else:
         return _scalar(value)
-    pad = "\n" + "  " * (depth + 1)
-    return opening + pad + ("," + pad).join(items) + "\n" + "  " * depth + closing
+    return opening + pad + body + "\n" + "  " * depth + closing
 
 
-def _inline_rows(rows: Sequence[Any], pad: str, depth: int) -> str:
-    """A list whose items each go on one line (a test's history): one encoder call.
+def _inline_rows(rows: Sequence[Any], pad: str) -> str | None:
+    """The items of a list of objects (a test's history), one a line, from one encoder
+    call; None when ``"}, {"`` also occurs inside an item (then each is encoded alone).
 
-    The list is encoded inline and split where one object ends and the next
-    begins; when ``"}, {"`` also occurs inside an item, each item is encoded alone.
+    The list is encoded inline and split where one object ends and the next begins.
     """
-    if all(type(row) is dict for row in rows):
-        text = _inline(rows)
-        if text.count("}, {") == len(rows) - 1:
-            return (
-                "[" + pad + text[1:-1].replace("}, {", "}," + pad + "{") + "\n" + "  " * depth + "]"
-            )
-    items = [_encode(row, depth + 1) for row in rows]
-    return "[" + pad + ("," + pad).join(items) + "\n" + "  " * depth + "]"
+    if not all(type(row) is dict for row in rows):
+        return None
+    text = _inline(rows)
+    if text.count("}, {") != len(rows) - 1:
+        return None
+    return text[1:-1].replace("}, {", "}," + pad + "{")
 
 
 def dumps_test(value: Any) -> str:
