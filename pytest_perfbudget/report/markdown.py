@@ -11,6 +11,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from pytest_perfbudget.model import Check, Outcome, Status, Summary, Verdict
+from pytest_perfbudget.report.terminal import (
+    ATTENTION,
+)  # the first table: as the terminal lists first
 from pytest_perfbudget.units import format_change, format_duration, format_size
 
 __all__ = ["ATTENTION", "LABELS", "render_markdown"]
@@ -27,14 +30,6 @@ LABELS: dict[Status, tuple[str, str]] = {
     Status.FAILED: ("💥", "failed"),
     Status.SKIPPED: ("⏭️", "skipped"),
 }
-#: Statuses shown in the first table, in this order.
-ATTENTION: tuple[Status, ...] = (
-    Status.OVER_BUDGET,
-    Status.REGRESSED,
-    Status.INCONCLUSIVE,
-    Status.NEW,
-    Status.IMPROVED,
-)
 _ORDER = {status: rank for rank, status in enumerate(LABELS)}
 _HEADER = (
     "| test | status | statistic | observed | budget | baseline | change |",
