@@ -20,7 +20,15 @@ __all__ = [
     "decided",
     "describe_check",
     "limit_status",
+    "verdict_status",
 ]
+
+_CHANGE_STATUS = {
+    "regressed": Status.REGRESSED,
+    "improved": Status.IMPROVED,
+    "unchanged": Status.UNCHANGED,
+    "inconclusive": Status.INCONCLUSIVE,
+}
 
 
 def check_limit(stat: str, limit: float, summary: Summary, *, final: bool) -> Check:
@@ -68,6 +76,17 @@ def limit_status(checks: Sequence[Check]) -> Status:
     if Outcome.INCONCLUSIVE in outcomes:
         return Status.INCONCLUSIVE
     return Status.PASS
+
+
+def verdict_status(limits: Status, regression: str | None) -> Status:
+    """The status of the limits and the change together: over budget beats regressed,
+    regressed beats inconclusive; otherwise the change decides (the limits without one)."""
+    change = _CHANGE_STATUS.get(regression or "")
+    if limits is Status.OVER_BUDGET or change is None:
+        return limits
+    if change is Status.REGRESSED or limits is not Status.INCONCLUSIVE:
+        return change
+    return limits
 
 
 def _amount(stat: str, value: float) -> str:

@@ -42,12 +42,6 @@ _FAIL_KIND = {
     Status.INCONCLUSIVE: "inconclusive",
     Status.NEW: "new",
 }
-_REGRESSION_STATUS = {
-    "regressed": Status.REGRESSED,
-    "improved": Status.IMPROVED,
-    "unchanged": Status.UNCHANGED,
-    "inconclusive": Status.INCONCLUSIVE,
-}
 
 
 def plan_for(budget: Budget, settings: Settings) -> Plan:
@@ -104,16 +98,6 @@ def checked_change(result: object, nodeid: str) -> Change:
     return result
 
 
-def _status(limits: Status, regression: str | None) -> Status:
-    """Over budget beats regressed, regressed beats inconclusive; then the change decides."""
-    change = _REGRESSION_STATUS.get(regression or "")
-    if limits is Status.OVER_BUDGET or change is None:
-        return limits
-    if change is Status.REGRESSED or limits is not Status.INCONCLUSIVE:
-        return change
-    return limits
-
-
 def build_verdict(
     nodeid: str,
     budget: Budget,
@@ -125,7 +109,12 @@ def build_verdict(
     location: tuple[str, int] | None,
 ) -> Verdict:
     """Combine limit checks and the baseline comparison into one verdict with messages."""
-    from pytest_perfbudget.compare import describe_change, describe_check, limit_status
+    from pytest_perfbudget.compare import (
+        describe_change,
+        describe_check,
+        limit_status,
+        verdict_status,
+    )
     from pytest_perfbudget.integrations import tracer_unpaused
 
     messages = [describe_check(c) for c in judgement.checks if c.outcome is not Outcome.PASS]
@@ -133,7 +122,7 @@ def build_verdict(
         tracer = judgement.measurement.tracer
         messages.append(f"{tracer}: timings are inflated and not compared with the baseline")
         judgement, entry = replace(judgement, change=None, regression=None), None
-    status = _status(limit_status(judgement.checks), judgement.regression)
+    status = verdict_status(limit_status(judgement.checks), judgement.regression)
     if judgement.change is not None and entry is not None:
         messages.append(describe_change(judgement.change, entry.summary, judgement.regression))
         if entry.machine != machine_id:

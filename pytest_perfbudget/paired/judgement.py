@@ -40,12 +40,6 @@ _EMPTY = Summary(
     p999=0.0,
     max=0.0,
 )
-_STATUS = {
-    "regressed": Status.REGRESSED,
-    "improved": Status.IMPROVED,
-    "unchanged": Status.UNCHANGED,
-    "inconclusive": Status.INCONCLUSIVE,
-}
 
 
 class ProbePerf(Perf):
@@ -166,16 +160,13 @@ def build(measured: Measured, budget: Budget | None, plan: Plan, kind: str) -> P
 
 
 def _status(judgement: Judgement) -> Status:
+    """Over budget first; then a status paired mode decided outside the change (``new``,
+    or ``inconclusive`` after a fault); then the limits and the change as in stored mode."""
     limits = compare.limit_status(judgement.checks)
     forced = judgement.status if isinstance(judgement, PairedJudgement) else None
-    change = _STATUS.get(judgement.regression or "")
-    if limits is Status.OVER_BUDGET:
-        return limits
-    if forced is not None:
-        return forced
-    if change is Status.REGRESSED or change is None or limits is Status.INCONCLUSIVE:
-        return change if change is Status.REGRESSED else limits
-    return change
+    if limits is Status.OVER_BUDGET or forced is None:
+        return compare.verdict_status(limits, judgement.regression)
+    return forced
 
 
 def verdict(

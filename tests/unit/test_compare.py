@@ -13,6 +13,7 @@ from pytest_perfbudget.compare import (
     describe_check,
     failure_text,
     limit_status,
+    verdict_status,
 )
 from pytest_perfbudget.model import (
     Budget,
@@ -295,3 +296,17 @@ def test_the_failure_text_names_a_paused_tracer() -> None:
 def test_the_failure_text_without_a_measurement_has_only_messages_and_machine() -> None:
     text = failure_text(_verdict(measurement=None, messages=("a", "b")), machine="m")
     assert text == "a\nb\nmachine: m"
+
+
+@pytest.mark.parametrize(
+    ("limits", "regression", "expected"),
+    [
+        (Status.OVER_BUDGET, "regressed", Status.OVER_BUDGET),
+        (Status.INCONCLUSIVE, "regressed", Status.REGRESSED),
+        (Status.INCONCLUSIVE, "unchanged", Status.INCONCLUSIVE),
+        (Status.PASS, "improved", Status.IMPROVED),
+        (Status.PASS, None, Status.PASS),
+    ],
+)
+def test_status_precedence(limits: Status, regression: str | None, expected: Status) -> None:
+    assert verdict_status(limits, regression) is expected

@@ -67,20 +67,6 @@ def test_a_compare_hook_that_returns_no_change_is_an_error() -> None:
         session.checked_change(1.5, "t::a")
 
 
-@pytest.mark.parametrize(
-    ("limits", "regression", "expected"),
-    [
-        (Status.OVER_BUDGET, "regressed", Status.OVER_BUDGET),
-        (Status.INCONCLUSIVE, "regressed", Status.REGRESSED),
-        (Status.INCONCLUSIVE, "unchanged", Status.INCONCLUSIVE),
-        (Status.PASS, "improved", Status.IMPROVED),
-        (Status.PASS, None, Status.PASS),
-    ],
-)
-def test_status_precedence(limits: Status, regression: str | None, expected: Status) -> None:
-    assert session._status(limits, regression) is expected
-
-
 def test_an_unpaused_tracer_keeps_the_result_away_from_the_baseline() -> None:
     tracer = "sys.monitoring tool 1 (coverage.py) active, not paused"
     verdict = session.build_verdict(
