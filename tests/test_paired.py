@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,7 @@ from pytest_perfbudget.paired.rounds import Rounds
 from pytest_perfbudget.settings import settings_from_table
 
 AssertClean = Callable[[pytest.RunResult], None]
+HANGING = "import time\n\ndef work():\n    time.sleep(3600)\n"
 
 PYPROJECT = """\
 [tool.pytest.ini_options]
@@ -83,6 +85,25 @@ def _head(path: Path, n: int) -> None:
     (path / "work.py").write_text(WORK.format(n=n))
 
 
+def _base(path: Path, source: str, message: str) -> None:
+    """Commit ``source`` as the base's work.py; the head keeps the plain workload."""
+    (path / "work.py").write_text(source)
+    _git(path, "commit", "-q", "-am", message)
+    _head(path, BASE_N)
+
+
+def _run_body(
+    pytester: pytest.Pytester, assert_clean: AssertClean
+) -> tuple[pytest.RunResult, dict[str, Any]]:
+    """``test_body`` paired against HEAD: the run and the test's entry in its JSON report."""
+    result = pytester.runpytest(
+        "--perfbudget-against=HEAD", "-k", "test_body", "--perfbudget-json=r.json"
+    )
+    assert_clean(result)
+    [entry] = json.loads((pytester.path / "r.json").read_text())["tests"]
+    return result, entry
+
+
 def _worktrees(path: Path) -> list[str]:
     return [line for line in _git(path, "worktree", "list").splitlines() if line.strip()]
 
@@ -127,18 +148,13 @@ def test_a_three_times_slower_head_fails_naming_the_revision(
 def test_a_faster_head_is_improved(pytester: pytest.Pytester, assert_clean: AssertClean) -> None:
     path = _repo(pytester, base_n=3 * BASE_N)
     _head(path, BASE_N)
-    report = path / "report.json"
-    result = pytester.runpytest(
-        "--perfbudget-against=HEAD", "-k", "test_body", f"--perfbudget-json={report}"
-    )
-    assert_clean(result)
+    result, entry = _run_body(pytester, assert_clean)
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
         ["*test_work.py::test_body*improved*", "improved tests: tighten their budgets to keep*"]
     )
     assert "perfbudget refresh" not in result.stdout.str()
-    (test,) = json.loads(report.read_text())["tests"]
-    assert "confirmed by a fresh worker pair" in test["messages"]
+    assert "confirmed by a fresh worker pair" in entry["messages"]
     assert len(_worktrees(path)) == 1
 
 
@@ -146,15 +162,9 @@ def test_a_test_that_fails_at_the_base_is_inconclusive(
     pytester: pytest.Pytester, assert_clean: AssertClean
 ) -> None:
     path = _repo(pytester)
-    (path / "work.py").write_text("def work():\n    raise ValueError('broken at the base')\n")
-    _git(path, "commit", "-q", "-am", "broken")
-    _head(path, BASE_N)
-    result = pytester.runpytest(
-        "--perfbudget-against=HEAD", "-k", "test_body", "--perfbudget-json=r.json"
-    )
-    assert_clean(result)
+    _base(path, "def work():\n    raise ValueError('broken at the base')\n", "broken")
+    result, entry = _run_body(pytester, assert_clean)
     result.assert_outcomes(passed=1)
-    [entry] = json.loads((path / "r.json").read_text())["tests"]
     assert entry["status"] == "inconclusive"
     assert entry["stats"]["n"] > 0  # the head alone was measured, for its absolute budget
     assert "the test fails at the base revision" in entry["messages"][0]
@@ -165,15 +175,9 @@ def test_a_worker_that_crashes_makes_the_test_inconclusive(
     pytester: pytest.Pytester, assert_clean: AssertClean
 ) -> None:
     path = _repo(pytester)
-    (path / "work.py").write_text("import os\n\ndef work():\n    os._exit(3)\n")
-    _git(path, "commit", "-q", "-am", "crashing base")
-    _head(path, BASE_N)
-    result = pytester.runpytest(
-        "--perfbudget-against=HEAD", "-k", "test_body", "--perfbudget-json=r.json"
-    )
-    assert_clean(result)
+    _base(path, "import os\n\ndef work():\n    os._exit(3)\n", "crashing base")
+    result, entry = _run_body(pytester, assert_clean)
     result.assert_outcomes(passed=1)
-    [entry] = json.loads((path / "r.json").read_text())["tests"]
     assert entry["status"] == "inconclusive"
     assert "the base worker exited with code 3" in entry["messages"][0]
     assert len(_worktrees(path)) == 1
@@ -183,15 +187,9 @@ def test_a_worker_that_hangs_is_stopped_after_the_time_limit(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, assert_clean: AssertClean
 ) -> None:
     path = _repo(pytester)
-    (path / "work.py").write_text("import time\n\ndef work():\n    time.sleep(3600)\n")
-    _git(path, "commit", "-q", "-am", "hanging base")
-    _head(path, BASE_N)
+    _base(path, HANGING, "hanging base")
     monkeypatch.setenv("PERFBUDGET_PAIRED_TIMEOUT", "8")
-    result = pytester.runpytest(
-        "--perfbudget-against=HEAD", "-k", "test_body", "--perfbudget-json=r.json"
-    )
-    assert_clean(result)
-    [entry] = json.loads((path / "r.json").read_text())["tests"]
+    _, entry = _run_body(pytester, assert_clean)
     assert entry["status"] == "inconclusive"
     # the hang is caught by the time limit (on a very loaded machine, already at start-up)
     assert re.search(r"did not (answer|connect) within 8 s", entry["messages"][0])
@@ -199,9 +197,7 @@ def test_a_worker_that_hangs_is_stopped_after_the_time_limit(
 
 def test_ctrl_c_removes_the_worktree_and_stops_the_workers(pytester: pytest.Pytester) -> None:
     path = _repo(pytester)
-    (path / "work.py").write_text("import time\n\ndef work():\n    time.sleep(3600)\n")
-    _git(path, "commit", "-q", "-am", "hanging base")
-    _head(path, BASE_N)
+    _base(path, HANGING, "hanging base")
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--perfbudget-against=HEAD"],
         cwd=path,
