@@ -15,6 +15,7 @@ from pytest_perfbudget.engine.runner import Plan, Runner
 from pytest_perfbudget.errors import SpecError
 from pytest_perfbudget.measure import (
     MIN_COMPARE_SAMPLES,
+    Judgement,
     Perf,
     Reference,
     judge_callable,
@@ -164,6 +165,15 @@ def _reference(
     return Reference(_samples(100), threshold, estimate, **kwargs)
 
 
+def _judged_against(reference: Reference) -> Judgement:
+    """A ~1 ms function with no limits, measured against ``reference`` on a fake clock."""
+    clock = FakeClock()
+    judgement, _ = judge_callable(
+        clock.work(jittered(MS_NS)), Budget(), plan(), mode="perf", clock=clock, reference=reference
+    )
+    return judgement
+
+
 def test_with_a_baseline_the_stop_rule_stops_when_the_change_is_decided() -> None:
     decide = stop_rule(Budget(), min_rounds=5, reference=_reference([1.5]))
     assert not decide(_samples(MIN_COMPARE_SAMPLES - 1))
@@ -263,15 +273,7 @@ def test_without_a_memory_budget_memory_is_not_traced() -> None:
 
 
 def test_a_regression_is_confirmed_by_a_re_measurement(phases: Phases) -> None:
-    clock = FakeClock()
-    judgement, _ = judge_callable(
-        clock.work(jittered(MS_NS)),
-        Budget(),
-        plan(),
-        mode="perf",
-        clock=clock,
-        reference=_reference([1.5]),
-    )
+    judgement = _judged_against(_reference([1.5]))
     assert phases.started == 2
     assert judgement.regression == "regressed"
     assert judgement.confirmed
@@ -282,7 +284,6 @@ def test_a_regression_is_confirmed_by_a_re_measurement(phases: Phases) -> None:
 def test_a_regression_the_re_measurement_does_not_repeat_is_inconclusive(
     phases: Phases,
 ) -> None:
-    clock = FakeClock()
     reference = _reference([1.5])
     flaky = Reference(
         reference.seconds,
@@ -291,20 +292,15 @@ def test_a_regression_the_re_measurement_does_not_repeat_is_inconclusive(
             "p10", *((1.5, 1.45, 1.55) if phases.started == 1 else (1, 0.95, 1.05))
         ),
     )
-    judgement, _ = judge_callable(
-        clock.work(jittered(MS_NS)), Budget(), plan(), mode="perf", clock=clock, reference=flaky
-    )
+    judgement = _judged_against(flaky)
     assert judgement.regression == "inconclusive"
     assert not judgement.confirmed
     assert "a re-measurement did not confirm the first measurement" in judgement.messages
 
 
 def test_a_slower_machine_vetoes_a_regression() -> None:
-    clock = FakeClock()
     reference = _reference([1.5], stored_probe=1.0, probe=lambda block: 1.5)
-    judgement, _ = judge_callable(
-        clock.work(jittered(MS_NS)), Budget(), plan(), mode="perf", clock=clock, reference=reference
-    )
+    judgement = _judged_against(reference)
     assert judgement.regression == "inconclusive"
     assert judgement.messages[0].startswith(
         "the machine runs slower now than when the baseline was saved (reference workload +50 %)"
@@ -312,24 +308,13 @@ def test_a_slower_machine_vetoes_a_regression() -> None:
 
 
 def test_a_machine_as_fast_as_before_does_not_veto() -> None:
-    clock = FakeClock()
     reference = _reference([1.5], stored_probe=1.0, probe=lambda block: 1.02)
-    judgement, _ = judge_callable(
-        clock.work(jittered(MS_NS)), Budget(), plan(), mode="perf", clock=clock, reference=reference
-    )
+    judgement = _judged_against(reference)
     assert judgement.regression == "regressed"
 
 
 def test_a_baseline_without_a_threshold_reports_the_change_but_never_gates() -> None:
-    clock = FakeClock()
-    judgement, _ = judge_callable(
-        clock.work(jittered(MS_NS)),
-        Budget(),
-        plan(),
-        mode="perf",
-        clock=clock,
-        reference=_reference([3.0], threshold=None),
-    )
+    judgement = _judged_against(_reference([3.0], threshold=None))
     assert judgement.regression is None
     assert judgement.change is not None
     assert judgement.change.ratio == 3.0
@@ -543,11 +528,8 @@ def test_samples_and_records_may_repeat() -> None:
 
 
 def test_contention_seen_only_before_the_re_measurement_still_vetoes() -> None:
-    clock = FakeClock()
     readings = iter([1.5, 1.0])  # slow before the confirming re-measurement, fast after
     reference = _reference([1.5], stored_probe=1.0, probe=lambda block: next(readings))
-    judgement, _ = judge_callable(
-        clock.work(jittered(MS_NS)), Budget(), plan(), mode="perf", clock=clock, reference=reference
-    )
+    judgement = _judged_against(reference)
     assert judgement.regression == "inconclusive"
     assert "reference workload +50 %" in judgement.messages[0]
