@@ -24,16 +24,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from msgspec import Raw
+
 from pytest_perfbudget.codec import (
     SCHEMA_VERSION,
-    KeyedTexts,
-    Spans,
     decode_samples,
     document,
     dumps,
     dumps_keyed,
     dumps_test,
     encode_samples,
+    parsed_tests,
     paused_collector,
     read_text,
     type_name,
@@ -139,7 +140,7 @@ def read_document(path: Path) -> dict[str, Any]:
     text = read_text(path)
     if text is None:
         raise BaselineError(f"{path}: no such file")
-    return document(path, text)[0]
+    return parsed_tests(document(path, text)[0])
 
 
 def _tests_of(path: Path, doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -152,27 +153,28 @@ def _tests_of(path: Path, doc: Mapping[str, Any]) -> dict[str, Any]:
     return tests
 
 
-def _baseline_from_doc(path: Path, doc: Mapping[str, Any], values: Mapping[str, Any]) -> Baseline:
-    """The baseline of a parsed ``doc``, its entries built later from ``values``."""
-    for nodeid, data in _tests_of(path, doc).items():
+def _baseline_from_doc(path: Path, doc: Mapping[str, Any]) -> Baseline:
+    """The baseline of a read ``doc``: every entry's fields checked, entries built when used."""
+    tests = _tests_of(path, doc)
+    for nodeid, data in tests.items():
         if not plausible(data):
             from_doc(path, nodeid, data)  # raises the precise error
     generator = str(doc.get("generator", ""))
-    return Baseline(path, LazyEntries(path, values), dict(doc.get("machine", {})), generator)
+    return Baseline(path, LazyEntries(path, tests), dict(doc.get("machine", {})), generator)
 
 
 class _Recent:
-    """The text of the baseline last read or written, with its tests' spans (one slot).
+    """The text of the baseline last read or written, with its tests' texts (one slot).
 
     A save whose file still holds that text copies the unchanged tests from it
     without parsing the file again. One attribute, so threads see a matching pair.
     """
 
-    snapshot: tuple[str, Spans] | None = None
+    snapshot: tuple[str, Mapping[str, str | Raw]] | None = None
 
     @classmethod
-    def remember(cls, text: str, spans: Spans | None) -> None:
-        cls.snapshot = None if spans is None else (text, spans)
+    def remember(cls, text: str, tests: Mapping[str, str | Raw] | None) -> None:
+        cls.snapshot = None if tests is None else (text, tests)
 
 
 def load(path: Path) -> Baseline:
@@ -185,11 +187,9 @@ def load(path: Path) -> Baseline:
     if text is None:
         return Baseline(path=None, entries={}, machine={}, generator="")
     with paused_collector():
-        doc, spans = document(path, text)
-        values = doc["tests"] if spans is None else KeyedTexts(text, spans)
-        loaded = _baseline_from_doc(path, doc, values)
-        del doc  # freed while the collector is paused: entries are parsed again when used
-    _Recent.remember(text, spans)
+        doc, raws = document(path, text)
+        loaded = _baseline_from_doc(path, doc)
+    _Recent.remember(text, raws)
     return loaded
 
 
@@ -208,7 +208,7 @@ def load_samples(path: Path) -> dict[str, tuple[list[float], Summary]]:
             for v in verdicts_from_document(path, doc)
             if v.summary is not None
         }
-    entries = _baseline_from_doc(path, doc, doc["tests"]).entries
+    entries = _baseline_from_doc(path, doc).entries
     return {nodeid: (entry.seconds, entry.summary) for nodeid, entry in entries.items()}
 
 
@@ -288,9 +288,9 @@ def save(
             saved.append((nodeid, texts.get(nodeid), entry))
             texts[nodeid] = dumps_test(to_doc(entry))
         frame = {"generator": generator, "machine": dict(machine), "schema_version": SCHEMA_VERSION}
-        text, spans = dumps_keyed(frame, texts.items())
+        text = dumps_keyed(frame, texts.items())
         atomic_write(path, text)
-        _Recent.remember(text, spans)
+        _Recent.remember(text, texts)
     return SaveResult(path=path, changes=_Changes(path, saved))
 
 
@@ -303,13 +303,18 @@ def _stored(path: Path, text: str | None) -> dict[str, str]:
         return {}
     recent = _Recent.snapshot
     if recent is not None and recent[0] == text:
-        return KeyedTexts(text, recent[1]).texts()
-    with paused_collector():
-        doc, spans = document(path, text)
-        tests = _tests_of(path, doc)
-        if spans is not None:
-            return KeyedTexts(text, spans).texts()
-        return {nodeid: dumps_test(data) for nodeid, data in tests.items()}
+        tests: Mapping[str, Any] = recent[1]
+    else:
+        with paused_collector():
+            doc, raws = document(path, text)
+            tests = _tests_of(path, doc) if raws is None else raws
+    return {nodeid: _text(value) for nodeid, value in tests.items()}
+
+
+def _text(value: Any) -> str:
+    """The text of a test's value: as written, as read (JSON text) or parsed."""
+    kind = type(value)
+    return value if kind is str else str(value, "utf-8") if kind is Raw else dumps_test(value)
 
 
 def _kind(doc: Mapping[str, Any]) -> str:
@@ -335,7 +340,7 @@ def merge(paths: Sequence[Path]) -> dict[str, Any]:
         return merge_documents(docs)
     tests: dict[str, Any] = {}
     for path, doc in docs:
-        for _ in _baseline_from_doc(path, doc, doc["tests"]).entries.values():
+        for _ in _baseline_from_doc(path, doc).entries.values():
             pass  # each entry validated in full, samples decoded
         tests.update(doc["tests"])
     last = docs[-1][1]

@@ -2,9 +2,9 @@
 
 Every file we write goes through :func:`dumps` (sorted keys, two-space indent,
 values nested four levels deep or more on one line), so a refresh is a readable
-diff. :func:`loads_keyed` parses a document and remembers where each test's
-value lies in the text, so a save can copy the tests it does not change
-byte for byte instead of writing them again.
+diff. :func:`loads_keyed` parses a document but leaves each test's value as its
+JSON text, so a load parses only the tests a run uses and a save copies the
+tests it does not change byte for byte instead of writing them again.
 """
 
 from __future__ import annotations
@@ -17,20 +17,20 @@ import functools
 import gc
 import json
 import math
-import re
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from pytest_perfbudget.errors import BaselineError, SchemaVersionError
 
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
-    "KeyedTexts",
-    "Spans",
+    "Raws",
     "decode_samples",
     "document",
     "dumps",
@@ -38,6 +38,8 @@ __all__ = [
     "dumps_test",
     "encode_samples",
     "loads_keyed",
+    "parsed",
+    "parsed_tests",
     "paused_collector",
     "read_text",
     "thin",
@@ -49,8 +51,8 @@ SCHEMA_VERSION = 1
 #: ``MIGRATIONS[v]`` turns a schema-``v`` document into a schema-``v + 1`` one.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
-#: Where each test's value lies in a document's text: ``nodeid -> (start, end)``.
-Spans = dict[str, tuple[int, int]]
+#: The JSON text of each test's value in a document, by node id (see :func:`loads_keyed`).
+Raws = dict[str, msgspec.Raw]
 
 _PREFIX = "z64:"
 _INLINE_DEPTH = 4
@@ -234,80 +236,61 @@ def dumps_test(value: Any) -> str:
     return _encode(value, 2)
 
 
-def dumps_keyed(doc: Mapping[str, Any], tests: Iterable[tuple[str, str]]) -> tuple[str, Spans]:
+def dumps_keyed(doc: Mapping[str, Any], tests: Iterable[tuple[str, str]]) -> str:
     """:func:`dumps` of ``doc`` with a ``tests`` object of ``(nodeid, text of the value)``.
 
-    The texts are written as they are (see :func:`dumps_test`), sorted by node
-    id; also returns where each test's value lies in the text.
+    The texts are written as they are (see :func:`dumps_test`), sorted by node id.
     """
     if any(key > _KEYED for key in doc):
         raise ValueError(f"{_KEYED!r} must sort last among the document's keys")
     head = dumps({**doc, _KEYED: {}})
     parts = [head[: -len(f'\n  "{_KEYED}": {{}}\n}}\n')], f'\n  "{_KEYED}": {{']
-    spans: Spans = {}
-    pos = len(parts[0]) + len(parts[1])
     for index, (nodeid, text) in enumerate(sorted(tests, key=lambda pair: pair[0])):
-        prefix = f"{',' if index else ''}\n    {_inline(nodeid)}: "
-        spans[nodeid] = (pos + len(prefix), pos + len(prefix) + len(text))
-        pos += len(prefix) + len(text)
-        parts += (prefix, text)
-    parts.append("\n  }\n}\n" if spans else "}\n}\n")
-    return "".join(parts), spans
+        parts += (f"{',' if index else ''}\n    {_inline(nodeid)}: ", text)
+    parts.append("\n  }\n}\n" if len(parts) > 2 else "}\n}\n")
+    return "".join(parts)
 
 
 # -- reading ----------------------------------------------------------------------
 
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-_raw_decode = json.JSONDecoder().raw_decode
+#: A document's top level, or its ``tests`` object: each value still JSON text.
+_members = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode
 
 
-def loads_keyed(text: str) -> tuple[Any, Spans | None]:
-    """``json.loads(text)``, and where each value of its ``tests`` object lies in ``text``.
+def loads_keyed(text: str) -> tuple[Any, Raws | None]:
+    """``json.loads(text)``, leaving the values of its ``tests`` object as JSON text.
 
-    The spans are None when the document is not an object with a ``tests``
-    object. Errors are those of ``json.loads``, which also reads anything the
-    member-by-member scan does not.
+    When the document is an object whose ``tests`` is an object, the second
+    value maps each node id to its value's text (a :class:`msgspec.Raw`: valid
+    JSON, parsed when used) and ``doc["tests"]`` is that same dict; else it is
+    None and the document is parsed in full. Errors are those of ``json.loads``,
+    which also reads what msgspec refuses (``NaN``, lone surrogates).
     """
     try:
-        doc, _, spans, end = _object(text, _skip(text, 0), _KEYED)
-        if _skip(text, end) == len(text):
-            return doc, spans
-    except (StopIteration, ValueError, IndexError):
-        pass
-    return json.loads(text), None
+        members = _members(text)
+        raws = _members(members["tests"]) if "tests" in members else None
+    except msgspec.ValidationError:  # valid JSON, other shapes: plain parse below
+        raws = None
+    except msgspec.DecodeError:
+        return json.loads(text), None
+    if raws is None:
+        return json.loads(text), None
+    doc = {key: json.loads(bytes(value)) for key, value in members.items() if key != _KEYED}
+    doc[_KEYED] = raws
+    return doc, raws
 
 
-class KeyedTexts(Mapping[str, Any]):
-    """The values of a document's ``tests`` object, each parsed from the text when read."""
-
-    def __init__(self, text: str, spans: Spans) -> None:
-        self._text = text
-        self._spans = spans
-
-    def __getitem__(self, nodeid: str) -> Any:
-        return _raw_decode(self._text, self._spans[nodeid][0])[0]
-
-    def __contains__(self, nodeid: object) -> bool:
-        return nodeid in self._spans
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._spans)
-
-    def __len__(self) -> int:
-        return len(self._spans)
-
-    def texts(self) -> dict[str, str]:
-        """The text of each value."""
-        return {nodeid: self._text[start:end] for nodeid, (start, end) in self._spans.items()}
+def parsed(value: Any) -> Any:
+    """``value`` parsed when it is a test's JSON text from :func:`loads_keyed`."""
+    return json.loads(bytes(value)) if type(value) is msgspec.Raw else value
 
 
 @contextlib.contextmanager
 def paused_collector() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a big document is parsed and dropped.
+    """Pause the cyclic garbage collector while a big document is parsed.
 
-    Parsing builds ~20 containers per test, none in a cycle; the collections they
-    would trigger, during the parse and after it while they live, cost more than
-    the parse itself. Callers keep the text and parse each test again when used.
+    Parsing builds many containers, none in a cycle; the collections they
+    would trigger cost more than the parse itself.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -316,45 +299,6 @@ def paused_collector() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _object(
-    text: str, pos: int, nested: str | None = None
-) -> tuple[dict[str, Any], Spans, Spans | None, int]:
-    """The object at ``text[pos]``: its members, their spans, the spans inside its
-    ``nested`` member (when that is an object) and the end position."""
-    out: dict[str, Any] = {}
-    spans: Spans = {}
-    inner: Spans | None = None
-    pos = _skip(text, _expect(text, pos, "{"))
-    if text[pos] == "}":
-        return out, spans, inner, pos + 1
-    while True:
-        if text[pos] != '"':
-            raise ValueError(f"expected a key at {pos}")
-        key, pos = _raw_decode(text, pos)
-        start = _skip(text, _expect(text, _skip(text, pos), ":"))
-        if key == nested and text[start] == "{":
-            out[key], inner, _, pos = _object(text, start)
-        else:
-            out[key], pos = _raw_decode(text, start)
-            inner = None if key == nested else inner
-        spans[key] = (start, pos)
-        pos = _skip(text, pos)
-        if text[pos] == "}":
-            return out, spans, inner, pos + 1
-        pos = _skip(text, _expect(text, pos, ","))
-
-
-def _skip(text: str, pos: int) -> int:
-    match = _WHITESPACE.match(text, pos)
-    return match.end() if match else pos
-
-
-def _expect(text: str, pos: int, char: str) -> int:
-    if text[pos] != char:
-        raise ValueError(f"expected {char!r} at {pos}")
-    return pos + 1
 
 
 def type_name(value: object) -> str:
@@ -373,11 +317,11 @@ def read_text(path: Path) -> str | None:
         raise BaselineError(f"{path}: cannot read: {exc}") from exc
 
 
-def _parse(path: Path, text: str) -> tuple[dict[str, Any], Spans | None]:
+def _parse(path: Path, text: str) -> tuple[dict[str, Any], Raws | None]:
     if not text or text.isspace():
         raise BaselineError(f"{path}: the file is empty (truncated?)")
     try:
-        doc, spans = loads_keyed(text)
+        doc, raws = loads_keyed(text)
     except json.JSONDecodeError as exc:
         ends_early = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated")
         what = "truncated: the JSON ends early" if ends_early else "not valid JSON"
@@ -388,7 +332,7 @@ def _parse(path: Path, text: str) -> tuple[dict[str, Any], Spans | None]:
             f"{path}: expected a JSON object with 'schema_version' and 'tests', "
             f"got {type_name(doc)}"
         )
-    return doc, spans
+    return doc, raws
 
 
 def _migrate(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
@@ -416,19 +360,30 @@ def _migrate(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
                 "write the file again (refresh the baseline)"
             )
         version += 1
-        doc = {**step(doc), "schema_version": version}
+        doc = {**step(parsed_tests(doc)), "schema_version": version}
     return doc
 
 
-def document(path: Path, text: str) -> tuple[dict[str, Any], Spans | None]:
-    """Parse and migrate a baseline or run report; the spans of its tests (None if migrated).
+def parsed_tests(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` with each test's value parsed (see :func:`loads_keyed`)."""
+    tests = doc.get(_KEYED)
+    if type(tests) is not dict or not any(type(v) is msgspec.Raw for v in tests.values()):
+        return doc
+    return {**doc, _KEYED: {nodeid: parsed(value) for nodeid, value in tests.items()}}
 
-    Any problem is a :class:`BaselineError` whose message starts with the path.
+
+def document(path: Path, text: str) -> tuple[dict[str, Any], Raws | None]:
+    """Parse and migrate a baseline or run report, and the text of its tests' values.
+
+    When the second value is not None, ``doc["tests"]`` is that dict, values still
+    JSON text (see :func:`loads_keyed`); :func:`parsed_tests` parses them. It is
+    None when the document was migrated (then parsed in full). Any problem is a
+    :class:`BaselineError` whose message starts with the path.
     """
-    parsed, spans = _parse(path, text)
-    doc = _migrate(path, parsed)
+    read, raws = _parse(path, text)
+    doc = _migrate(path, read)
     if "tests" not in doc:
         raise BaselineError(f"{path}: missing 'tests'")
     if not isinstance(doc.get("machine", {}), dict):
         raise BaselineError(f"{path}: 'machine' must be an object, got {type_name(doc['machine'])}")
-    return doc, (spans if doc is parsed else None)
+    return doc, (raws if doc is read else None)

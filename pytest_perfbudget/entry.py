@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_perfbudget.codec import decode_samples, encode_samples, thin, type_name
+import msgspec
+
+from pytest_perfbudget.codec import decode_samples, encode_samples, parsed, thin, type_name
 from pytest_perfbudget.errors import BaselineError
 from pytest_perfbudget.model import Summary
 
@@ -133,6 +135,58 @@ def to_doc(entry: BaselineEntry) -> dict[str, Any]:
 # -- reading ----------------------------------------------------------------------
 
 
+class _Stats(msgspec.Struct, gc=False):
+    n: int
+    mean: float
+    stdev: float
+    min: float
+    p50: float
+    p75: float
+    p90: float
+    p95: float
+    p99: float
+    max: float
+    p999: float | msgspec.UnsetType = msgspec.UNSET
+    bounds: dict[str, tuple[float | None, float | None]] | None = None
+
+
+class _Object(msgspec.Struct, gc=False):
+    """Any JSON object (its members are skipped)."""
+
+
+class _Common(msgspec.Struct, gc=False):
+    """An entry's fields, typed as :func:`from_doc` reads them.
+
+    Decoding with these types reads a valid entry several times faster than
+    parsing it and checking the result; an entry they refuse (one :func:`from_doc`
+    would read differently, a stat written as a string, say, or a bad one) is
+    parsed and read by :func:`from_doc`, which accepts it or says what is wrong.
+    """
+
+    timer: str
+    iterations: int
+    samples: str
+    n: int | msgspec.UnsetType = msgspec.UNSET
+    budget: dict[str, Any] = {}
+    machine: str = ""
+    commit: str | None = None
+    reference: float | None = None
+
+
+class _Checked(_Common, gc=False, kw_only=True):
+    stats: _Stats
+    history: list[_Object] = []
+
+
+class _Fields(_Common, gc=False, kw_only=True):
+    stats: _Stats
+    history: list[dict[str, Any]] = []
+
+
+_checked = msgspec.json.Decoder(_Checked).decode
+_fields = msgspec.json.Decoder(_Fields).decode
+
+
 def _field(where: str, data: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
     value = data[key]
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
@@ -141,6 +195,16 @@ def _field(where: str, data: Mapping[str, Any], key: str, kind: type | tuple[typ
 
 
 def from_doc(path: Path, nodeid: str, data: object) -> BaselineEntry:
+    """The entry of a test's value in a baseline: parsed, or still JSON text (a
+    :class:`msgspec.Raw`); a :class:`BaselineError` names the file, the test and
+    what is wrong."""
+    if type(data) is msgspec.Raw:
+        try:
+            fields = _fields(data)
+        except msgspec.ValidationError:
+            data = parsed(data)
+        else:
+            return _entry(path, nodeid, fields, _summary(fields.stats), fields.history)
     where = f"{path}: test {nodeid!r}"
     if not isinstance(data, dict):
         raise BaselineError(f"{where} must be an object, got {type_name(data)}")
@@ -148,38 +212,79 @@ def from_doc(path: Path, nodeid: str, data: object) -> BaselineEntry:
     if missing:
         raise BaselineError(f"{where} is missing {', '.join(map(repr, missing))}")
     try:
-        samples = decode_samples(data["samples"])
-    except BaselineError as exc:
-        raise BaselineError(f"{where}: bad 'samples': {exc}") from exc
-    if data.get("n", len(samples)) != len(samples):
-        raise BaselineError(f"{where}: 'n' is {data['n']!r} but 'samples' holds {len(samples)}")
-    try:
         summary = Summary.from_dict(_field(where, data, "stats", dict))
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise BaselineError(f"{where}: bad 'stats' ({type(exc).__name__}: {exc})") from exc
     history = _field(where, {"history": [], **data}, "history", list)
     if not all(isinstance(run, dict) for run in history):
         raise BaselineError(f"{where}: 'history' must be a list of objects")
-    iterations = _field(where, data, "iterations", int)
-    if iterations < 1:
-        raise BaselineError(f"{where}: 'iterations' has a bad value {iterations!r}")
     reference = _field(where, {"reference": None, **data}, "reference", (int, float, type(None)))
-    return BaselineEntry(
-        nodeid=nodeid,
+    common = _Common(
         timer=_field(where, data, "timer", str),
-        iterations=iterations,
-        sample_ns=tuple(samples),
-        summary=summary,
+        iterations=_field(where, data, "iterations", int),
+        samples=data["samples"],
+        n=data.get("n", msgspec.UNSET),
         budget=_field(where, {"budget": {}, **data}, "budget", dict),
-        history=tuple(history),
         machine=_field(where, {"machine": "", **data}, "machine", str),
         commit=_field(where, {"commit": None, **data}, "commit", (str, type(None))),
         reference=None if reference is None else float(reference),
     )
+    return _entry(path, nodeid, common, summary, history)
+
+
+def _entry(
+    path: Path, nodeid: str, fields: _Common, summary: Summary, history: list[dict[str, Any]]
+) -> BaselineEntry:
+    """The entry of type-checked fields: samples decoded, the checks across fields made."""
+    where = f"{path}: test {nodeid!r}"
+    try:
+        samples = decode_samples(fields.samples)
+    except BaselineError as exc:
+        raise BaselineError(f"{where}: bad 'samples': {exc}") from exc
+    if fields.n is not msgspec.UNSET and fields.n != len(samples):
+        raise BaselineError(f"{where}: 'n' is {fields.n!r} but 'samples' holds {len(samples)}")
+    if fields.iterations < 1:
+        raise BaselineError(f"{where}: 'iterations' has a bad value {fields.iterations!r}")
+    return BaselineEntry(
+        nodeid=nodeid,
+        timer=fields.timer,
+        iterations=fields.iterations,
+        sample_ns=tuple(samples),
+        summary=summary,
+        budget=fields.budget,
+        history=tuple(history),
+        machine=fields.machine,
+        commit=fields.commit,
+        reference=fields.reference,
+    )
+
+
+def _summary(stats: _Stats) -> Summary:
+    return Summary(
+        n=stats.n,
+        mean=stats.mean,
+        stdev=stats.stdev,
+        min=stats.min,
+        p50=stats.p50,
+        p75=stats.p75,
+        p90=stats.p90,
+        p95=stats.p95,
+        p99=stats.p99,
+        p999=stats.max if stats.p999 is msgspec.UNSET else stats.p999,
+        max=stats.max,
+        bounds=stats.bounds or {},
+    )
 
 
 def plausible(data: object) -> bool:
-    """The cheap part of :func:`from_doc`'s checks: every field present and of its type."""
+    """The cheap part of :func:`from_doc`'s checks: every field present and of its type
+    (history: a list of objects); samples and stats are read when the entry is used."""
+    if type(data) is msgspec.Raw:
+        try:
+            checked = _checked(data)
+        except msgspec.ValidationError:
+            return plausible(parsed(data))
+        return checked.iterations >= 1 and checked.samples.startswith("z64:")
     if type(data) is not dict or not data.keys() >= _REQUIRED_KEYS:
         return False
     get = data.get

@@ -34,6 +34,7 @@ from pytest_perfbudget.baseline import (
     save,
     thin_samples,
 )
+from pytest_perfbudget.entry import from_doc
 from pytest_perfbudget.errors import BaselineError, SchemaVersionError
 from pytest_perfbudget.model import Budget, Measurement, Status, Summary, Verdict
 from pytest_perfbudget.report.json import build_report, write_report
@@ -248,6 +249,29 @@ def test_a_corrupt_entry_is_an_error_naming_the_file_when_it_is_used(
     with pytest.raises(BaselineError, match=message) as info:
         loaded.entries.get("t::a")
     assert str(info.value).startswith(f"{path}: test 't::a'")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda e: None,
+        lambda e: e["stats"].update(p95="0.001", n=200.0),  # not the types written, still read
+        lambda e: e["stats"]["bounds"].update(p50=[0.1, 0.2, 0.3]),
+        lambda e: e["stats"].pop("p999"),
+        lambda e: e.update(reference=1, extra={"x": 1}),
+        lambda e: e.update(history=[{"p10": 1e-3, "machine": "m", "later": [1]}]),
+    ],
+)
+def test_an_entry_reads_the_same_from_its_text_as_parsed(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None]
+) -> None:
+    doc = valid_doc(tmp_path)
+    change(entry_of(doc))
+    text = json.dumps(doc)
+    raws = codec.loads_keyed(text)[1]
+    assert raws is not None
+    from_text = from_doc(tmp_path, "t::a", raws["t::a"])
+    assert from_text == from_doc(tmp_path, "t::a", entry_of(json.loads(text)))
 
 
 def test_entries_are_decoded_once_when_first_used(tmp_path: Path) -> None:
