@@ -172,6 +172,10 @@ def _key(name: str) -> str:
     return _inline(name)
 
 
+#: Written by :func:`_scalar` (checked before a call to :func:`_encode`, which costs more).
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
 def _scalar(value: Any) -> str:
     """``_inline(value)`` for a plain value, without building an encoder for the common ones."""
     kind = type(value)
@@ -202,7 +206,8 @@ def _encode(value: Any, depth: int) -> str:
             return _inline(value if kind is dict else dict(value))
         pad = "\n" + "  " * (depth + 1)
         body = ("," + pad).join(
-            f"{_key(str(key))}: {_encode(item, depth + 1)}" for key, item in sorted(value.items())
+            f"{_key(str(key))}: {_scalar(v) if type(v) in _SCALARS else _encode(v, depth + 1)}"
+            for key, v in sorted(value.items())
         )
         opening, closing = "{", "}"
     elif kind is list or kind is tuple or isinstance(value, (list, tuple)):
