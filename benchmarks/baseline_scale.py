@@ -9,16 +9,18 @@ Timed with ``pytest_perfbudget.baseline`` APIs, in one process, each repetition
 running the steps in a fixed order:
 
 - ``save`` to a new file (encode samples, round stats, serialise, atomic write);
-- ``save`` over the existing file of every entry (a full refresh: re-read the
-  current file under the lock, merge, write);
 - ``load`` (parse and check the shape of every entry; samples are decoded when an
   entry is first used);
 - compare: per entry what a run does with its baseline entry — decode it,
   ``regression.noise_floor(history)`` and ``regression.estimate_change(now, base)``
   against a fresh 200-sample measurement — for all entries, and after a fresh
   load for the first 100;
-- ``save`` over the existing file of 100 entries (a run of part of the suite:
-  the other entries' text is copied).
+- ``save`` over the existing file of every entry (a full refresh: re-read the
+  current file under the lock, merge, write). Each entry saved is what a refresh
+  makes of the loaded one (untimed): other samples and stats, and its history
+  with the oldest record dropped and a new one added;
+- ``save`` over the existing file of 100 such entries (a run of part of the
+  suite: the other entries' text is copied).
 
 Three totals: a full refresh (load, compare and save all), a gate run (load and
 compare all, no save) and a partial refresh (load, compare and save 100).
@@ -29,6 +31,7 @@ Run: ``python benchmarks/baseline_scale.py [--quick] [--out FILE]``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import gc
 import itertools
@@ -114,6 +117,26 @@ def compare_all(
     return count
 
 
+def refreshed(
+    tests: Mapping[str, BaselineEntry], fresh: list[BaselineEntry]
+) -> list[BaselineEntry]:
+    """What a refresh saves for each loaded entry: the samples and stats of another
+    measurement (``fresh``, round-robin) and one more history record, the oldest dropped."""
+    out = []
+    for i, old in enumerate(tests.values()):
+        new = fresh[(i + 1) % len(fresh)]
+        record = rounded({**old.history[-1], "p10": new.summary.p50, "p50": new.summary.p50})
+        out.append(
+            dataclasses.replace(
+                old,
+                sample_ns=new.sample_ns,
+                summary=new.summary,
+                history=(*old.history[1:], record),
+            )
+        )
+    return out
+
+
 def timed(fn: Callable[[], object]) -> tuple[float, object]:
     gc.collect()  # every step starts with the same garbage-collector state
     start = time.perf_counter()
@@ -135,17 +158,21 @@ def repetition(folder: Path, entries: list[BaselineEntry], now: list[float]) -> 
         return save(path, chosen, machine=MACHINE, generator="bench")
 
     step("save new", lambda: save_entries(entries))
-    step("save over existing (all entries)", lambda: save_entries(entries))
     loaded = step("load", lambda: load(path))
     tests = loaded.entries  # type: ignore[attr-defined]
     assert len(tests) == len(entries)
     step("compare (all entries)", functools.partial(compare_all, tests, now))
+    step(
+        "save over existing (all entries)",
+        functools.partial(save_entries, refreshed(tests, entries)),
+    )
     del loaded, tests
     loaded = step("load again (no entry decoded yet)", lambda: load(path))
     tests = loaded.entries  # type: ignore[attr-defined]
     step(f"compare ({PARTIAL} entries)", functools.partial(compare_all, tests, now, PARTIAL))
-    step(f"save over existing ({PARTIAL} entries)", lambda: save_entries(entries[:PARTIAL]))
-    del loaded, tests
+    partial = refreshed(dict(itertools.islice(tests.items(), PARTIAL)), entries)
+    step(f"save over existing ({PARTIAL} entries)", functools.partial(save_entries, partial))
+    del loaded, tests, partial
     text = path.read_text()
     doc = step("json.loads", lambda: json.loads(text))
     step("json.dumps(sort_keys, indent=2)", lambda: json.dumps(doc, sort_keys=True, indent=2))
