@@ -20,7 +20,10 @@ running the steps in a fixed order:
   makes of the loaded one (untimed): other samples and stats, and its history
   with the oldest record dropped and a new one added;
 - ``save`` over the existing file of 100 such entries (a run of part of the
-  suite: the other entries' text is copied).
+  suite: the other entries' text is copied);
+- the sample codec alone, for every entry: ``encode_samples`` (zlib and base64,
+  which the file format requires) and ``decode_samples``, a floor under any save
+  and under any comparison that reads the samples.
 
 Three totals: a full refresh (load, compare and save all), a gate run (load and
 compare all, no save) and a partial refresh (load, compare and save 100).
@@ -46,7 +49,7 @@ from pathlib import Path
 
 from _common import describe, emit, header, table
 
-from pytest_perfbudget.baseline import BaselineEntry, load, save
+from pytest_perfbudget.baseline import BaselineEntry, decode_samples, encode_samples, load, save
 from pytest_perfbudget.entry import rounded
 from pytest_perfbudget.regression import estimate_change, noise_floor
 from pytest_perfbudget.stats import summarize
@@ -173,6 +176,14 @@ def repetition(folder: Path, entries: list[BaselineEntry], now: list[float]) -> 
     partial = refreshed(dict(itertools.islice(tests.items(), PARTIAL)), entries)
     step(f"save over existing ({PARTIAL} entries)", functools.partial(save_entries, partial))
     del loaded, tests, partial
+    encoded = step(
+        "of which: encode the samples of all entries",
+        lambda: [encode_samples(entry.sample_ns) for entry in entries],
+    )
+    step(
+        "of which: decode the samples of all entries",
+        lambda: [decode_samples(text) for text in encoded],  # type: ignore[attr-defined]
+    )
     text = path.read_text()
     doc = step("json.loads", lambda: json.loads(text))
     step("json.dumps(sort_keys, indent=2)", lambda: json.dumps(doc, sort_keys=True, indent=2))
