@@ -267,6 +267,8 @@ class PerfbudgetPlugin:
         fail = pytest.fail.Exception
         try:
             judged = self._judge(item)
+        except fail as exc:  # its baseline entry is corrupt (see entry())
+            return None, exc
         except Exception as exc:  # the body raised when repeated, or bad perf usage
             text = f"perfbudget could not measure {item.nodeid}: {type(exc).__name__}: {exc}"
             return None, fail(text, pytrace=False)
