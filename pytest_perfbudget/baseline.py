@@ -163,20 +163,6 @@ def _baseline_from_doc(path: Path, doc: Mapping[str, Any]) -> Baseline:
     return Baseline(path, LazyEntries(path, tests), dict(doc.get("machine", {})), generator)
 
 
-class _Recent:
-    """The text of the baseline last read or written, with its tests' texts (one slot).
-
-    A save whose file still holds that text copies the unchanged tests from it
-    without parsing the file again. One attribute, so threads see a matching pair.
-    """
-
-    snapshot: tuple[str, Mapping[str, str | Raw]] | None = None
-
-    @classmethod
-    def remember(cls, text: str, tests: Mapping[str, str | Raw] | None) -> None:
-        cls.snapshot = None if tests is None else (text, tests)
-
-
 def load(path: Path) -> Baseline:
     """Read a baseline; a missing file is an empty baseline, anything unreadable an error.
 
@@ -187,10 +173,7 @@ def load(path: Path) -> Baseline:
     if text is None:
         return Baseline(path=None, entries={}, machine={}, generator="")
     with paused_collector():
-        doc, raws = document(path, text)
-        loaded = _baseline_from_doc(path, doc)
-    _Recent.remember(text, raws)
-    return loaded
+        return _baseline_from_doc(path, document(path, text)[0])
 
 
 def load_samples(path: Path) -> dict[str, tuple[list[float], Summary]]:
@@ -288,33 +271,21 @@ def save(
             saved.append((nodeid, texts.get(nodeid), entry))
             texts[nodeid] = dumps_test(to_doc(entry))
         frame = {"generator": generator, "machine": dict(machine), "schema_version": SCHEMA_VERSION}
-        text = dumps_keyed(frame, texts.items())
-        atomic_write(path, text)
-        _Recent.remember(text, texts)
+        atomic_write(path, dumps_keyed(frame, texts.items()))
     return SaveResult(path=path, changes=_Changes(path, saved))
 
 
 def _stored(path: Path, text: str | None) -> dict[str, str]:
-    """The text of each test's value in the file.
-
-    The file is parsed again unless it still holds the text last read or written.
-    """
+    """The text of each test's value in the file, as it is there when it was read
+    (written again only when the file had to be parsed in full, NaN in it say)."""
     if text is None:
         return {}
-    recent = _Recent.snapshot
-    if recent is not None and recent[0] == text:
-        tests: Mapping[str, Any] = recent[1]
-    else:
-        with paused_collector():
-            doc, raws = document(path, text)
-            tests = _tests_of(path, doc) if raws is None else raws
-    return {nodeid: _text(value) for nodeid, value in tests.items()}
-
-
-def _text(value: Any) -> str:
-    """The text of a test's value: as written, as read (JSON text) or parsed."""
-    kind = type(value)
-    return value if kind is str else str(value, "utf-8") if kind is Raw else dumps_test(value)
+    with paused_collector():
+        tests = _tests_of(path, document(path, text)[0])
+        return {
+            nodeid: str(value, "utf-8") if type(value) is Raw else dumps_test(value)
+            for nodeid, value in tests.items()
+        }
 
 
 def _kind(doc: Mapping[str, Any]) -> str:

@@ -273,12 +273,8 @@ def loads_keyed(text: str) -> tuple[Any, Raws | None]:
     """
     try:
         members = _members(text)
-        raws = _members(members["tests"]) if "tests" in members else None
-    except msgspec.ValidationError:  # valid JSON, other shapes: plain parse below
-        raws = None
-    except msgspec.DecodeError:
-        return json.loads(text), None
-    if raws is None:
+        raws = _members(members[_KEYED])
+    except (msgspec.MsgspecError, KeyError):  # another shape, or not strict JSON
         return json.loads(text), None
     doc = {key: json.loads(bytes(value)) for key, value in members.items() if key != _KEYED}
     doc[_KEYED] = raws

@@ -465,25 +465,6 @@ def test_a_refresh_changes_only_the_lines_of_the_refreshed_entries(tmp_path: Pat
     assert all(start < i < end for i in changed)
 
 
-def test_save_after_load_does_not_parse_the_file_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = tmp_path / "b.json"
-    save(path, [make_entry("t::a"), make_entry("t::b")], machine=FP, generator=GENERATOR)
-    loaded = load(path)
-
-    def parse(path: Path, text: str) -> Any:
-        raise AssertionError("parsed again")
-
-    monkeypatch.setattr(baseline, "document", parse)
-    result = save(path, [make_entry("t::b", seed=3)], machine=FP, generator=GENERATOR)
-    ((_, old, _),) = result.changes
-    assert old == loaded.entries["t::b"]
-    save(path, [make_entry("t::c")], machine=FP, generator=GENERATOR)
-    monkeypatch.undo()
-    assert sorted(load(path).entries) == ["t::a", "t::b", "t::c"]
-
-
 def test_save_reads_a_file_another_writer_changed_since_it_was_loaded(tmp_path: Path) -> None:
     path = tmp_path / "b.json"
     save(path, [make_entry("t::a")], machine=FP, generator=GENERATOR)
