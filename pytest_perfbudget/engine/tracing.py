@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import tracemalloc
 from collections.abc import Callable
 from types import TracebackType
@@ -50,8 +51,11 @@ def _monitoring_tools() -> list[str]:
 class TracerPause:
     """Pause ``sys.settrace`` / ``sys.setprofile`` hooks of this thread while in the block.
 
-    ``sys.monitoring`` tools (Python 3.12+) are reported in ``unpausable``, never
-    paused. With ``pause=False`` hooks are only described, and left running.
+    The hooks ``threading.settrace`` / ``threading.setprofile`` install in new
+    threads are paused with them, so threads the block starts run untraced too
+    (threads already running stay as they are). ``sys.monitoring`` tools (Python
+    3.12+) are reported in ``unpausable``, never paused. With ``pause=False``
+    hooks are only described, and left running.
     """
 
     def __init__(self, *, pause: bool = True) -> None:
@@ -61,6 +65,7 @@ class TracerPause:
         self.unpausable: str | None = None
         self._trace: object = None
         self._profile: object = None
+        self._thread_hooks: tuple[object, object] = (None, None)
 
     def __enter__(self) -> TracerPause:
         self._trace, self._profile = sys.gettrace(), sys.getprofile()
@@ -78,9 +83,13 @@ class TracerPause:
             self.unpausable = "; ".join(tools) + " active, not paused"
             parts.append(self.unpausable)
         self.description = "; ".join(parts) or None
-        if self.pause and (self._trace is not None or self._profile is not None):
+        self._thread_hooks = (threading.gettrace(), threading.getprofile())
+        hooks = (self._trace, self._profile, *self._thread_hooks)
+        if self.pause and any(hook is not None for hook in hooks):
             sys.settrace(None)
             sys.setprofile(None)
+            threading.settrace(None)
+            threading.setprofile(None)
             self.paused = True
         return self
 
@@ -93,3 +102,5 @@ class TracerPause:
         if self.paused:
             sys.settrace(self._trace)  # type: ignore[arg-type]
             sys.setprofile(self._profile)  # type: ignore[arg-type]
+            threading.settrace(self._thread_hooks[0])  # type: ignore[arg-type]
+            threading.setprofile(self._thread_hooks[1])  # type: ignore[arg-type]

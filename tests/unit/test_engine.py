@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import threading
 import types
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -371,9 +372,12 @@ def test_peak_memory_when_already_tracing_is_relative_and_keeps_tracing() -> Non
 @pytest.fixture
 def restore_tracers() -> Iterator[None]:
     trace, profile = sys.gettrace(), sys.getprofile()
+    thread_trace, thread_profile = threading.gettrace(), threading.getprofile()
     yield
     sys.settrace(trace)
     sys.setprofile(profile)
+    threading.settrace(thread_trace)
+    threading.setprofile(thread_profile)
 
 
 class CallTracer:
@@ -423,6 +427,29 @@ def test_tracer_pause_pauses_a_profiler_and_restores_it() -> None:
     assert pause.unpausable is None
     name = f"{__name__}.test_tracer_pause_pauses_a_profiler_and_restores_it.<locals>.profiler"
     assert pause.description == f"sys.setprofile profiler paused ({name})"
+
+
+@pytest.mark.usefixtures("restore_tracers")
+def test_tracer_pause_leaves_threads_started_in_the_block_untraced() -> None:
+    tracer = CallTracer()
+
+    def traced_fn() -> None:
+        pass
+
+    def run_in_a_thread() -> None:
+        thread = threading.Thread(target=traced_fn)
+        thread.start()
+        thread.join()
+
+    sys.settrace(None)
+    threading.settrace(tracer)  # what coverage does for new threads
+    with TracerPause() as pause:
+        run_in_a_thread()
+    assert pause.paused
+    assert tracer.seen == []
+    assert threading.gettrace() is tracer
+    run_in_a_thread()
+    assert tracer.seen.count("traced_fn") == 1
 
 
 @pytest.mark.usefixtures("restore_tracers")
