@@ -137,21 +137,6 @@ def to_doc(entry: BaselineEntry) -> dict[str, Any]:
 # -- reading ----------------------------------------------------------------------
 
 
-class _Stats(msgspec.Struct, gc=False):
-    n: int
-    mean: float
-    stdev: float
-    min: float
-    p50: float
-    p75: float
-    p90: float
-    p95: float
-    p99: float
-    max: float
-    p999: float | msgspec.UnsetType = msgspec.UNSET
-    bounds: dict[str, tuple[float | None, float | None]] | None = None
-
-
 class _Object(msgspec.Struct, gc=False):
     """Any JSON object (its members are skipped)."""
 
@@ -176,12 +161,16 @@ class _Common(msgspec.Struct, gc=False):
 
 
 class _Checked(_Common, gc=False, kw_only=True):
-    stats: _Stats
+    """What a load checks of every entry: history records are objects, left unread."""
+
+    stats: Summary
     history: list[_Object] = []
 
 
 class _Fields(_Common, gc=False, kw_only=True):
-    stats: _Stats
+    """What an entry is built from when its test uses it."""
+
+    stats: Summary
     history: list[dict[str, Any]] = []
 
 
@@ -206,7 +195,7 @@ def from_doc(path: Path, nodeid: str, data: object) -> BaselineEntry:
         except msgspec.DecodeError:  # a ValidationError, mostly
             data = parsed(data)
         else:
-            return _entry(path, nodeid, fields, _summary(fields.stats), fields.history)
+            return _entry(path, nodeid, fields, fields.stats, fields.history)
     where = f"{path}: test {nodeid!r}"
     if not isinstance(data, dict):
         raise BaselineError(f"{where} must be an object, got {type_name(data)}")
@@ -258,23 +247,6 @@ def _entry(
         machine=fields.machine,
         commit=fields.commit,
         reference=fields.reference,
-    )
-
-
-def _summary(stats: _Stats) -> Summary:
-    return Summary(
-        n=stats.n,
-        mean=stats.mean,
-        stdev=stats.stdev,
-        min=stats.min,
-        p50=stats.p50,
-        p75=stats.p75,
-        p90=stats.p90,
-        p95=stats.p95,
-        p99=stats.p99,
-        p999=stats.max if stats.p999 is msgspec.UNSET else stats.p999,
-        max=stats.max,
-        bounds=stats.bounds or {},
     )
 
 
