@@ -475,6 +475,8 @@ def test_tracer_pause_without_pausing_only_describes() -> None:
 def test_tracer_pause_with_nothing_active_describes_nothing() -> None:
     sys.settrace(None)
     sys.setprofile(None)
+    threading.settrace(None)
+    threading.setprofile(None)
     with TracerPause() as pause:
         pass
     assert pause.description is None
