@@ -137,10 +137,15 @@ def read_document(path: Path) -> dict[str, Any]:
     Any problem, a missing file included, is a :class:`BaselineError` whose
     message starts with the path.
     """
+    return parsed_tests(_read(path))
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """:func:`read_document`, a baseline's tests left as JSON text (see ``loads_keyed``)."""
     text = read_text(path)
     if text is None:
         raise BaselineError(f"{path}: no such file")
-    return parsed_tests(document(path, text)[0])
+    return document(path, text)[0]
 
 
 def _tests_of(path: Path, doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -182,7 +187,7 @@ def load_samples(path: Path) -> dict[str, tuple[list[float], Summary]]:
     A report test without stats is left out; one whose samples were not stored
     maps to an empty list.
     """
-    doc = read_document(path)
+    doc = _read(path)
     if _kind(doc) == "run report":
         from pytest_perfbudget.report.json import verdicts_from_document
 
