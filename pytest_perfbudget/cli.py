@@ -8,6 +8,7 @@ Every expected failure (an unreadable file, a bad value) prints one line
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -51,6 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
+    except BrokenPipeError:  # the reader stopped early (`perfbudget show | head`): not an error
+        # Python would report the failed flush of stdout at exit; point it at devnull.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (PerfbudgetError, OSError) as exc:
         print(f"perfbudget: error: {exc}", file=sys.stderr)
         return 2

@@ -128,6 +128,20 @@ def test_show_prints_the_baseline_as_an_aligned_table(
     assert lines[3].index("wall") == lines[4].index("wall")
 
 
+def test_show_into_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
+    # More lines than a pipe holds, so the writer meets the closed pipe (`| head -1`).
+    verdicts = [measured(f"tests/test_a.py::test_{i:04d}", 0.5, n=20) for i in range(1500)]
+    path = save_baseline(tmp_path / "b.json", verdicts)
+    command = [sys.executable, "-m", "pytest_perfbudget", "show", str(path)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        assert proc.stdout.readline().startswith(str(path).encode())
+        proc.stdout.close()
+        assert proc.stderr.read() == b""
+    assert proc.returncode == 0
+
+
 def test_show_reads_the_baseline_named_in_pyproject(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
