@@ -169,6 +169,12 @@ def confirm(first: Change, second: Change, threshold: float) -> str:
     return "regressed" if classify(second, threshold) == "regressed" else "inconclusive"
 
 
+#: About how long a machine probe runs its blocks, in seconds (at least 3 blocks).
+PROBE_TIME = 1.0
+#: The longest probe block, in seconds.
+_PROBE_BLOCK_LIMIT = 1.0
+
+
 def _reference_workload() -> int:
     """About 1 ms of plain interpreter work: integer arithmetic, a dict and a list."""
     total = 0
@@ -189,12 +195,14 @@ def machine_probe(
 ) -> float:
     """Seconds one ~1 ms unit of a fixed reference workload takes on this machine now.
 
-    The workload runs in ``rounds`` blocks of about ``block`` seconds each (sized
-    like the samples of the test being judged, so that CPU contention slows the
+    The workload runs in blocks of about ``block`` seconds each (sized like the
+    samples of the test being judged, up to 1 s, so that CPU contention slows the
     probe as it slows the test) and the 10th percentile of the per-unit times is
-    returned: the same low quantile the stored comparison uses. ``clock`` returns
-    nanoseconds (default :func:`time.perf_counter_ns`). Tracers are paused, as they
-    are for the measured code (``pause_tracers=False`` lets coverage see the probe).
+    returned: the same low quantile the stored comparison uses. It runs ``rounds``
+    blocks, fewer for long blocks: as many as fit in about :data:`PROBE_TIME`, at
+    least 3. ``clock`` returns nanoseconds (default :func:`time.perf_counter_ns`).
+    Tracers are paused, as they are for the measured code (``pause_tracers=False``
+    lets coverage see the probe).
     """
     with TracerPause(pause=pause_tracers):
         return _probe(time.perf_counter_ns if clock is None else clock, rounds, block)
@@ -204,7 +212,9 @@ def _probe(read: Callable[[], int], rounds: int, block: float) -> float:
     start = read()
     _reference_workload()
     unit = max(read() - start, 1)
-    units = max(1, min(50, round(block * 1e9 / unit)))
+    units = max(1, min(round(_PROBE_BLOCK_LIMIT * 1e9 / unit), round(block * 1e9 / unit)))
+    fit = round(PROBE_TIME * 1e9 / (unit * units))
+    rounds = max(min(rounds, 3), min(rounds, fit))
     times = []
     for _ in range(max(1, rounds)):
         start = read()

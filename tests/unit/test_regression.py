@@ -160,6 +160,19 @@ def test_machine_probe_blocks_are_sized_like_the_test_samples() -> None:
     ) == pytest.approx(float(np.quantile([100, 200], 0.10)) * 1e-9)
 
 
+def test_machine_probe_runs_fewer_rounds_of_long_blocks() -> None:
+    # A unit the fake clock reads as 100 ms, in 0.4 s blocks (the test's samples): 4
+    # units a round, and 3 rounds (the minimum) instead of 15, as 15 would far exceed
+    # PROBE_TIME.
+    reads: list[int] = [0, 100_000_000]
+    for elapsed in (500e6, 440e6, 400e6):
+        reads += [0, round(elapsed)]
+    it = iter(reads)
+    probe = machine_probe(clock=lambda: next(it), rounds=15, block=0.4, pause_tracers=False)
+    assert next(it, None) is None  # every read used: 3 rounds
+    assert probe == pytest.approx(float(np.quantile([125e6, 110e6, 100e6], 0.10)) * 1e-9)
+
+
 @pytest.mark.parametrize(
     ("now", "stored", "vetoes"),
     [(2.0, 1.0, True), (1.1, 1.0, True), (1.05, 1.0, False), (1.0, None, False), (1.0, 0.0, False)],
