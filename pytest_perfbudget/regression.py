@@ -173,6 +173,9 @@ def confirm(first: Change, second: Change, threshold: float) -> str:
 PROBE_TIME = 1.0
 #: The longest probe block, in seconds.
 _PROBE_BLOCK_LIMIT = 1.0
+#: Timed calls that size the probe's blocks (the fastest counts: under CPU load one
+#: call can be preempted, and blocks sized by it would be several times too short).
+_SIZING_CALLS = 3
 
 
 def _reference_workload() -> int:
@@ -209,9 +212,7 @@ def machine_probe(
 
 
 def _probe(read: Callable[[], int], rounds: int, block: float) -> float:
-    start = read()
-    _reference_workload()
-    unit = max(read() - start, 1)
+    unit = min(_timed_unit(read) for _ in range(_SIZING_CALLS))  # one may be preempted
     units = max(1, min(round(_PROBE_BLOCK_LIMIT * 1e9 / unit), round(block * 1e9 / unit)))
     fit = round(PROBE_TIME * 1e9 / (unit * units))
     rounds = max(min(rounds, 3), min(rounds, fit))
@@ -222,6 +223,12 @@ def _probe(read: Callable[[], int], rounds: int, block: float) -> float:
             _reference_workload()
         times.append(max(read() - start, 1) / units)
     return _quantile(sorted(times), 0.10) * 1e-9
+
+
+def _timed_unit(read: Callable[[], int]) -> int:
+    start = read()
+    _reference_workload()
+    return max(read() - start, 1)
 
 
 def probe_vetoes(

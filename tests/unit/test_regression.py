@@ -145,16 +145,21 @@ def test_machine_probe_returns_positive_seconds() -> None:
     assert probe > 0
 
 
+#: Clock reads for the probe's three sizing runs, each 500 ns.
+SIZED_500NS = [0, 500] * 3
+
+
 def test_machine_probe_reports_the_low_quantile_of_its_rounds() -> None:
-    # One sizing run of 500 ns, then rounds of 1 unit each: 300, 900 and 700 ns.
-    reads: Iterator[int] = iter([0, 500, 1000, 1300, 2000, 2900, 3000, 3700])
+    # Sizing runs of 500 ns, then rounds of 1 unit each: 300, 900 and 700 ns.
+    reads: Iterator[int] = iter([*SIZED_500NS, 1000, 1300, 2000, 2900, 3000, 3700])
     probe = machine_probe(clock=lambda: next(reads), rounds=3, block=500e-9, pause_tracers=False)
     assert probe == pytest.approx(float(np.quantile([300, 900, 700], 0.10)) * 1e-9)
 
 
 def test_machine_probe_blocks_are_sized_like_the_test_samples() -> None:
     # A 100 ns unit in 1 µs blocks: each round runs 10 units, the per-unit time is kept.
-    reads: Iterator[int] = iter([0, 100, 0, 1000, 0, 2000])
+    # The slowest sizing run (a preempted one, 400 ns) does not size the blocks.
+    reads: Iterator[int] = iter([0, 100, 0, 400, 0, 100, 0, 1000, 0, 2000])
     assert machine_probe(
         clock=lambda: next(reads), rounds=2, block=1e-6, pause_tracers=False
     ) == pytest.approx(float(np.quantile([100, 200], 0.10)) * 1e-9)
@@ -164,7 +169,7 @@ def test_machine_probe_runs_fewer_rounds_of_long_blocks() -> None:
     # A unit the fake clock reads as 100 ms, in 0.4 s blocks (the test's samples): 4
     # units a round, and 3 rounds (the minimum) instead of 15, as 15 would far exceed
     # PROBE_TIME.
-    reads: list[int] = [0, 100_000_000]
+    reads: list[int] = [0, 100_000_000] * 3
     for elapsed in (500e6, 440e6, 400e6):
         reads += [0, round(elapsed)]
     it = iter(reads)
