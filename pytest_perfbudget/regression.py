@@ -213,7 +213,7 @@ def machine_probe(
 
 def _probe(read: Callable[[], int], rounds: int, block: float) -> float:
     unit = min(_timed_unit(read) for _ in range(_SIZING_CALLS))  # one may be preempted
-    units = max(1, min(round(_PROBE_BLOCK_LIMIT * 1e9 / unit), round(block * 1e9 / unit)))
+    units = max(1, round(min(block, _PROBE_BLOCK_LIMIT) * 1e9 / unit))
     fit = round(PROBE_TIME * 1e9 / (unit * units))
     rounds = max(min(rounds, 3), min(rounds, fit))
     times = []
