@@ -145,7 +145,7 @@ def _read(path: Path) -> dict[str, Any]:
     text = read_text(path)
     if text is None:
         raise BaselineError(f"{path}: no such file")
-    return document(path, text)[0]
+    return document(path, text)
 
 
 def _tests_of(path: Path, doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -178,7 +178,7 @@ def load(path: Path) -> Baseline:
     if text is None:
         return Baseline(path=None, entries={}, machine={}, generator="")
     with paused_collector():
-        return _baseline_from_doc(path, document(path, text)[0])
+        return _baseline_from_doc(path, document(path, text))
 
 
 def load_samples(path: Path) -> dict[str, tuple[list[float], Summary]]:
@@ -286,7 +286,7 @@ def _stored(path: Path, text: str | None) -> dict[str, str]:
     if text is None:
         return {}
     with paused_collector():
-        tests = _tests_of(path, document(path, text)[0])
+        tests = _tests_of(path, document(path, text))
         return {
             nodeid: str(value, "utf-8") if type(value) is Raw else dumps_test(value)
             for nodeid, value in tests.items()

@@ -318,11 +318,11 @@ def read_text(path: Path) -> str | None:
         raise BaselineError(f"{path}: cannot read: {exc}") from exc
 
 
-def _parse(path: Path, text: str) -> tuple[dict[str, Any], Raws | None]:
+def _parse(path: Path, text: str) -> dict[str, Any]:
     if not text or text.isspace():
         raise BaselineError(f"{path}: the file is empty (truncated?)")
     try:
-        doc, raws = loads_keyed(text)
+        doc = loads_keyed(text)[0]
     except json.JSONDecodeError as exc:
         ends_early = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated")
         what = "truncated: the JSON ends early" if ends_early else "not valid JSON"
@@ -333,7 +333,7 @@ def _parse(path: Path, text: str) -> tuple[dict[str, Any], Raws | None]:
             f"{path}: expected a JSON object with 'schema_version' and 'tests', "
             f"got {type_name(doc)}"
         )
-    return doc, raws
+    return doc
 
 
 def _migrate(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
@@ -373,18 +373,16 @@ def parsed_tests(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, _KEYED: {nodeid: parsed(value) for nodeid, value in tests.items()}}
 
 
-def document(path: Path, text: str) -> tuple[dict[str, Any], Raws | None]:
-    """Parse and migrate a baseline or run report, and the text of its tests' values.
+def document(path: Path, text: str) -> dict[str, Any]:
+    """Parse and migrate a baseline or run report.
 
-    When the second value is not None, ``doc["tests"]`` is that dict, values still
-    JSON text (see :func:`loads_keyed`); :func:`parsed_tests` parses them. It is
-    None when the document was migrated (then parsed in full). Any problem is a
-    :class:`BaselineError` whose message starts with the path.
+    A baseline's tests keep their values as JSON text (see :func:`loads_keyed`),
+    unless the document was migrated; :func:`parsed_tests` parses them. Any
+    problem is a :class:`BaselineError` whose message starts with the path.
     """
-    read, raws = _parse(path, text)
-    doc = _migrate(path, read)
+    doc = _migrate(path, _parse(path, text))
     if "tests" not in doc:
         raise BaselineError(f"{path}: missing 'tests'")
     if not isinstance(doc.get("machine", {}), dict):
         raise BaselineError(f"{path}: 'machine' must be an object, got {type_name(doc['machine'])}")
-    return doc, (raws if doc is read else None)
+    return doc
