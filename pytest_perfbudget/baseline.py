@@ -18,7 +18,6 @@ replaces and copies the text of every other entry as it is.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,7 +111,7 @@ class _Changes(Sequence[Change]):
         change = self._built.get(index)
         if change is None:
             nodeid, old, new = self._saved[index]
-            entry = None if old is None else from_doc(self._path, nodeid, json.loads(old))
+            entry = None if old is None else from_doc(self._path, nodeid, Raw(old))
             change = self._built[index] = (nodeid, entry, new)
         return change
 
