@@ -11,9 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from pytest_perfbudget.model import Check, Outcome, Status, Summary, Verdict
-from pytest_perfbudget.report.terminal import (
-    ATTENTION,
-)  # the first table: as the terminal lists first
+from pytest_perfbudget.report.terminal import ATTENTION  # the first table's statuses
 from pytest_perfbudget.units import format_change, format_duration, format_size
 
 __all__ = ["ATTENTION", "LABELS", "render_markdown"]
