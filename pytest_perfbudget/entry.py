@@ -17,7 +17,14 @@ from typing import Any
 
 import msgspec
 
-from pytest_perfbudget.codec import decode_samples, encode_samples, parsed, thin, type_name
+from pytest_perfbudget.codec import (
+    SAMPLE_PREFIXES,
+    decode_samples,
+    encode_samples,
+    parsed,
+    thin,
+    type_name,
+)
 from pytest_perfbudget.errors import BaselineError
 from pytest_perfbudget.model import Summary
 
@@ -258,7 +265,7 @@ def plausible(data: object) -> bool:
             checked = _checked(data)
         except msgspec.DecodeError:  # a ValidationError, mostly
             return plausible(parsed(data))
-        return checked.iterations >= 1 and checked.samples.startswith("z64:")
+        return checked.iterations >= 1 and checked.samples.startswith(SAMPLE_PREFIXES)
     if type(data) is not dict or not data.keys() >= _REQUIRED_KEYS:
         return False
     get = data.get
@@ -268,7 +275,7 @@ def plausible(data: object) -> bool:
         and type(data["iterations"]) is int
         and data["iterations"] >= 1
         and type(data["samples"]) is str
-        and data["samples"].startswith("z64:")
+        and data["samples"].startswith(SAMPLE_PREFIXES)
         and type(data["stats"]) is dict
         and data["stats"].keys() >= _REQUIRED_STATS
         and type(get("n", 0)) is int
