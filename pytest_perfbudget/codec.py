@@ -30,8 +30,8 @@ from pytest_perfbudget.errors import BaselineError, SchemaVersionError
 
 __all__ = [
     "MIGRATIONS",
-    "SCHEMA_VERSION",
     "SAMPLE_PREFIXES",
+    "SCHEMA_VERSION",
     "Raws",
     "decode_samples",
     "document",
