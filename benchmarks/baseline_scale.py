@@ -50,7 +50,7 @@ from pathlib import Path
 from _common import describe, emit, header, table
 
 from pytest_perfbudget.baseline import BaselineEntry, decode_samples, encode_samples, load, save
-from pytest_perfbudget.entry import rounded
+from pytest_perfbudget.entry import History, appended, rounded
 from pytest_perfbudget.regression import estimate_change, noise_floor
 from pytest_perfbudget.stats import summarize
 
@@ -75,7 +75,7 @@ def make_entries(count: int, rng: random.Random) -> list[BaselineEntry]:
     entries = []
     for i in range(count):
         k = i % len(sample_sets)
-        history = tuple(
+        history = History.of(
             rounded(
                 {
                     "n": SAMPLES,
@@ -128,13 +128,13 @@ def refreshed(
     out = []
     for i, old in enumerate(tests.values()):
         new = fresh[(i + 1) % len(fresh)]
-        record = rounded({**old.history[-1], "p10": new.summary.p50, "p50": new.summary.p50})
+        record = rounded({**new.history[-1], "p10": new.summary.p50, "p50": new.summary.p50})
         out.append(
             dataclasses.replace(
                 old,
                 sample_ns=new.sample_ns,
                 summary=new.summary,
-                history=(*old.history[1:], record),
+                history=appended(old.history, record, HISTORY),  # as entry_from_verdict does
             )
         )
     return out

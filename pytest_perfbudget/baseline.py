@@ -42,6 +42,7 @@ from pytest_perfbudget.entry import (
     SAMPLE_LIMIT,
     BaselineEntry,
     LazyEntries,
+    appended,
     from_doc,
     plausible,
     rounded,
@@ -180,7 +181,7 @@ def load(path: Path) -> Baseline:
         return _baseline_from_doc(path, document(path, text))
 
 
-def load_samples(path: Path) -> dict[str, tuple[list[float], Summary]]:
+def load_samples(path: Path) -> dict[str, tuple[Sequence[float], Summary]]:
     """Per-call seconds and summary of each test in a baseline *or* a run report.
 
     A report test without stats is left out; one whose samples were not stored
@@ -237,7 +238,7 @@ def entry_from_verdict(
     if meas is None or not meas.sample_ns or verdict.summary is None:
         raise ValueError(f"{verdict.nodeid}: a baseline entry needs samples and a summary")
     run = _run_summary(meas, verdict.summary, machine, commit)
-    history = (*previous.history, run) if previous else (run,)
+    history = appended(previous.history if previous else (), run, HISTORY_LIMIT)
     return BaselineEntry(
         nodeid=verdict.nodeid,
         timer=meas.timer,
@@ -245,7 +246,7 @@ def entry_from_verdict(
         sample_ns=thin_samples(meas.sample_ns),
         summary=verdict.summary,
         budget=verdict.budget.to_dict(),
-        history=history[-HISTORY_LIMIT:],
+        history=history,
         machine=machine,
         commit=commit,
         reference=reference,
@@ -268,7 +269,7 @@ def save(
     validates them.
     """
     new = {entry.nodeid: entry for entry in entries}
-    with locked(path):
+    with locked(path), paused_collector():  # many strings, no cycles
         texts = _stored(path, read_text(path))
         saved = []
         for nodeid, entry in sorted(new.items()):
@@ -284,12 +285,11 @@ def _stored(path: Path, text: str | None) -> dict[str, str]:
     (written again only when the file had to be parsed in full, NaN in it say)."""
     if text is None:
         return {}
-    with paused_collector():
-        tests = _tests_of(path, document(path, text))
-        return {
-            nodeid: str(value, "utf-8") if type(value) is Raw else dumps_test(value)
-            for nodeid, value in tests.items()
-        }
+    tests = _tests_of(path, document(path, text))
+    return {
+        nodeid: str(value, "utf-8") if type(value) is Raw else dumps_test(value)
+        for nodeid, value in tests.items()
+    }
 
 
 def _kind(doc: Mapping[str, Any]) -> str:

@@ -36,7 +36,7 @@ DEFAULT_BASELINE = Path(".perfbudget/baseline.json")
 COMPARE_SCHEMA_VERSION = 1
 _BASELINE_FLAG = "--perfbudget-baseline"
 _NONE = "—"
-_Samples = Mapping[str, tuple[list[float], Summary]]
+_Samples = Mapping[str, tuple[Sequence[float], Summary]]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

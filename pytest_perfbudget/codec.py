@@ -17,6 +17,7 @@ import functools
 import gc
 import json
 import math
+import re
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -25,17 +26,22 @@ from typing import Any
 
 import msgspec
 import numpy as np
+import numpy.typing as npt
 
+from pytest_perfbudget.arrays import ArrayValues
 from pytest_perfbudget.errors import BaselineError, SchemaVersionError
 
 __all__ = [
     "MIGRATIONS",
     "SAMPLE_PREFIXES",
     "SCHEMA_VERSION",
+    "Encoded",
     "Raws",
+    "decode_sample_array",
     "decode_samples",
     "document",
     "dumps",
+    "dumps_inline",
     "dumps_keyed",
     "dumps_test",
     "encode_samples",
@@ -44,6 +50,7 @@ __all__ = [
     "parsed_tests",
     "paused_collector",
     "read_text",
+    "rounded_floats",
     "thin",
     "type_name",
 ]
@@ -78,7 +85,10 @@ def encode_samples(sample_ns: Sequence[int]) -> str:
     and read.
     """
     try:
-        values = np.frombuffer(array.array("Q", sample_ns), dtype=np.uint64)
+        if isinstance(sample_ns, ArrayValues) and sample_ns.array.dtype == np.uint64:
+            values = sample_ns.array
+        else:
+            values = np.frombuffer(array.array("Q", sample_ns), dtype=np.uint64)
     except (OverflowError, TypeError) as exc:
         raise ValueError(f"samples must be integers in 0 … 2**64-1: {exc}") from exc
     if not len(values):
@@ -93,15 +103,21 @@ def encode_samples(sample_ns: Sequence[int]) -> str:
 def decode_samples(text: str) -> list[int]:
     """Inverse of :func:`encode_samples`, which also reads the ``"z64:"`` strings of
     earlier versions; :class:`BaselineError` says what is wrong."""
+    return decode_sample_array(text).tolist()  # type: ignore[no-any-return]
+
+
+def decode_sample_array(text: str) -> npt.NDArray[np.uint64]:
+    """:func:`decode_samples` as a numpy array."""
     if isinstance(text, str) and text.startswith(_ZLIB):
-        return _decode_zlib(text)
+        return np.array(_decode_zlib(text), dtype=np.uint64)
     if not isinstance(text, str) or not text.startswith("d"):
         shown = text[:20] if isinstance(text, str) else text
         raise BaselineError(f"samples must be a string starting with 'd<width>:', got {shown!r}")
     head, _, rest = text.partition(":")
     low_text, _, body = rest.partition(":")
     width = int(head[1:]) if head[1:].isdecimal() else 0
-    if not 1 <= width <= 8 or not low_text.isdecimal() or int(low_text) > _MAX_NS:
+    low = int(low_text) if low_text.isdecimal() else -1
+    if not 1 <= width <= 8 or not 0 <= low <= _MAX_NS:
         raise BaselineError(f"samples have a bad header {text[: len(head) + len(low_text) + 2]!r}")
     try:
         planes = np.frombuffer(base64.b64decode(body, validate=True), dtype=np.uint8)
@@ -112,11 +128,11 @@ def decode_samples(text: str) -> list[int]:
     count = len(planes) // width
     raw = np.zeros((count, 8), dtype=np.uint8)
     raw[:, :width] = planes.reshape(width, count).T
-    deltas = raw.view("<u8").ravel()
-    low = int(low_text)
-    if count and low + int(deltas.max()) > _MAX_NS:
+    deltas: npt.NDArray[np.uint64] = raw.view("<u8").ravel()
+    if low + (1 << 8 * width) - 1 > _MAX_NS and count and low + int(deltas.max()) > _MAX_NS:
         raise BaselineError("samples are larger than 2**64-1")
-    return (deltas + np.uint64(low)).tolist()  # type: ignore[no-any-return]
+    values: npt.NDArray[np.uint64] = deltas + np.uint64(low)
+    return values
 
 
 def _decode_zlib(text: str) -> list[int]:
@@ -190,6 +206,17 @@ def _make_inline() -> Callable[[Any], str]:
 _inline = _make_inline()
 
 
+def dumps_inline(value: Any) -> str:
+    """``value`` on one line, as :func:`dumps` writes values nested four levels deep."""
+    return _inline(value)
+
+
+class Encoded(str):
+    """JSON text :func:`dumps` writes as it is, laid out for where it goes."""
+
+    __slots__ = ()
+
+
 @functools.lru_cache(maxsize=1024)
 def _key(name: str) -> str:
     return _inline(name)
@@ -211,6 +238,23 @@ def _scalar(value: Any) -> str:
     return _inline(value)
 
 
+#: A float's ``%.6g`` text that is an integer, so not the float's JSON text.
+_INTEGRAL = re.compile(r"\|-?\d+\|")
+
+
+def rounded_floats(values: Sequence[float]) -> list[str]:
+    """The JSON text of each float rounded to 6 significant digits, as :func:`dumps`
+    writes ``float(f"{value:.6g}")``, with all of them formatted in one call."""
+    text = ("%.6g|" * len(values)) % tuple(values)
+    texts = text.split("|")
+    texts.pop()
+    # The text is what repr() gives, except for an integer, an exponent of 6 or more,
+    # NaN, inf, and denormals (e-3xx: fewer digits than 6 tell them apart).
+    if "+" in text or "n" in text or "i" in text or "e-3" in text or _INTEGRAL.search("|" + text):
+        return [_scalar(float(item)) for item in texts]
+    return texts
+
+
 def dumps(doc: Mapping[str, Any]) -> str:
     """The one serialisation of every file we write: sorted keys, indented, newline.
 
@@ -224,6 +268,8 @@ def dumps(doc: Mapping[str, Any]) -> str:
 
 def _encode(value: Any, depth: int) -> str:
     kind = type(value)
+    if kind is Encoded:
+        return value  # type: ignore[no-any-return]
     if kind is dict or (kind is not list and isinstance(value, Mapping)):
         if not value or depth >= _INLINE_DEPTH:
             return _inline(value if kind is dict else dict(value))

@@ -10,18 +10,24 @@ the error messages.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import functools
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import msgspec
 
+from pytest_perfbudget.arrays import ArrayValues, seconds_of
 from pytest_perfbudget.codec import (
     SAMPLE_PREFIXES,
-    decode_samples,
+    Encoded,
+    decode_sample_array,
+    dumps_inline,
     encode_samples,
     parsed,
+    rounded_floats,
     thin,
     type_name,
 )
@@ -31,8 +37,11 @@ from pytest_perfbudget.model import Summary
 __all__ = [
     "SAMPLE_LIMIT",
     "BaselineEntry",
+    "History",
     "LazyEntries",
+    "appended",
     "from_doc",
+    "p10s",
     "plausible",
     "rounded",
     "thin_samples",
@@ -67,19 +76,101 @@ class BaselineEntry:
     nodeid: str
     timer: str
     iterations: int
-    sample_ns: tuple[int, ...]
+    sample_ns: Sequence[int]
     summary: Summary
     budget: Mapping[str, Any]
-    history: tuple[Mapping[str, Any], ...]
+    history: Sequence[Mapping[str, Any]]
     machine: str
     commit: str | None
     reference: float | None = None
 
-    @property
-    def seconds(self) -> list[float]:
+    @functools.cached_property
+    def seconds(self) -> Sequence[float]:
         """Per-call durations in seconds, in the order taken."""
-        scale = 1e-9 / self.iterations
-        return [ns * scale for ns in self.sample_ns]
+        return seconds_of(self.sample_ns, self.iterations)
+
+
+class _Run(msgspec.Struct, gc=False):
+    """What the noise floor reads of a history record (any JSON values)."""
+
+    machine: Any = None
+    p10: Any = None
+
+
+_runs = msgspec.json.Decoder(list[_Run]).decode
+_rows = msgspec.json.Decoder(list[msgspec.Raw]).decode
+
+
+class History(Sequence[Mapping[str, Any]]):
+    """A test's history records, oldest first, each kept as its one-line JSON text.
+
+    A history read from a file stays the text of its list: a save writes its
+    records back as they are, the noise floor reads two fields of each
+    (:func:`p10s`), and the records are parsed only when looked at.
+    """
+
+    __slots__ = ("_parsed", "_rows", "_runs", "_text")
+
+    def __init__(self, rows: Iterable[str] = ()) -> None:
+        self._rows: tuple[Encoded, ...] | None = tuple(map(Encoded, rows))
+        self._text: msgspec.Raw | None = None
+        self._runs: list[_Run] | None = None
+        self._parsed: list[Any] | None = None
+
+    @classmethod
+    def of(cls, records: Iterable[Mapping[str, Any]]) -> History:
+        """The history of records (dicts), each written on one line."""
+        return cls(dumps_inline(dict(record)) for record in records)
+
+    @classmethod
+    def read(cls, text: msgspec.Raw) -> History:
+        """The history of a list's JSON text; a ``msgspec.ValidationError`` unless it
+        is a list of objects."""
+        history = cls()
+        history._rows, history._text, history._runs = None, text, _runs(text)
+        return history
+
+    @property
+    def rows(self) -> tuple[Encoded, ...]:
+        """Each record's JSON text on one line, as a save writes it."""
+        if self._rows is None:
+            rows = (str(row, "utf-8") for row in _rows(self._text or b"[]"))
+            self._rows = tuple(
+                Encoded(dumps_inline(json.loads(row)) if "\n" in row else row) for row in rows
+            )
+        return self._rows
+
+    def appended(self, record: Mapping[str, Any], limit: int) -> History:
+        """This history with ``record`` added, the oldest dropped beyond ``limit``."""
+        return History((*self.rows, dumps_inline(dict(record)))[-limit:])
+
+    def _records(self) -> list[Any]:
+        if self._parsed is None:
+            if self._text is not None:
+                self._parsed = json.loads(bytes(self._text))
+            else:
+                self._parsed = [json.loads(row) for row in self.rows]
+        return self._parsed
+
+    @overload
+    def __getitem__(self, index: int) -> Mapping[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Mapping[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        return self._records()[index]
+
+    def __len__(self) -> int:
+        return len(self._runs) if self._runs is not None else len(self.rows)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return self._records() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"History({self._records()!r})"
 
 
 # -- the JSON form ----------------------------------------------------------------
@@ -132,13 +223,71 @@ def to_doc(entry: BaselineEntry) -> dict[str, Any]:
         "iterations": entry.iterations,
         "samples": encoded,
         "n": len(samples),
-        "stats": rounded(entry.summary.to_dict()),
+        "stats": _stats_doc(entry.summary),
         "budget": rounded(entry.budget),
-        "history": list(entry.history),  # rounded when each record was made
+        "history": list(_history(entry.history).rows),  # rounded when each record was made
         "machine": entry.machine,
         "commit": entry.commit,
         "reference": rounded(entry.reference),
     }
+
+
+#: The float fields of a summary, sorted.
+_FLOAT_STATS = ("max", "mean", "min", "p50", "p75", "p90", "p95", "p99", "p999", "stdev")
+#: A summary as :func:`~pytest_perfbudget.codec.dumps` lays it out in an entry: the
+#: bounds, then the other fields, sorted (``tests/unit/test_baseline.py`` checks it).
+_STATS_TEXT = (
+    "{\n        "
+    + ",\n        ".join(
+        f'"{name}": %s' for name in ("bounds", *_FLOAT_STATS[:3], "n", *_FLOAT_STATS[3:])
+    )
+    + "\n      }"
+)
+#: The JSON text of each bound's name.
+_BOUND_NAMES: dict[str, str] = {}
+
+
+def _stats_doc(summary: Summary) -> Any:
+    """``rounded(summary.to_dict())`` as the text it is written as, made in a few
+    calls: every float is rounded and formatted in one."""
+    bounds = sorted(summary.bounds.items())
+    values = [getattr(summary, name) for name in _FLOAT_STATS]
+    values += [value for _, pair in bounds for value in pair if value is not None]
+    if type(summary.n) is not int or not all(type(value) is float for value in values):
+        return rounded(summary.to_dict())
+    texts = rounded_floats(values)
+    rest = iter(texts[len(_FLOAT_STATS) :])
+    pairs = ", ".join(
+        f"{_BOUND_NAMES.get(stat) or _BOUND_NAMES.setdefault(stat, dumps_inline(stat))}: "
+        f"[{'null' if low is None else next(rest)}, {'null' if high is None else next(rest)}]"
+        for stat, (low, high) in bounds
+    )
+    return Encoded(_STATS_TEXT % ("{" + pairs + "}", *texts[:3], summary.n, *texts[3:10]))
+
+
+def p10s(history: Sequence[Mapping[str, Any]], machine: str | None = None) -> list[Any]:
+    """The ``p10`` of each record taken on ``machine`` (default: that of the latest
+    record), whatever its JSON type; a :class:`History` read from a file reads only
+    those two fields."""
+    runs = history._runs if isinstance(history, History) else None
+    if runs is None:
+        if machine is None and history:
+            machine = history[-1].get("machine")
+        return [run.get("p10") for run in history if run.get("machine") == machine]
+    if machine is None and runs:
+        machine = runs[-1].machine
+    return [run.p10 for run in runs if run.machine == machine]
+
+
+def _history(history: Sequence[Mapping[str, Any]]) -> History:
+    return history if isinstance(history, History) else History.of(history)
+
+
+def appended(
+    history: Sequence[Mapping[str, Any]], record: Mapping[str, Any], limit: int
+) -> History:
+    """``history`` with ``record`` added, the oldest records dropped beyond ``limit``."""
+    return _history(history).appended(record, limit)
 
 
 # -- reading ----------------------------------------------------------------------
@@ -174,11 +323,14 @@ class _Checked(_Common, gc=False, kw_only=True):
     history: list[_Object] = []
 
 
+_NO_HISTORY = msgspec.Raw(b"[]")
+
+
 class _Fields(_Common, gc=False, kw_only=True):
-    """What an entry is built from when its test uses it."""
+    """What an entry is built from when its test uses it (the history as its text)."""
 
     stats: Summary
-    history: list[dict[str, Any]] = []
+    history: msgspec.Raw = _NO_HISTORY
 
 
 _checked = msgspec.json.Decoder(_Checked).decode
@@ -202,7 +354,13 @@ def from_doc(path: Path, nodeid: str, data: object) -> BaselineEntry:
         except msgspec.DecodeError:  # a ValidationError, mostly
             data = parsed(data)
         else:
-            return _entry(path, nodeid, fields, fields.stats, fields.history)
+            try:
+                history = History.read(fields.history)
+            except msgspec.ValidationError:
+                raise BaselineError(
+                    f"{path}: test {nodeid!r}: 'history' must be a list of objects"
+                ) from None
+            return _entry(path, nodeid, fields, fields.stats, history)
     where = f"{path}: test {nodeid!r}"
     if not isinstance(data, dict):
         raise BaselineError(f"{where} must be an object, got {type_name(data)}")
@@ -227,30 +385,37 @@ def from_doc(path: Path, nodeid: str, data: object) -> BaselineEntry:
         commit=_field(where, {"commit": None, **data}, "commit", (str, type(None))),
         reference=None if reference is None else float(reference),
     )
-    return _entry(path, nodeid, common, summary, history)
+    return _entry(path, nodeid, common, summary, tuple(history))
 
 
 def _entry(
-    path: Path, nodeid: str, fields: _Common, summary: Summary, history: list[dict[str, Any]]
+    path: Path,
+    nodeid: str,
+    fields: _Common,
+    summary: Summary,
+    history: Sequence[Mapping[str, Any]],
 ) -> BaselineEntry:
     """The entry of type-checked fields: samples decoded, the checks across fields made."""
-    where = f"{path}: test {nodeid!r}"
     try:
-        samples = decode_samples(fields.samples)
+        samples = decode_sample_array(fields.samples)
     except BaselineError as exc:
-        raise BaselineError(f"{where}: bad 'samples': {exc}") from exc
+        raise BaselineError(f"{path}: test {nodeid!r}: bad 'samples': {exc}") from exc
     if fields.n is not msgspec.UNSET and fields.n != len(samples):
-        raise BaselineError(f"{where}: 'n' is {fields.n!r} but 'samples' holds {len(samples)}")
+        raise BaselineError(
+            f"{path}: test {nodeid!r}: 'n' is {fields.n!r} but 'samples' holds {len(samples)}"
+        )
     if fields.iterations < 1:
-        raise BaselineError(f"{where}: 'iterations' has a bad value {fields.iterations!r}")
+        raise BaselineError(
+            f"{path}: test {nodeid!r}: 'iterations' has a bad value {fields.iterations!r}"
+        )
     return BaselineEntry(
         nodeid=nodeid,
         timer=fields.timer,
         iterations=fields.iterations,
-        sample_ns=tuple(samples),
+        sample_ns=ArrayValues(samples),
         summary=summary,
         budget=fields.budget,
-        history=tuple(history),
+        history=history,
         machine=fields.machine,
         commit=fields.commit,
         reference=fields.reference,

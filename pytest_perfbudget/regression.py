@@ -10,16 +10,19 @@ much slower than when the baseline was saved vetoes the verdict (slow state).
 
 from __future__ import annotations
 
-import bisect
 import math
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
+from pytest_perfbudget.arrays import ArrayValues
 from pytest_perfbudget.engine.tracing import TracerPause
+from pytest_perfbudget.entry import p10s
 from pytest_perfbudget.model import Change
-from pytest_perfbudget.stats import order_statistic_ranks
+from pytest_perfbudget.stats import FloatArray, order_statistic_ranks
 
 __all__ = [
     "classify",
@@ -35,29 +38,30 @@ __all__ = [
 _MAD_TO_SIGMA = 1.4826
 
 
-def _kept(seconds: Sequence[float]) -> list[float]:
+def _kept(seconds: Sequence[float]) -> FloatArray:
     """The samples sorted, without clock glitches: values below half the median.
 
-    All of them are kept rather than none. Plain Python: for the few hundred
-    samples of a run this is several times faster than numpy's per-call overhead.
+    All of them are kept rather than none. An :class:`ArrayValues` (a baseline
+    entry's seconds) is sorted as the array it holds.
     """
-    data = sorted(map(float, seconds))
+    values = seconds.array if isinstance(seconds, ArrayValues) else seconds
+    data = np.sort(np.asarray(values, dtype=np.float64))
     n = len(data)
     if n == 0:
         raise ValueError("needs at least one sample")
     median = data[n // 2] if n % 2 else (data[n // 2 - 1] + data[n // 2]) / 2
-    cut = bisect.bisect_left(data, 0.5 * median)
+    cut = int(np.searchsorted(data, 0.5 * median))
     return data[cut:] if cut < n else data
 
 
-def _quantile(data: Sequence[float], q: float) -> float:
+def _quantile(data: Sequence[float] | FloatArray, q: float) -> float:
     """The ``q``-quantile of sorted ``data``, as ``numpy.quantile`` (linear) computes it."""
     position = (len(data) - 1) * q
     below = math.floor(position)
     gamma = position - below
     a = data[below]
     b = data[min(below + 1, len(data) - 1)]
-    return b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma
+    return float(b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma)
 
 
 def low_quantile(seconds: Sequence[float], q: float = 0.10) -> float:
@@ -70,13 +74,13 @@ def low_quantile(seconds: Sequence[float], q: float = 0.10) -> float:
     return _quantile(_kept(seconds), q)
 
 
-def _quantile_interval(data: Sequence[float], q: float, confidence: float) -> tuple[float, float]:
+def _quantile_interval(data: FloatArray, q: float, confidence: float) -> tuple[float, float]:
     """Two one-sided ``confidence`` bounds from sorted ``data``; the sample min/max stand in
     when n is too small."""
     lower, upper = order_statistic_ranks(len(data), q, confidence)
     return (
-        data[0] if lower is None else data[lower - 1],
-        data[-1] if upper is None else data[upper - 1],
+        float(data[0] if lower is None else data[lower - 1]),
+        float(data[-1] if upper is None else data[upper - 1]),
     )
 
 
@@ -123,19 +127,16 @@ def noise_floor(
     """
     if not history:
         return None
-    machine = history[-1].get("machine") if machine is None else machine
-    logs = [
-        math.log(run["p10"])
-        for run in history
-        if run.get("machine") == machine
-        and isinstance(run.get("p10"), (int, float))
-        and run["p10"] > 0
-    ]
+    logs = [math.log(p10) for p10 in p10s(history, machine) if _positive(p10)]
     if len(logs) < min_runs:
         return None
     centre = statistics.median(logs)
     mad = statistics.median([abs(value - centre) for value in logs])
     return math.exp(3 * _MAD_TO_SIGMA * mad) - 1
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, (int, float)) and value > 0
 
 
 def classify(change: Change, threshold: float) -> str:

@@ -1,0 +1,198 @@
+"""A baseline entry's fast paths give what the plain ones give: history kept as text,
+samples and seconds kept as arrays, stats written from one formatting call."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytest_perfbudget.arrays import ArrayValues, seconds_of
+from pytest_perfbudget.codec import Encoded, dumps, dumps_test, rounded_floats
+from pytest_perfbudget.entry import (
+    BaselineEntry,
+    History,
+    appended,
+    from_doc,
+    p10s,
+    rounded,
+    to_doc,
+)
+from pytest_perfbudget.errors import BaselineError
+from pytest_perfbudget.regression import estimate_change, noise_floor
+from pytest_perfbudget.stats import summarize
+
+RECORDS = [
+    {"commit": "c1", "machine": "m1", "n": 9, "p10": 1.5e-05, "p50": 2e-05},
+    {"commit": "c2", "machine": "m2", "n": 9, "p10": "odd", "p50": 2e-05},
+    {"commit": None, "machine": "m1", "n": 9, "p10": 1.6e-05, "p50": 2.1e-05, "extra": [1, 2]},
+]
+
+floats = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
+    [0.0, -0.0, 100.0, 1e6, 1.23456789e7, 1e16, 1e-5, 9.9999996e-5, 1e-35, 2.2250738585072014e-308]
+)
+
+
+def history_text(records: list[dict[str, Any]]) -> msgspec.Raw:
+    return msgspec.Raw(json.dumps(records, indent=3).encode())
+
+
+# -- history ----------------------------------------------------------------------
+
+
+def test_a_read_history_is_its_records() -> None:
+    history = History.read(history_text(RECORDS))
+    assert len(history) == 3
+    assert history == RECORDS
+    assert history[2]["extra"] == [1, 2]
+    assert list(history[1:]) == RECORDS[1:]
+    assert history != History.of(RECORDS[:2])
+    assert history != "not a history"
+    assert "'c1'" in repr(history)
+
+
+def test_a_read_history_is_written_one_record_a_line_as_the_writer_writes_it() -> None:
+    history = History.read(history_text(RECORDS))  # records over several lines, unsorted keys
+    assert history.rows == History.of(RECORDS).rows
+    doc = {"history": list(history.rows)}
+    assert dumps({"a": {"b": doc}}) == dumps({"a": {"b": {"history": RECORDS}}})
+
+
+def test_one_line_records_are_written_back_as_they_are() -> None:
+    text = '[{"z": 1,  "a": 2.50}]'  # not what the writer makes: kept, it is one line
+    assert History.read(msgspec.Raw(text.encode())).rows == ('{"z": 1,  "a": 2.50}',)
+
+
+def test_appending_keeps_the_last_records() -> None:
+    history = History.read(history_text(RECORDS))
+    longer = history.appended({"machine": "m3", "p10": 1.0}, limit=3)
+    assert longer == [*RECORDS[1:], {"machine": "m3", "p10": 1.0}]
+    assert appended(tuple(RECORDS), {"p10": 2.0}, 2) == [RECORDS[2], {"p10": 2.0}]
+    assert appended((), {"p10": 2.0}, 20) == [{"p10": 2.0}]
+
+
+@pytest.mark.parametrize("machine", [None, "m1", "m2", "nowhere"])
+def test_p10s_read_from_the_text_match_those_of_the_records(machine: str | None) -> None:
+    fast = p10s(History.read(history_text(RECORDS)), machine)
+    assert fast == p10s(RECORDS, machine) == p10s(History.of(RECORDS), machine)
+    assert p10s((), machine) == p10s(History(), machine) == []
+
+
+def test_the_noise_floor_is_the_same_from_text_and_from_records() -> None:
+    records = [{"machine": "m", "p10": 1e-3 * (1 + 0.01 * k)} for k in range(8)]
+    text = History.read(history_text(records))
+    assert noise_floor(text) == pytest.approx(noise_floor(records), rel=0, abs=0)
+    assert noise_floor(text, machine="other") is None
+
+
+def test_a_history_that_is_not_a_list_of_objects_is_an_error(tmp_path: Path) -> None:
+    entry = {"timer": "wall", "iterations": 1, "samples": "d1:5:AA==", "history": [1, 2]}
+    entry["stats"] = summarize([1e-6] * 3).to_dict()
+    with pytest.raises(BaselineError, match="'history' must be a list of objects"):
+        from_doc(tmp_path / "b.json", "t::a", msgspec.Raw(json.dumps(entry).encode()))
+
+
+# -- samples and seconds ------------------------------------------------------------
+
+
+def test_array_values_read_as_their_list() -> None:
+    values: ArrayValues[int] = ArrayValues(np.array([3, 1, 2], dtype=np.uint64))
+    assert len(values) == 3
+    assert values[0] == 3
+    assert values[1:] == [1, 2]
+    assert list(values) == [3, 1, 2]
+    assert values == (3, 1, 2)
+    assert (3, 1, 2) == values  # noqa: SIM300 - the tuple on the left is the point
+    assert values != (3, 1)
+    assert values != 3
+    assert type(values[0]) is int
+    assert repr(values) == "ArrayValues([3, 1, 2])"
+
+
+@given(st.lists(st.integers(min_value=0, max_value=2**53), min_size=1), st.integers(1, 1000))
+def test_seconds_of_samples_are_what_python_computes(sample_ns: list[int], iterations: int) -> None:
+    scale = 1e-9 / iterations
+    expected = [ns * scale for ns in sample_ns]
+    assert list(seconds_of(sample_ns, iterations)) == expected
+    array = ArrayValues(np.array(sample_ns, dtype=np.uint64))
+    assert list(seconds_of(array, iterations)) == expected
+
+
+def test_a_loaded_entry_compares_as_the_entry_it_was_made_from(tmp_path: Path) -> None:
+    sample_ns = tuple(1_000_000 + 997 * k % 50_000 for k in range(300))
+    entry = BaselineEntry(
+        nodeid="t::a",
+        timer="wall",
+        iterations=2,
+        sample_ns=sample_ns,
+        summary=summarize([ns * 5e-10 for ns in sample_ns]),
+        budget={"p95": 0.5},
+        history=tuple(RECORDS),
+        machine="m1",
+        commit=None,
+    )
+    text = dumps_test(to_doc(entry))
+    loaded = from_doc(tmp_path / "b.json", "t::a", msgspec.Raw(text.encode()))
+    assert isinstance(loaded.sample_ns, ArrayValues)
+    assert isinstance(loaded.history, History)
+    assert loaded.sample_ns == sample_ns
+    assert dumps_test(to_doc(loaded)) == text
+    now = [s * 1.05 for s in entry.seconds]
+    assert estimate_change(now, loaded.seconds) == estimate_change(now, list(entry.seconds))
+
+
+# -- writing ------------------------------------------------------------------------
+
+
+@given(st.lists(floats, max_size=30))
+def test_rounded_floats_are_the_writers_text_of_the_rounded_values(values: list[float]) -> None:
+    expected = [json.dumps(rounded(value)) for value in values]
+    assert rounded_floats(values) == expected
+
+
+@given(
+    floats,
+    floats,
+    st.dictionaries(
+        st.sampled_from(["p50", "p95", "max", "mean", 'weird " name']),
+        st.tuples(st.none() | floats, st.none() | floats),
+        max_size=5,
+    ),
+)
+def test_stats_are_written_as_the_generic_writer_writes_them(
+    mean: float, p95: float, bounds: dict[str, tuple[float | None, float | None]]
+) -> None:
+    summary = dataclasses.replace(summarize([1e-3, 2e-3, 4e-3]), mean=mean, p95=p95, bounds=bounds)
+    fast = to_doc(_entry(summary))
+    assert isinstance(fast["stats"], Encoded)
+    assert dumps_test(fast) == dumps_test({**fast, "stats": rounded(summary.to_dict())})
+
+
+def test_stats_of_other_types_take_the_generic_path() -> None:
+    summary = dataclasses.replace(summarize([1e-3, 2e-3]), mean=np.float64(1.5e-3), n=2)
+    stats = to_doc(_entry(summary))["stats"]
+    assert stats == rounded(summary.to_dict())
+    assert type(stats["mean"]) is float
+    assert math.isclose(stats["mean"], 1.5e-3)
+
+
+def _entry(summary: Any) -> BaselineEntry:
+    return BaselineEntry(
+        nodeid="t::a",
+        timer="wall",
+        iterations=1,
+        sample_ns=(1, 2),
+        summary=summary,
+        budget={},
+        history=(),
+        machine="m",
+        commit=None,
+    )
