@@ -43,8 +43,8 @@ from pytest_perfbudget.entry import (
     BaselineEntry,
     LazyEntries,
     appended,
+    checked,
     from_doc,
-    plausible,
     rounded,
     thin_samples,
     to_doc,
@@ -160,10 +160,7 @@ def _tests_of(path: Path, doc: Mapping[str, Any]) -> dict[str, Any]:
 
 def _baseline_from_doc(path: Path, doc: Mapping[str, Any]) -> Baseline:
     """The baseline of a read ``doc``: every entry's fields checked, entries built when used."""
-    tests = _tests_of(path, doc)
-    for nodeid, data in tests.items():
-        if not plausible(data):
-            from_doc(path, nodeid, data)  # raises the precise error
+    tests = {nodeid: checked(path, nodeid, data) for nodeid, data in _tests_of(path, doc).items()}
     generator = str(doc.get("generator", ""))
     return Baseline(path, LazyEntries(path, tests), dict(doc.get("machine", {})), generator)
 

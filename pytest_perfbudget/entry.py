@@ -1,11 +1,11 @@
 """One test's baseline entry: the value, its JSON form and the checks on reading it.
 
-Reading is split so that a big file loads fast: :func:`plausible` is the cheap
-check of every field's type, run on every entry at load; :func:`from_doc` is the
-full check (samples decoded, stats converted), run when an entry is first used
-through :class:`LazyEntries`. Both decode an entry's JSON text with typed msgspec
-Structs and fall back to checking the parsed value field by field, which gives
-the error messages.
+Reading is split so that a big file loads fast: :func:`checked` reads every
+entry's fields at load and checks their types (history records: objects, kept as
+text); :func:`from_doc` does the rest (samples decoded, checks across fields)
+when an entry is first used through :class:`LazyEntries`. An entry's JSON text is
+decoded with typed msgspec Structs; one they refuse is parsed and checked field
+by field, which gives the error messages.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, NamedTuple, overload
 
 import msgspec
 
@@ -40,9 +40,9 @@ __all__ = [
     "History",
     "LazyEntries",
     "appended",
+    "checked",
     "from_doc",
     "p10s",
-    "plausible",
     "rounded",
     "thin_samples",
     "to_doc",
@@ -293,10 +293,6 @@ def appended(
 # -- reading ----------------------------------------------------------------------
 
 
-class _Object(msgspec.Struct, gc=False):
-    """Any JSON object (its members are skipped)."""
-
-
 class _Common(msgspec.Struct, gc=False):
     """An entry's fields, typed as :func:`from_doc` reads them.
 
@@ -316,25 +312,24 @@ class _Common(msgspec.Struct, gc=False):
     reference: float | None = None
 
 
-class _Checked(_Common, gc=False, kw_only=True):
-    """What a load checks of every entry: history records are objects, left unread."""
-
-    stats: Summary
-    history: list[_Object] = []
-
-
 _NO_HISTORY = msgspec.Raw(b"[]")
 
 
 class _Fields(_Common, gc=False, kw_only=True):
-    """What an entry is built from when its test uses it (the history as its text)."""
+    """What an entry is built from (the history as its text)."""
 
     stats: Summary
     history: msgspec.Raw = _NO_HISTORY
 
 
-_checked = msgspec.json.Decoder(_Checked).decode
 _fields = msgspec.json.Decoder(_Fields).decode
+
+
+class _Ready(NamedTuple):
+    """An entry's fields as :func:`checked` read them, to build the entry from."""
+
+    fields: _Fields
+    history: History
 
 
 def _field(where: str, data: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
@@ -349,18 +344,9 @@ def from_doc(path: Path, nodeid: str, data: object) -> BaselineEntry:
     :class:`msgspec.Raw`); a :class:`BaselineError` names the file, the test and
     what is wrong."""
     if type(data) is msgspec.Raw:
-        try:
-            fields = _fields(data)
-        except msgspec.DecodeError:  # a ValidationError, mostly
-            data = parsed(data)
-        else:
-            try:
-                history = History.read(fields.history)
-            except msgspec.ValidationError:
-                raise BaselineError(
-                    f"{path}: test {nodeid!r}: 'history' must be a list of objects"
-                ) from None
-            return _entry(path, nodeid, fields, fields.stats, history)
+        data = _ready(path, nodeid, data)
+    if type(data) is _Ready:
+        return _entry(path, nodeid, data.fields, data.fields.stats, data.history)
     where = f"{path}: test {nodeid!r}"
     if not isinstance(data, dict):
         raise BaselineError(f"{where} must be an object, got {type_name(data)}")
@@ -422,15 +408,39 @@ def _entry(
     )
 
 
-def plausible(data: object) -> bool:
-    """The cheap part of :func:`from_doc`'s checks: every field present and of its type
-    (history: a list of objects); samples are decoded when the entry is used."""
+def _ready(path: Path, nodeid: str, text: msgspec.Raw) -> object:
+    """The fields of an entry's JSON text, as the typed Structs read them; the parsed
+    value when they refuse it (then :func:`from_doc` checks it field by field)."""
+    try:
+        fields = _fields(text)
+    except msgspec.DecodeError:  # a ValidationError, mostly
+        return parsed(text)
+    try:
+        return _Ready(fields, History.read(fields.history))
+    except msgspec.ValidationError:
+        raise BaselineError(
+            f"{path}: test {nodeid!r}: 'history' must be a list of objects"
+        ) from None
+
+
+def checked(path: Path, nodeid: str, data: object) -> object:
+    """What a load makes of every entry, to build it from when its test uses it: its
+    fields read and their types checked; samples are decoded when the entry is used.
+    A :class:`BaselineError` names the file, the test and what is wrong."""
     if type(data) is msgspec.Raw:
-        try:
-            checked = _checked(data)
-        except msgspec.DecodeError:  # a ValidationError, mostly
-            return plausible(parsed(data))
-        return checked.iterations >= 1 and checked.samples.startswith(SAMPLE_PREFIXES)
+        data = _ready(path, nodeid, data)
+    if type(data) is _Ready:
+        fields = data.fields
+        if fields.iterations < 1 or not fields.samples.startswith(SAMPLE_PREFIXES):
+            from_doc(path, nodeid, data)  # raises the precise error
+    elif not _plausible(data):
+        from_doc(path, nodeid, data)  # raises the precise error, if any
+    return data
+
+
+def _plausible(data: object) -> bool:
+    """The cheap part of :func:`from_doc`'s checks of a parsed entry: every field present
+    and of its type (history: a list of objects)."""
     if type(data) is not dict or not data.keys() >= _REQUIRED_KEYS:
         return False
     get = data.get
@@ -454,7 +464,8 @@ def plausible(data: object) -> bool:
 
 
 class LazyEntries(Mapping[str, BaselineEntry]):
-    """The entries of a read file, each validated in full and decoded when first used."""
+    """The entries of a read file (see :func:`checked`), each validated in full and
+    decoded when first used."""
 
     def __init__(self, path: Path, tests: Mapping[str, Any]) -> None:
         self._path = path
