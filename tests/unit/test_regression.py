@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import sys
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pytest_perfbudget.arrays import ArrayValues
 from pytest_perfbudget.model import Change
 from pytest_perfbudget.regression import (
     classify,
@@ -21,6 +23,7 @@ from pytest_perfbudget.regression import (
     noise_floor,
     probe_vetoes,
 )
+from pytest_perfbudget.stats import order_statistic_ranks
 
 
 def timings(seed: int, n: int = 1000, scale: float = 1e-3, sigma: float = 0.15) -> list[float]:
@@ -235,3 +238,46 @@ def test_low_quantile_drops_samples_below_half_the_median() -> None:
     seconds = [10.0, 0.0, 11.0, 4.9, 5.0, 12.0, 10.0]
     assert low_quantile(seconds, 0.0) == 5.0
     assert low_quantile([0.0, 0.0], 0.0) == 0.0  # keeps everything rather than nothing
+
+
+def _python_low_quantile_interval(seconds: list[float], q: float) -> tuple[float, float, float]:
+    """The estimate and bounds as plain Python computes them: sorted floats, glitches below
+    half the median dropped, numpy's linear quantile, order-statistic bounds."""
+    data = sorted(seconds)
+    n = len(data)
+    median = data[n // 2] if n % 2 else (data[n // 2 - 1] + data[n // 2]) / 2
+    cut = bisect.bisect_left(data, 0.5 * median)
+    data = data[cut:] if cut < n else data
+    position = (len(data) - 1) * q
+    below = math.floor(position)
+    gamma = position - below
+    a, b = data[below], data[min(below + 1, len(data) - 1)]
+    point = b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma
+    lower, upper = order_statistic_ranks(len(data), q, 0.995)
+    low = data[0] if lower is None else data[lower - 1]
+    high = data[-1] if upper is None else data[upper - 1]
+    return point, low, high
+
+
+samples = st.lists(
+    st.floats(min_value=1e-9, max_value=10.0) | st.sampled_from([1e-3, 2e-3, 1e-6]),
+    min_size=1,
+    max_size=300,
+)
+
+
+@given(samples, samples)
+def test_the_change_is_what_plain_python_computes(now: list[float], base: list[float]) -> None:
+    change = estimate_change(now, base)
+    n_point, n_low, n_high = _python_low_quantile_interval(now, 0.10)
+    b_point, b_low, b_high = _python_low_quantile_interval(base, 0.10)
+    ratio = n_point / b_point
+    assert change == Change(
+        stat="p10",
+        ratio=ratio,
+        low=min(ratio, n_low / b_high),
+        high=max(ratio, n_high / b_low),
+        mode="stored",
+    )
+    assert estimate_change(now, ArrayValues(np.array(base))) == change
+    assert type(change.ratio) is float
