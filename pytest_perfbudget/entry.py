@@ -111,24 +111,18 @@ class History(Sequence[Mapping[str, Any]]):
 
     __slots__ = ("_parsed", "_rows", "_runs", "_text")
 
-    def __init__(self, rows: Iterable[str] = ()) -> None:
-        self._rows: tuple[Encoded, ...] | None = tuple(map(Encoded, rows))
-        self._text: msgspec.Raw | None = None
-        self._runs: list[_Run] | None = None
+    def __init__(self, rows: Iterable[str] = (), *, text: msgspec.Raw | None = None) -> None:
+        """The history of one-line ``rows``, or of a list's JSON ``text`` (then a
+        ``msgspec.ValidationError`` unless it is a list of objects)."""
+        self._text = text
+        self._runs: list[_Run] | None = None if text is None else _runs(text)
+        self._rows = None if text is not None else tuple(map(Encoded, rows))
         self._parsed: list[Any] | None = None
 
     @classmethod
     def of(cls, records: Iterable[Mapping[str, Any]]) -> History:
         """The history of records (dicts), each written on one line."""
         return cls(dumps_inline(dict(record)) for record in records)
-
-    @classmethod
-    def read(cls, text: msgspec.Raw) -> History:
-        """The history of a list's JSON text; a ``msgspec.ValidationError`` unless it
-        is a list of objects."""
-        history = cls()
-        history._rows, history._text, history._runs = None, text, _runs(text)
-        return history
 
     @property
     def rows(self) -> tuple[Encoded, ...]:
@@ -223,7 +217,7 @@ def to_doc(entry: BaselineEntry) -> dict[str, Any]:
         "iterations": entry.iterations,
         "samples": encoded,
         "n": len(samples),
-        "stats": _stats_doc(entry.summary),
+        "stats": _stats_json(entry.summary),
         "budget": rounded(entry.budget),
         "history": list(_history(entry.history).rows),  # rounded when each record was made
         "machine": entry.machine,
@@ -247,7 +241,7 @@ _STATS_TEXT = (
 _BOUND_NAMES: dict[str, str] = {}
 
 
-def _stats_doc(summary: Summary) -> Any:
+def _stats_json(summary: Summary) -> Any:
     """``rounded(summary.to_dict())`` as the text it is written as, made in a few
     calls: every float is rounded and formatted in one."""
     bounds = sorted(summary.bounds.items())
@@ -416,7 +410,7 @@ def _ready(path: Path, nodeid: str, text: msgspec.Raw) -> object:
     except msgspec.DecodeError:  # a ValidationError, mostly
         return parsed(text)
     try:
-        return _Ready(fields, History.read(fields.history))
+        return _Ready(fields, History(text=fields.history))
     except msgspec.ValidationError:
         raise BaselineError(
             f"{path}: test {nodeid!r}: 'history' must be a list of objects"

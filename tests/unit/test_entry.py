@@ -49,7 +49,7 @@ def history_text(records: list[dict[str, Any]]) -> msgspec.Raw:
 
 
 def test_a_read_history_is_its_records() -> None:
-    history = History.read(history_text(RECORDS))
+    history = History(text=history_text(RECORDS))
     assert len(history) == 3
     assert history == RECORDS
     assert history[2]["extra"] == [1, 2]
@@ -60,7 +60,7 @@ def test_a_read_history_is_its_records() -> None:
 
 
 def test_a_read_history_is_written_one_record_a_line_as_the_writer_writes_it() -> None:
-    history = History.read(history_text(RECORDS))  # records over several lines, unsorted keys
+    history = History(text=history_text(RECORDS))  # records over several lines, unsorted keys
     assert history.rows == History.of(RECORDS).rows
     doc = {"history": list(history.rows)}
     assert dumps({"a": {"b": doc}}) == dumps({"a": {"b": {"history": RECORDS}}})
@@ -68,11 +68,11 @@ def test_a_read_history_is_written_one_record_a_line_as_the_writer_writes_it() -
 
 def test_one_line_records_are_written_back_as_they_are() -> None:
     text = '[{"z": 1,  "a": 2.50}]'  # not what the writer makes: kept, it is one line
-    assert History.read(msgspec.Raw(text.encode())).rows == ('{"z": 1,  "a": 2.50}',)
+    assert History(text=msgspec.Raw(text.encode())).rows == ('{"z": 1,  "a": 2.50}',)
 
 
 def test_appending_keeps_the_last_records() -> None:
-    history = History.read(history_text(RECORDS))
+    history = History(text=history_text(RECORDS))
     longer = history.appended({"machine": "m3", "p10": 1.0}, limit=3)
     assert longer == [*RECORDS[1:], {"machine": "m3", "p10": 1.0}]
     assert appended(tuple(RECORDS), {"p10": 2.0}, 2) == [RECORDS[2], {"p10": 2.0}]
@@ -81,14 +81,14 @@ def test_appending_keeps_the_last_records() -> None:
 
 @pytest.mark.parametrize("machine", [None, "m1", "m2", "nowhere"])
 def test_p10s_read_from_the_text_match_those_of_the_records(machine: str | None) -> None:
-    fast = p10s(History.read(history_text(RECORDS)), machine)
+    fast = p10s(History(text=history_text(RECORDS)), machine)
     assert fast == p10s(RECORDS, machine) == p10s(History.of(RECORDS), machine)
     assert p10s((), machine) == p10s(History(), machine) == []
 
 
 def test_the_noise_floor_is_the_same_from_text_and_from_records() -> None:
     records = [{"machine": "m", "p10": 1e-3 * (1 + 0.01 * k)} for k in range(8)]
-    text = History.read(history_text(records))
+    text = History(text=history_text(records))
     assert noise_floor(text) == pytest.approx(noise_floor(records), rel=0, abs=0)
     assert noise_floor(text, machine="other") is None
 
