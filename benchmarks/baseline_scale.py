@@ -9,8 +9,8 @@ Timed with ``pytest_perfbudget.baseline`` APIs, in one process, each repetition
 running the steps in a fixed order:
 
 - ``save`` to a new file (encode samples, round stats, serialise, atomic write);
-- ``load`` (parse and check the shape of every entry; samples are decoded when an
-  entry is first used);
+- ``load`` (parse the file and decode every entry's fields, checking their types;
+  samples and history records stay text until an entry is first used);
 - compare: per entry what a run does with its baseline entry — decode it,
   ``regression.noise_floor(history)`` and ``regression.estimate_change(now, base)``
   against a fresh 200-sample measurement — for all entries, and after a fresh
@@ -18,12 +18,13 @@ running the steps in a fixed order:
 - ``save`` over the existing file of every entry (a full refresh: re-read the
   current file under the lock, merge, write). Each entry saved is what a refresh
   makes of the loaded one (untimed): other samples and stats, and its history
-  with the oldest record dropped and a new one added;
+  with the oldest record dropped and a new one added (``entry.appended``, as
+  a save does);
 - ``save`` over the existing file of 100 such entries (a run of part of the
   suite: the other entries' text is copied);
-- the sample codec alone, for every entry: ``encode_samples`` (zlib and base64,
-  which the file format requires) and ``decode_samples``, a floor under any save
-  and under any comparison that reads the samples.
+- the sample codec alone, for every entry: ``encode_samples`` (byte planes and
+  base64, which the file format requires) and ``decode_samples``, a floor under
+  any save and under any comparison that reads the samples.
 
 Three totals: a full refresh (load, compare and save all), a gate run (load and
 compare all, no save) and a partial refresh (load, compare and save 100).
