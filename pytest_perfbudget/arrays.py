@@ -20,13 +20,22 @@ T = TypeVar("T", int, float)
 
 
 class ArrayValues(Sequence[T], Generic[T]):
-    """The values of :attr:`array` as a sequence; the Python list is made when first read."""
+    """The values of :attr:`array` as a sequence; the Python list is made when first read.
+
+    ``numpy.asarray`` of it is the array itself, read-only, without a copy.
+    """
 
     __slots__ = ("_list", "array")
 
     def __init__(self, array: npt.NDArray[Any]) -> None:
+        array.flags.writeable = False
         self.array = array
         self._list: list[T] | None = None
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> npt.NDArray[Any]:
+        if copy:
+            return np.array(self.array, dtype=dtype)
+        return self.array if dtype is None else self.array.astype(dtype, copy=False)
 
     def _values(self) -> list[T]:
         if self._list is None:
@@ -60,5 +69,4 @@ class ArrayValues(Sequence[T], Generic[T]):
 def seconds_of(sample_ns: Sequence[int], iterations: int) -> ArrayValues[float]:
     """Per-call seconds of nanosecond samples of ``iterations`` calls each: ``ns * (1e-9 /
     iterations)`` for each, as Python computes it."""
-    ns = sample_ns.array if isinstance(sample_ns, ArrayValues) else sample_ns
-    return ArrayValues(np.asarray(ns, dtype=np.float64) * (1e-9 / iterations))
+    return ArrayValues(np.asarray(sample_ns, dtype=np.float64) * (1e-9 / iterations))

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from pytest_perfbudget.arrays import ArrayValues
 from pytest_perfbudget.engine.tracing import TracerPause
 from pytest_perfbudget.entry import p10s
 from pytest_perfbudget.model import Change
@@ -41,11 +40,10 @@ _MAD_TO_SIGMA = 1.4826
 def _kept(seconds: Sequence[float]) -> FloatArray:
     """The samples sorted, without clock glitches: values below half the median.
 
-    All of them are kept rather than none. An :class:`ArrayValues` (a baseline
-    entry's seconds) is sorted as the array it holds.
+    All of them are kept rather than none. A baseline entry's seconds are sorted
+    as the array they hold (see :class:`~pytest_perfbudget.arrays.ArrayValues`).
     """
-    values = seconds.array if isinstance(seconds, ArrayValues) else seconds
-    data = np.sort(np.asarray(values, dtype=np.float64))
+    data = np.sort(np.asarray(seconds, dtype=np.float64))
     n = len(data)
     if n == 0:
         raise ValueError("needs at least one sample")

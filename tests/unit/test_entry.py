@@ -196,3 +196,14 @@ def _entry(summary: Any) -> BaselineEntry:
         machine="m",
         commit=None,
     )
+
+
+def test_numpy_reads_array_values_as_their_array_read_only() -> None:
+    values: ArrayValues[float] = ArrayValues(np.array([1.5, 0.5]))
+    assert np.asarray(values) is values.array
+    assert np.asarray(values, dtype=np.float32).dtype == np.float32
+    copied = np.array(values, copy=True)
+    copied[0] = 9.0
+    assert values[0] == 1.5
+    with pytest.raises(ValueError, match="read-only"):
+        np.asarray(values)[0] = 9.0
