@@ -229,7 +229,7 @@ def to_doc(entry: BaselineEntry) -> dict[str, Any]:
 #: The float fields of a summary, sorted.
 _FLOAT_STATS = ("max", "mean", "min", "p50", "p75", "p90", "p95", "p99", "p999", "stdev")
 #: A summary as :func:`~pytest_perfbudget.codec.dumps` lays it out in an entry: the
-#: bounds, then the other fields, sorted (``tests/unit/test_baseline.py`` checks it).
+#: bounds, then the other fields, sorted (``tests/unit/test_entry.py`` checks it).
 _STATS_TEXT = (
     "{\n        "
     + ",\n        ".join(
