@@ -29,7 +29,7 @@ running the steps in a fixed order:
 Three totals: a full refresh (load, compare and save all), a gate run (load and
 compare all, no save) and a partial refresh (load, compare and save 100).
 
-Run: ``python benchmarks/baseline_scale.py [--quick] [--out FILE]``
+Run: ``python benchmarks/baseline_scale.py [--quick] [--history N] [--out FILE]``
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ TARGET = 0.5
 MACHINE = {"cpu": "bench", "cores": 2, "python": "CPython 3.11"}
 
 
-def make_entries(count: int, rng: random.Random) -> list[BaselineEntry]:
+def make_entries(count: int, rng: random.Random, records: int) -> list[BaselineEntry]:
     """``count`` realistic entries: lognormal ns samples, a summary, a history."""
     summaries = []
     sample_sets = []
@@ -89,7 +89,7 @@ def make_entries(count: int, rng: random.Random) -> list[BaselineEntry]:
                     "commit": "0123456789abcdef0123456789abcdef01234567",
                 }
             )  # as the plugin makes a record: rounded once, when the run is saved
-            for _ in range(HISTORY)
+            for _ in range(records)
         )
         entries.append(
             BaselineEntry(
@@ -135,7 +135,7 @@ def refreshed(
                 old,
                 sample_ns=new.sample_ns,
                 summary=new.summary,
-                history=appended(old.history, record, HISTORY),  # as entry_from_verdict does
+                history=appended(old.history, record, len(old.history)),  # as a save does
             )
         )
     return out
@@ -200,20 +200,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 entries, 2 repetitions")
     parser.add_argument("--out", type=Path, help="append the Markdown results to this file")
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=HISTORY,
+        help=f"history records per entry (default {HISTORY}; a baseline keeps up to 20)",
+    )
     opts = parser.parse_args()
     count, reps = (1_000, 2) if opts.quick else (ENTRIES, 3)
     rng = random.Random(7)
-    entries = make_entries(count, rng)
+    entries = make_entries(count, rng, opts.history)
     now = [rng.uniform(1e-4, 1.1e-4) for _ in range(SAMPLES)]
     runs = []
     with tempfile.TemporaryDirectory(prefix="perfbudget-bench-") as tmp:
         for i in range(reps):
             runs.append(repetition(Path(tmp), entries, now))
             print(f"  repetition {i + 1}/{reps} done", flush=True)
-    emit(render(runs, count, reps), opts.out)
+    emit(render(runs, count, reps, opts.history), opts.out)
 
 
-def render(runs: list[dict[str, float]], count: int, reps: int) -> str:
+def render(runs: list[dict[str, float]], count: int, reps: int, history: int) -> str:
     col = {key: [r[key] for r in runs] for key in runs[0]}
 
     def total(*keys: str) -> list[float]:
@@ -249,7 +255,7 @@ def render(runs: list[dict[str, float]], count: int, reps: int) -> str:
     return "\n".join(
         [
             header("Baseline at scale (baseline_scale.py)", sys.argv),
-            f"{count} entries × {SAMPLES} samples, {HISTORY} history runs each; {reps} "
+            f"{count} entries × {SAMPLES} samples, {history} history runs each; {reps} "
             f"repetitions; seconds, median [IQR] (range). Target: load + compare + save "
             f"< {TARGET} s.\n",
             table(["step", "seconds"], rows),
