@@ -277,7 +277,7 @@ def save(
     return SaveResult(path=path, changes=_Changes(path, saved))
 
 
-def _stored(path: Path, text: str | None) -> dict[str, str]:
+def _stored(path: Path, text: str | bytes | None) -> dict[str, str]:
     """The text of each test's value in the file, as it is there when it was read
     (written again only when the file had to be parsed in full, NaN in it say)."""
     if text is None:

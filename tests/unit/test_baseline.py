@@ -353,6 +353,15 @@ def test_an_unreadable_file_is_an_error(tmp_path: Path) -> None:
         load(tmp_path)
 
 
+def test_a_baseline_with_non_ascii_node_ids_reads_and_saves(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.json"
+    save(path, [make_entry("t::test[café-😀]"), make_entry("t::a")], machine=FP, generator="g")
+    assert "café-😀" in path.read_text(encoding="utf-8")  # written as UTF-8, not escaped
+    assert set(load(path).entries) == {"t::test[café-😀]", "t::a"}
+    save(path, [make_entry("t::b")], machine=FP, generator="g")
+    assert load(path).entries["t::test[café-😀]"].sample_ns == make_entry("t::a").sample_ns
+
+
 def test_a_newer_schema_asks_for_an_upgrade(tmp_path: Path) -> None:
     path = write_doc(tmp_path / "b.json", {**valid_doc(tmp_path), "schema_version": 2})
     with pytest.raises(SchemaVersionError) as info:
