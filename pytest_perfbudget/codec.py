@@ -28,8 +28,8 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from pytest_perfbudget.arrays import ArrayValues
 from pytest_perfbudget.errors import BaselineError, SchemaVersionError
+from pytest_perfbudget.lazy import ArrayValues
 
 __all__ = [
     "MIGRATIONS",

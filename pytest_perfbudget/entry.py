@@ -15,11 +15,10 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, overload
+from typing import Any, NamedTuple
 
 import msgspec
 
-from pytest_perfbudget.arrays import ArrayValues, seconds_of
 from pytest_perfbudget.codec import (
     SAMPLE_PREFIXES,
     Encoded,
@@ -32,6 +31,7 @@ from pytest_perfbudget.codec import (
     type_name,
 )
 from pytest_perfbudget.errors import BaselineError
+from pytest_perfbudget.lazy import ArrayValues, LazyList, seconds_of
 from pytest_perfbudget.model import Summary
 
 __all__ = [
@@ -101,7 +101,7 @@ _runs = msgspec.json.Decoder(list[_Run]).decode
 _rows = msgspec.json.Decoder(list[msgspec.Raw]).decode
 
 
-class History(Sequence[Mapping[str, Any]]):
+class History(LazyList[Mapping[str, Any]]):
     """A test's history records, oldest first, each kept as its one-line JSON text.
 
     A history read from a file stays the text of its list: a save writes its
@@ -138,7 +138,7 @@ class History(Sequence[Mapping[str, Any]]):
         """This history with ``record`` added, the oldest dropped beyond ``limit``."""
         return History((*self.rows, dumps_inline(dict(record)))[-limit:])
 
-    def _records(self) -> list[Any]:
+    def _values(self) -> list[Any]:
         if self._parsed is None:
             if self._text is not None:
                 self._parsed = json.loads(bytes(self._text))
@@ -146,25 +146,8 @@ class History(Sequence[Mapping[str, Any]]):
                 self._parsed = [json.loads(row) for row in self.rows]
         return self._parsed
 
-    @overload
-    def __getitem__(self, index: int) -> Mapping[str, Any]: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Mapping[str, Any]]: ...
-    def __getitem__(self, index: int | slice) -> Any:
-        return self._records()[index]
-
     def __len__(self) -> int:
         return len(self._runs) if self._runs is not None else len(self.rows)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence):
-            return self._records() == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"History({self._records()!r})"
 
 
 # -- the JSON form ----------------------------------------------------------------

@@ -41,7 +41,7 @@ def _kept(seconds: Sequence[float]) -> FloatArray:
     """The samples sorted, without clock glitches: values below half the median.
 
     All of them are kept rather than none. A baseline entry's seconds are sorted
-    as the array they hold (see :class:`~pytest_perfbudget.arrays.ArrayValues`).
+    as the array they hold (see :class:`~pytest_perfbudget.lazy.ArrayValues`).
     """
     data = np.sort(np.asarray(seconds, dtype=np.float64))
     n = len(data)

@@ -15,7 +15,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_perfbudget.arrays import ArrayValues, seconds_of
 from pytest_perfbudget.codec import Encoded, dumps, dumps_test, rounded_floats
 from pytest_perfbudget.entry import (
     BaselineEntry,
@@ -27,6 +26,7 @@ from pytest_perfbudget.entry import (
     to_doc,
 )
 from pytest_perfbudget.errors import BaselineError
+from pytest_perfbudget.lazy import ArrayValues, seconds_of
 from pytest_perfbudget.regression import estimate_change, noise_floor
 from pytest_perfbudget.stats import summarize
 

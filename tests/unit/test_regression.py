@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_perfbudget.arrays import ArrayValues
+from pytest_perfbudget.lazy import ArrayValues
 from pytest_perfbudget.model import Change
 from pytest_perfbudget.regression import (
     classify,
