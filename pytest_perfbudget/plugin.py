@@ -377,7 +377,12 @@ class PerfbudgetPlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, "perfbudget", None)
         if data and report.when == "call":
-            self.verdicts[report.nodeid] = Verdict.from_dict(data)
+            verdict = Verdict.from_dict(data)
+            if verdict.status is Status.FAILED and hasattr(report, "wasxfail"):
+                # pytest counts an expected failure as skipped: so do we, not as failed
+                note = f"xfailed: {report.wasxfail}" if report.wasxfail else "xfailed"
+                verdict = replace(verdict, status=Status.SKIPPED, messages=(note,))
+            self.verdicts[report.nodeid] = verdict
             if hasattr(report, "node") and XDIST_NOTE not in self._notes:  # from an xdist worker
                 self._notes.append(XDIST_NOTE)
 

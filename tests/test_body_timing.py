@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -129,6 +130,34 @@ def test_a_skipped_budgeted_test_is_skipped_and_not_measured(project: pytest.Pyt
     result = project.runpytest()
     result.assert_outcomes(skipped=1)
     result.stdout.no_fnmatch_line("*OVER BUDGET*")
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_an_expected_failure_counts_as_skipped_not_failed(
+    project: pytest.Pytester, workers: str
+) -> None:
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.budget(p95=200)
+        @pytest.mark.xfail(reason="known bug")
+        def test_known_bug():
+            assert False
+
+        @pytest.mark.budget(p95=200)
+        def test_fine():
+            pass
+        """
+    )
+    result = project.runpytest("--perfbudget-json=report.json", "-n", workers)
+    result.assert_outcomes(passed=1, xfailed=1)
+    result.stdout.fnmatch_lines(["*perfbudget: 1 pass, 1 skipped*"])
+    result.stdout.no_fnmatch_line("*perfbudget:*failed*")
+    report = json.loads((project.path / "report.json").read_text())
+    known = next(test for test in report["tests"] if test["nodeid"].endswith("known_bug"))
+    assert known["status"] == "skipped"
+    assert "xfailed: known bug" in known["messages"]
 
 
 def test_an_async_test_body_is_repeated_on_its_event_loop(project: pytest.Pytester) -> None:
