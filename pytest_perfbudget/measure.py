@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import statistics
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -143,19 +142,11 @@ def _compare(
 
 
 def _probe(reference: Reference | None, measurement: Measurement) -> float | None:
-    """The machine probe now, in blocks of as much work as one of the test's samples
-    (so that CPU contention slows it as much as it slows the test); None without a probe.
-
-    A sample's work is taken at the baseline's median speed, as if the code were
-    unchanged, which is what the veto asks. The sample's wall time now would not do:
-    under contention it includes the time other processes ran, so blocks that long
-    hold more work than a sample and are preempted at another rate (python-dateutil
-    under two busy loops: samples of 3.4 ms of work took 7.3 ms; blocks of 7.3 ms
-    read the machine 1.5x and 1.6x slower, blocks of 3.4 ms 1.0x and 2.0x).
-    """
+    """The machine probe now, in blocks as long as the test's median sample (so that
+    CPU contention slows it as much as it slowed the test); None without a probe."""
     if reference is None or reference.probe is None or not reference.stored_probe:
         return None
-    return reference.probe(statistics.median(reference.seconds) * measurement.iterations)
+    return reference.probe(sorted(measurement.sample_ns)[measurement.n // 2] * 1e-9)
 
 
 def _vetoed(reference: Reference, probes: Sequence[float | None], ratio: float) -> str | None:
