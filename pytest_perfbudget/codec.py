@@ -36,7 +36,6 @@ __all__ = [
     "SAMPLE_PREFIXES",
     "SCHEMA_VERSION",
     "Encoded",
-    "Raws",
     "decode_sample_array",
     "decode_samples",
     "document",
@@ -59,9 +58,6 @@ SCHEMA_VERSION = 1
 
 #: ``MIGRATIONS[v]`` turns a schema-``v`` document into a schema-``v + 1`` one.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
-
-#: The JSON text of each test's value in a document, by node id (see :func:`loads_keyed`).
-Raws = dict[str, msgspec.Raw]
 
 _ZLIB = "z64:"
 _MAX_NS = 2**64 - 1
@@ -331,23 +327,22 @@ def dumps_keyed(doc: Mapping[str, Any], tests: Iterable[tuple[str, str]]) -> str
 _members = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode
 
 
-def loads_keyed(text: str | bytes) -> tuple[Any, Raws | None]:
+def loads_keyed(text: str | bytes) -> Any:
     """``json.loads(text)``, leaving the values of its ``tests`` object as JSON text.
 
-    When the document is an object whose ``tests`` is an object, the second
-    value maps each node id to its value's text (a :class:`msgspec.Raw`: valid
-    JSON, parsed when used) and ``doc["tests"]`` is that same dict; else it is
-    None and the document is parsed in full. Errors are those of ``json.loads``,
-    which also reads what msgspec refuses (``NaN``, lone surrogates).
+    When the document is an object whose ``tests`` is an object, ``doc["tests"]``
+    maps each node id to its value's text (a :class:`msgspec.Raw`: valid JSON,
+    parsed when used); else the document is parsed in full. Errors are those of
+    ``json.loads``, which also reads what msgspec refuses (``NaN``, lone surrogates).
     """
     try:
         members = _members(text)
         raws = _members(members[_KEYED])
     except (msgspec.MsgspecError, KeyError):  # another shape, or not strict JSON
-        return json.loads(text), None
+        return json.loads(text)
     doc = {key: json.loads(bytes(value)) for key, value in members.items() if key != _KEYED}
     doc[_KEYED] = raws
-    return doc, raws
+    return doc
 
 
 def parsed(value: Any) -> Any:
@@ -357,10 +352,10 @@ def parsed(value: Any) -> Any:
 
 @contextlib.contextmanager
 def paused_collector() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a big document is parsed.
+    """Pause the cyclic garbage collector while a big document is parsed or written.
 
-    Parsing builds many containers, none in a cycle; the collections they
-    would trigger cost more than the parse itself.
+    Both build many objects, none in a cycle; the collections they would trigger
+    cost more than the parse or the writing itself.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -399,7 +394,7 @@ def _parse(path: Path, text: str | bytes) -> dict[str, Any]:
     if not text or text.isspace():
         raise BaselineError(f"{path}: the file is empty (truncated?)")
     try:
-        doc = loads_keyed(text)[0]
+        doc = loads_keyed(text)
     except json.JSONDecodeError as exc:
         ends_early = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated")
         what = "truncated: the JSON ends early" if ends_early else "not valid JSON"

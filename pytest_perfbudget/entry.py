@@ -134,10 +134,6 @@ class History(LazyList[Mapping[str, Any]]):
             )
         return self._rows
 
-    def appended(self, record: Mapping[str, Any], limit: int) -> History:
-        """This history with ``record`` added, the oldest dropped beyond ``limit``."""
-        return History((*self.rows, dumps_inline(dict(record)))[-limit:])
-
     def _values(self) -> list[Any]:
         if self._parsed is None:
             if self._text is not None:
@@ -263,8 +259,9 @@ def _history(history: Sequence[Mapping[str, Any]]) -> History:
 def appended(
     history: Sequence[Mapping[str, Any]], record: Mapping[str, Any], limit: int
 ) -> History:
-    """``history`` with ``record`` added, the oldest records dropped beyond ``limit``."""
-    return _history(history).appended(record, limit)
+    """``history`` with ``record`` added, the oldest records dropped beyond ``limit``
+    (the kept records as they were written)."""
+    return History((*_history(history).rows, dumps_inline(dict(record)))[-limit:])
 
 
 # -- reading ----------------------------------------------------------------------

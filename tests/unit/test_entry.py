@@ -73,7 +73,7 @@ def test_one_line_records_are_written_back_as_they_are() -> None:
 
 def test_appending_keeps_the_last_records() -> None:
     history = History(text=history_text(RECORDS))
-    longer = history.appended({"machine": "m3", "p10": 1.0}, limit=3)
+    longer = appended(history, {"machine": "m3", "p10": 1.0}, 3)
     assert longer == [*RECORDS[1:], {"machine": "m3", "p10": 1.0}]
     assert appended(tuple(RECORDS), {"p10": 2.0}, 2) == [RECORDS[2], {"p10": 2.0}]
     assert appended((), {"p10": 2.0}, 20) == [{"p10": 2.0}]
