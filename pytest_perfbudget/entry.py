@@ -229,13 +229,14 @@ def _stats_json(summary: Summary) -> Any:
     if type(summary.n) is not int or not all(type(value) is float for value in values):
         return rounded(summary.to_dict())
     texts = rounded_floats(values)
-    rest = iter(texts[len(_FLOAT_STATS) :])
+    stats, rest = texts[: len(_FLOAT_STATS)], iter(texts[len(_FLOAT_STATS) :])
     pairs = ", ".join(
         f"{_BOUND_NAMES.get(stat) or _BOUND_NAMES.setdefault(stat, dumps_inline(stat))}: "
         f"[{'null' if low is None else next(rest)}, {'null' if high is None else next(rest)}]"
         for stat, (low, high) in bounds
     )
-    return Encoded(_STATS_TEXT % ("{" + pairs + "}", *texts[:3], summary.n, *texts[3:10]))
+    # n sorts between min (the third float) and p50
+    return Encoded(_STATS_TEXT % ("{" + pairs + "}", *stats[:3], summary.n, *stats[3:]))
 
 
 def p10s(history: Sequence[Mapping[str, Any]], machine: str | None = None) -> list[Any]:
