@@ -7,6 +7,7 @@ only when a budgeted or measured test runs.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import replace
@@ -32,6 +33,8 @@ perf_key = pytest.StashKey["Perf"]()
 verdict_key = pytest.StashKey[Verdict]()
 plugin_key = pytest.StashKey["PerfbudgetPlugin"]()
 running_key = pytest.StashKey[bool]()
+#: The verdict of a test's call and the exception that fails it, until its report is made.
+judged_key = pytest.StashKey["tuple[Verdict | None, BaseException | None]"]()
 
 MARKER_HELP = (
     "budget(p95=200, ...): performance budget of this test. Statistics p50 p75 p90 p95 p99 "
@@ -487,11 +490,24 @@ class _MeasuringHooks:
             return
         pytest.fail(error, pytrace=False)
 
-    @pytest.hookimpl(wrapper=True)
+    @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        # The innermost wrapper: the test is judged (its body repeated, if that is how it
+        # is measured) while pytest still captures its output and its capsys or capfd
+        # fixture works, and a broken budget is raised as the call's exception, so xfail
+        # and every other plugin see an ordinary failure. Reports made while the test
+        # runs are subtests': only the test's own call report gets the verdict.
+        plugin = self.plugin
         item.stash[running_key] = True
         try:
-            return (yield)
+            result = yield
+            if not plugin.settings.disable:
+                with _quiet(item):
+                    judged = plugin._judge_call(item)
+                item.stash[judged_key] = judged
+                if judged[1] is not None:
+                    raise judged[1]
+            return result
         finally:
             item.stash[running_key] = False
 
@@ -499,25 +515,38 @@ class _MeasuringHooks:
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        # The innermost wrapper: a broken budget becomes the call's exception before the
-        # report is made, so xfail and every other plugin see an ordinary failure.
-        # Reports made while the test still runs are subtests': only the test's own call
-        # report is judged.
         plugin = self.plugin
         running = item.stash.get(running_key, False)
         ours = call.when == "call" and not running and not plugin.settings.disable
-        verdict = None
-        if ours and call.excinfo is None:
-            verdict, failure = plugin._judge_call(item)
-            if failure is not None:
-                call.excinfo = _raised(failure)
+        verdict, failure = item.stash.get(judged_key, (None, None)) if ours else (None, None)
+        if ours:
+            item.stash[judged_key] = (None, None)
+        if call.excinfo is not None and call.excinfo.value is not failure:
+            verdict = None  # the test failed, or something after the judging did
         report = yield
-        if ours and verdict is not None:
+        if verdict is not None:
             plugin._attach(item, report, verdict)
         elif ours and (budget := item.stash.get(budget_key, None)) is not None:
             status = Status.SKIPPED if report.skipped else Status.FAILED
             plugin._attach(item, report, Verdict(item.nodeid, status, budget))
         return report
+
+
+#: Fixtures that read the test's output: a test using one keeps its output while its
+#: body is repeated, as in its own call.
+_CAPTURE_FIXTURES = frozenset(("capsys", "capsysbinary", "capfd", "capfdbinary", "capteesys"))
+
+
+def _quiet(item: pytest.Item) -> contextlib.AbstractContextManager[None]:
+    """Drop the output of the calls the plugin makes to measure and judge ``item``:
+    only its own call's output is shown, captured as usual. Not under ``-s``, and
+    not for a test that reads its output (capsys, capfd), which would miss it."""
+    uses_capture = _CAPTURE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+    if uses_capture or item.config.getoption("capture") == "no":
+        return contextlib.nullcontext()
+    from pytest_perfbudget.engine.tracing import silenced
+
+    return silenced()
 
 
 def _write_with(writer: object, verdicts: list[Verdict]) -> None:

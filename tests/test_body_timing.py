@@ -301,3 +301,64 @@ def test_an_xfail_test_over_budget_is_an_expected_failure(project: pytest.Pytest
 
 def test_a_strict_xfail_test_over_budget_is_an_expected_failure(project: pytest.Pytester) -> None:
     _xfail_over_budget(project, strict=True).assert_outcomes(xfailed=1)
+
+
+# -- output -----------------------------------------------------------------------------
+
+#: A budgeted test that writes a line each way a test can: print, sys.stderr, fd 1.
+PRINTING_TEST = """
+import os
+import sys
+import pytest
+
+@pytest.mark.budget(p95=200)
+def test_prints():
+    print("via-print")
+    sys.stderr.write("via-stderr\\n")
+    os.write(1, b"via-fd\\n")
+"""
+
+
+def _count(result: pytest.RunResult, text: str) -> int:
+    return sum(line.count(text) for line in result.outlines + result.errlines)
+
+
+def test_a_repeated_body_prints_nothing_to_the_terminal(project: pytest.Pytester) -> None:
+    project.makepyfile(PRINTING_TEST)
+    result = project.runpytest_subprocess()
+    result.assert_outcomes(passed=1)
+    for text in ("via-print", "via-stderr", "via-fd"):
+        assert _count(result, text) == 0, text
+
+
+def test_the_captured_output_of_a_timed_body_is_its_own_call_s(project: pytest.Pytester) -> None:
+    project.makepyfile(PRINTING_TEST)
+    result = project.runpytest_subprocess("-rP")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*Captured stdout call*", "via-print", "via-fd"])
+    for text in ("via-print", "via-stderr", "via-fd"):
+        assert _count(result, text) == 1, text
+
+
+def test_under_dash_s_every_repeated_call_prints(project: pytest.Pytester) -> None:
+    project.makepyfile(PRINTING_TEST)
+    result = project.runpytest_subprocess("-s")
+    result.assert_outcomes(passed=1)
+    assert _count(result, "via-print") > 1
+
+
+@pytest.mark.parametrize("fixture", ["capsys", "capfd"])
+def test_a_timed_body_that_reads_its_output_passes(project: pytest.Pytester, fixture: str) -> None:
+    project.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.budget(p95=200)
+        def test_reads_output({fixture}):
+            print("hello")
+            assert {fixture}.readouterr().out == "hello\\n"
+        """
+    )
+    result = project.runpytest_subprocess("-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_reads_output*PASSED*"])

@@ -1,14 +1,19 @@
-"""What runs around a measured call: tracers to pause, memory to trace."""
+"""What runs around a measured call: tracers to pause, memory to trace, output to drop."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import threading
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import TracebackType
 
-__all__ = ["TracerPause", "peak_memory"]
+__all__ = ["TracerPause", "peak_memory", "silenced"]
+
+#: The file descriptors of standard output and standard error.
+_STD_FDS = (1, 2)
 
 
 def peak_memory(fn: Callable[[], object]) -> tuple[int, object]:
@@ -29,6 +34,41 @@ def peak_memory(fn: Callable[[], object]) -> tuple[int, object]:
         if started:
             tracemalloc.stop()
     return max(0, peak - base), result
+
+
+@contextlib.contextmanager
+def silenced() -> Iterator[None]:
+    """Drop what the block writes to standard output and error: through ``sys.stdout``
+    and ``sys.stderr``, and to file descriptors 1 and 2 (C code, child processes).
+
+    Both are restored afterwards, whatever they were (a capture, a terminal).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed or odd stream: nothing to flush
+            stream.flush()
+    with open(os.devnull, "w", encoding="utf-8") as null, contextlib.ExitStack() as stack:
+        for fd in _STD_FDS:
+            stack.enter_context(_pointed_at(fd, null.fileno()))
+        stack.enter_context(contextlib.redirect_stdout(null))
+        stack.enter_context(contextlib.redirect_stderr(null))
+        yield
+
+
+@contextlib.contextmanager
+def _pointed_at(fd: int, target: int) -> Iterator[None]:
+    """File descriptor ``fd`` made a copy of ``target`` in the block (left alone if
+    it is not open)."""
+    try:
+        saved = os.dup(fd)
+    except OSError:
+        yield
+        return
+    try:
+        os.dup2(target, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
 
 
 def _name(hook: object) -> str:

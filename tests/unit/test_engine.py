@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import threading
 import types
@@ -21,6 +22,7 @@ from pytest_perfbudget.engine import (
     clock_for,
     peak_memory,
 )
+from pytest_perfbudget.engine.tracing import silenced
 from pytest_perfbudget.errors import SpecError
 
 
@@ -513,3 +515,25 @@ def test_one_slow_first_call_does_not_stop_a_short_function_being_batched() -> N
         clock.now += next(durations)
 
     assert Runner(plan(), clock).calibrate(fn) > 50
+
+
+def test_silenced_drops_output_and_restores_both_streams(capfd: pytest.CaptureFixture[str]) -> None:
+    stdout, stderr = sys.stdout, sys.stderr
+    with silenced():
+        print("dropped")
+        sys.stderr.write("dropped\n")
+        os.write(1, b"dropped\n")
+        os.write(2, b"dropped\n")
+    assert (sys.stdout, sys.stderr) == (stdout, stderr)
+    print("kept")
+    os.write(2, b"kept\n")
+    assert capfd.readouterr() == ("kept\n", "kept\n")
+
+
+def test_silenced_restores_the_streams_when_the_block_raises(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(ZeroDivisionError), silenced():
+        1 / 0  # noqa: B018
+    os.write(1, b"kept\n")
+    assert capfd.readouterr().out == "kept\n"
