@@ -24,7 +24,11 @@ running the steps in a fixed order:
   suite: the other entries' text is copied);
 - the sample codec alone, for every entry: ``encode_samples`` (byte planes and
   base64, which the file format requires) and ``decode_samples``, a floor under
-  any save and under any comparison that reads the samples.
+  any save and under any comparison that reads the samples;
+- the file's own floor: reading it and splitting it into each test's JSON text
+  (``codec.loads_keyed``, msgspec), and writing the same text again
+  (``files.atomic_write``: temporary file, fsync, rename). A full refresh does
+  both, however fast the rest of it is.
 
 Three totals: a full refresh (load, compare and save all), a gate run (load and
 compare all, no save) and a partial refresh (load, compare and save 100).
@@ -51,7 +55,9 @@ from pathlib import Path
 from _common import describe, emit, header, table
 
 from pytest_perfbudget.baseline import BaselineEntry, decode_samples, encode_samples, load, save
+from pytest_perfbudget.codec import loads_keyed
 from pytest_perfbudget.entry import History, appended, rounded
+from pytest_perfbudget.files import atomic_write
 from pytest_perfbudget.regression import estimate_change, noise_floor
 from pytest_perfbudget.stats import summarize
 
@@ -186,6 +192,11 @@ def repetition(folder: Path, entries: list[BaselineEntry], now: list[float]) -> 
         lambda: [decode_samples(text) for text in encoded],  # type: ignore[attr-defined]
     )
     text = path.read_text()
+    step(
+        "floor: read the file and split it into each test's text",
+        lambda: loads_keyed(path.read_bytes()),
+    )
+    step("floor: write the same text atomically", lambda: atomic_write(folder / "copy.json", text))
     doc = step("json.loads", lambda: json.loads(text))
     step("json.dumps(sort_keys, indent=2)", lambda: json.dumps(doc, sort_keys=True, indent=2))
     step("json.dumps compact (C encoder)", lambda: json.dumps(doc))
@@ -233,6 +244,10 @@ def render(runs: list[dict[str, float]], count: int, reps: int, history: int) ->
         f"save over existing ({PARTIAL} entries)",
     )
     plain = total("json.loads", "json.dumps(sort_keys, indent=2)")
+    floor = total(
+        "floor: read the file and split it into each test's text",
+        "floor: write the same text atomically",
+    )
     ratio = [a / b for a, b in zip(full, plain, strict=True)]
 
     def verdict(values: list[float]) -> str:
@@ -249,6 +264,7 @@ def render(runs: list[dict[str, float]], count: int, reps: int, history: int) ->
             f"partial refresh: load + compare + save {PARTIAL} of {count}",
             f"{describe(partial)} ({verdict(partial)})",
         ],
+        ["floor: read + split + write the file (no entry decoded or written)", describe(floor)],
         ["json.loads + json.dumps(sort_keys, indent=2) (reference)", describe(plain)],
         ["full refresh / reference", describe(ratio, "{:.2f}x")],
     ]
