@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_perfbudget import __version__
 from pytest_perfbudget.errors import BaselineError, ConfigError, PerfbudgetError, SpecError
-from pytest_perfbudget.model import Change, Status, Summary, Verdict
+from pytest_perfbudget.model import NOISE_RUNS, Change, Status, Summary, Verdict
 from pytest_perfbudget.units import format_change, format_duration, format_size, parse_ratio
 
 if sys.version_info >= (3, 11):
@@ -45,8 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args, unknown = parser.parse_known_args(argv)
     if args.command == "refresh":
-        # Everything after "refresh" goes to pytest untouched and in order.
-        args.pytest_args = argv[argv.index("refresh") + 1 :]
+        # Everything after "refresh" (and its own --runs) goes to pytest untouched, in order.
+        args.pytest_args = _pytest_args(args, argv[argv.index("refresh") + 1 :])
     elif unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     handler: Callable[[argparse.Namespace], int] = args.handler
@@ -72,7 +72,17 @@ def _parser() -> argparse.ArgumentParser:
         "refresh",
         help="run pytest with --perfbudget-save, then print what changed in the baseline",
         description="Run `python -m pytest --perfbudget-save PYTEST_ARGS…`, then print "
-        "old → new for each baseline entry that changed. Exits with pytest's status.",
+        "old → new for each baseline entry that changed. Exits with pytest's status (with "
+        "--runs, the first run's that is not 0).",
+    )
+    cmd.add_argument(
+        "--runs",
+        type=_runs,
+        default=1,
+        metavar="N",
+        help="save N runs, each a pytest process of its own (default 1), so each entry's "
+        f"history holds enough runs ({NOISE_RUNS}) to learn its run-to-run noise at once; "
+        "it must come before the pytest arguments",
     )
     cmd.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="PYTEST_ARGS")
     cmd.set_defaults(handler=refresh)
@@ -106,6 +116,23 @@ def _add_file_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     cmd.add_argument("file", type=Path, metavar="FILE")
     cmd.add_argument("-o", "--output", type=Path, metavar="OUT", help="default: the baseline")
     cmd.set_defaults(handler=import_benchmark)
+
+
+def _runs(text: str) -> int:
+    if not text.isdecimal() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of runs (1 or more)")
+    return int(text)
+
+
+def _pytest_args(args: argparse.Namespace, rest: list[str]) -> list[str]:
+    """The arguments after ``refresh`` but its own ``--runs N`` (or ``--runs=N``), which
+    counts only before them (argparse has checked its value)."""
+    if rest[:1] == ["--runs"]:
+        return rest[2:]
+    if rest and rest[0].startswith("--runs="):
+        return rest[1:]
+    args.runs = 1
+    return rest
 
 
 def _ratio(text: str) -> float:
@@ -160,7 +187,14 @@ def refresh(args: argparse.Namespace) -> int:
     path = baseline_from_args(args.pytest_args)
     before = baseline.load(path).entries
     command = [sys.executable, "-m", "pytest", "--perfbudget-save", *args.pytest_args]
-    status = subprocess.run(command, check=False).returncode
+    status = 0
+    for run in range(args.runs):
+        if args.runs > 1:
+            print(f"perfbudget: refresh run {run + 1} of {args.runs}", flush=True)
+        code = subprocess.run(command, check=False).returncode
+        status = status or code
+        if code not in (0, 1):  # interrupted, an internal or usage error, no tests: stop
+            break
     after = baseline.load(path).entries
     changed = [
         _entry_change(nodeid, before.get(nodeid), entry)
@@ -170,7 +204,21 @@ def refresh(args: argparse.Namespace) -> int:
     print(f"\nperfbudget: {len(changed)} of {len(after)} baseline entries changed in {path}")
     for line in changed:
         print(line)
+    short = _short_histories(after)
+    if short:
+        print(
+            f"perfbudget: {short} of {len(after)} entries hold fewer than {NOISE_RUNS} saved runs; "
+            "until they do, their allowed slowdown is not raised to their run-to-run noise "
+            f"(`perfbudget refresh --runs {NOISE_RUNS}` saves {NOISE_RUNS} runs at once)"
+        )
     return status
+
+
+def _short_histories(entries: Mapping[str, BaselineEntry]) -> int:
+    """How many entries hold fewer saved runs on their machine than the noise floor needs."""
+    from pytest_perfbudget.entry import p10s
+
+    return sum(len(p10s(entry.history, entry.machine)) < NOISE_RUNS for entry in entries.values())
 
 
 def _entry_change(nodeid: str, old: BaselineEntry | None, new: BaselineEntry) -> str:

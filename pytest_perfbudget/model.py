@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 __all__ = [
+    "NOISE_RUNS",
     "QUANTILES",
     "STATISTICS",
     "Budget",
@@ -35,6 +36,9 @@ QUANTILES: Mapping[str, float] = {
     "p999": 0.999,
 }
 STATISTICS: tuple[str, ...] = (*QUANTILES, "mean", "max")
+#: Saved runs on one machine a baseline entry's history needs before its noise floor
+#: is learned: the allowed slowdown raised to the run-to-run noise (STATISTICS.md rule 2).
+NOISE_RUNS = 5
 #: Names accepted in a budget that stand for another statistic.
 ALIASES: Mapping[str, str] = {"median": "p50"}
 

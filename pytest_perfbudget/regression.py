@@ -20,7 +20,7 @@ import numpy as np
 
 from pytest_perfbudget.engine.tracing import TracerPause
 from pytest_perfbudget.entry import p10s
-from pytest_perfbudget.model import Change
+from pytest_perfbudget.model import NOISE_RUNS, Change
 from pytest_perfbudget.stats import FloatArray, order_statistic_ranks
 
 __all__ = [
@@ -114,7 +114,7 @@ def estimate_change(
 def noise_floor(
     history: Sequence[Mapping[str, Any]],
     *,
-    min_runs: int = 5,
+    min_runs: int = NOISE_RUNS,
     machine: str | None = None,
 ) -> float | None:
     """How much p10 moves between runs on this machine, as a fraction (0.12 = 12 %).

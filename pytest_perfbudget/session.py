@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_perfbudget import __version__
 from pytest_perfbudget.errors import SpecError
-from pytest_perfbudget.model import Budget, Change, Outcome, Status, Verdict
+from pytest_perfbudget.model import NOISE_RUNS, Budget, Change, Outcome, Status, Verdict
 
 if TYPE_CHECKING:
     from pytest_perfbudget.baseline import Baseline, BaselineEntry
@@ -130,6 +130,8 @@ def build_verdict(
                 "the baseline was measured on another machine; the comparison is weak "
                 "(refresh the baseline on this machine, or use --perfbudget-against)"
             )
+        elif judgement.regression == "regressed":
+            messages.extend(_noise_hint(entry, machine_id))
     elif status is Status.PASS and expects_entry:
         status = Status.NEW
         clock = (
@@ -149,6 +151,21 @@ def build_verdict(
         confirmed=judgement.confirmed,
         location=location,
     )
+
+
+def _noise_hint(entry: BaselineEntry, machine_id: str) -> list[str]:
+    """Why a regression was judged at the declared threshold: too few saved runs to
+    learn the test's run-to-run noise from (none when there are enough)."""
+    from pytest_perfbudget.entry import p10s
+
+    runs = len(p10s(entry.history, machine_id))
+    if runs >= NOISE_RUNS:
+        return []
+    return [
+        f"the baseline holds {runs} saved run{'s' * (runs != 1)} of this test on this machine; "
+        f"from {NOISE_RUNS} on, the allowed slowdown is raised to the test's run-to-run noise "
+        f"(`perfbudget refresh --runs {NOISE_RUNS - runs}` adds {NOISE_RUNS - runs})"
+    ]
 
 
 def fails(verdict: Verdict, settings: Settings) -> bool:

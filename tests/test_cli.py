@@ -461,8 +461,11 @@ class FakePytest:
 
     def __call__(self, command: list[str], check: bool) -> subprocess.CompletedProcess[str]:
         self.commands.append(command)
+        previous = baseline.load(self.path).entries
         entries = [
-            baseline.entry_from_verdict(v, None, machine="abc", commit=None, reference=None)
+            baseline.entry_from_verdict(
+                v, previous.get(v.nodeid), machine="abc", commit=None, reference=None
+            )
             for v in self.verdicts
         ]
         baseline.save(self.path, entries, machine=MACHINE, generator="pytest-perfbudget 0.1.0")
@@ -496,6 +499,9 @@ def test_refresh_runs_pytest_and_prints_what_changed(
         "perfbudget: 2 of 3 baseline entries changed in .perfbudget/baseline.json",
         "t.py::added  new  p50 502 µs",
         "t.py::slower  p50 1.21 ms → 1.46 ms (+21 %) · min 1.20 ms → 1.45 ms (+21 %)",
+        "perfbudget: 3 of 3 entries hold fewer than 5 saved runs; until they do, their allowed "
+        "slowdown is not raised to their run-to-run noise (`perfbudget refresh --runs 5` saves "
+        "5 runs at once)",
     ]
 
 
@@ -549,6 +555,67 @@ def test_refresh_passes_help_like_options_after_a_path_to_pytest(
     assert fake.commands[0][4:] == ["tests", "--co", "-q"]
 
 
+@pytest.mark.parametrize("option", [["--runs", "3"], ["--runs=3"]])
+def test_refresh_runs_saves_that_many_runs_each_in_its_own_pytest(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    option: list[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / ".perfbudget" / "baseline.json"
+    fake = FakePytest(path, [measured("t.py::x", 1.0)])
+    monkeypatch.setattr(subprocess, "run", fake)
+    assert main(["refresh", *option, "-k", "x"]) == 0
+    assert [command[3:] for command in fake.commands] == [["--perfbudget-save", "-k", "x"]] * 3
+    assert len(baseline.load(path).entries["t.py::x"].history) == 3
+    out = capsys.readouterr().out
+    assert "perfbudget: refresh run 3 of 3" in out
+    assert "1 of 1 entries hold fewer than 5 saved runs" in out
+
+
+def test_refresh_says_nothing_of_histories_that_hold_enough_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    fake = FakePytest(tmp_path / ".perfbudget" / "baseline.json", [measured("t.py::x", 1.0)])
+    monkeypatch.setattr(subprocess, "run", fake)
+    assert main(["refresh", "--runs", "5"]) == 0
+    assert "saved runs" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("returncode", "calls"), [(1, 3), (2, 1), (4, 1), (5, 1)])
+def test_refresh_runs_stops_when_pytest_could_not_run_the_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, returncode: int, calls: int
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    fake = FakePytest(tmp_path / ".perfbudget" / "baseline.json", [], returncode)
+    monkeypatch.setattr(subprocess, "run", fake)
+    assert main(["refresh", "--runs", "3"]) == returncode
+    assert len(fake.commands) == calls
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--runs"], "argument --runs: expected one argument"),
+        (["--runs", "0"], "argument --runs: '0' is not a whole number of runs (1 or more)"),
+        (["--runs=two"], "argument --runs: 'two' is not a whole number of runs (1 or more)"),
+    ],
+)
+def test_refresh_refuses_a_bad_number_of_runs(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
+) -> None:
+    monkeypatch.setattr(subprocess, "run", pytest.fail)
+    with pytest.raises(SystemExit) as exc:
+        main(["refresh", *argv])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 def test_pytest_is_never_imported_by_the_cli() -> None:
     code = (
         "import sys; from pytest_perfbudget import cli; "
@@ -573,15 +640,20 @@ def test_refresh_end_to_end_saves_and_then_shows_changes(pytester: pytest.Pytest
         """
     )
     command = [sys.executable, "-m", "pytest_perfbudget", "refresh", "-p", "no:cacheprovider"]
-    first = pytester.run(*command, "-p", "no:asyncio")
+    first = pytester.run(*command[:4], "--runs", "2", *command[4:], "-p", "no:asyncio")
     assert first.ret == 0
     first.stdout.fnmatch_lines(
         [
+            "perfbudget: refresh run 2 of 2",
+            "*",
             "perfbudget: 2 of 2 baseline entries changed in .perfbudget/baseline.json",
             "test_x.py::test_a  new  p50 *",
             "test_x.py::test_b  new  p50 *",
+            "perfbudget: 2 of 2 entries hold fewer than 5 saved runs; *",
         ]
     )
+    saved = baseline.load(pytester.path / ".perfbudget" / "baseline.json").entries
+    assert [len(entry.history) for entry in saved.values()] == [2, 2]
     second = pytester.run(*command, "-p", "no:asyncio", "-k", "test_b")
     assert second.ret == 0
     second.stdout.fnmatch_lines(

@@ -32,11 +32,12 @@ def _judgement(
     return Judgement(meas, summarize(meas.seconds), (), change=change, regression=regression)
 
 
-def _entry(timer: str = "wall", machine: str = "m") -> BaselineEntry:
+def _entry(timer: str = "wall", machine: str = "m", runs: int = 0) -> BaselineEntry:
     meas = _measurement()
+    history = [{"machine": machine, "p10": 0.001}] * runs
     return BaselineEntry(
         nodeid="t::a", timer=timer, iterations=1, sample_ns=SAMPLES,
-        summary=summarize(meas.seconds), budget={}, history=(), machine=machine, commit=None,
+        summary=summarize(meas.seconds), budget={}, history=history, machine=machine, commit=None,
     )  # fmt: skip
 
 
@@ -85,6 +86,30 @@ def test_a_baseline_from_another_machine_is_called_weak() -> None:
     )  # fmt: skip
     assert verdict.status is Status.REGRESSED
     assert any("another machine" in message for message in verdict.messages)
+
+
+@pytest.mark.parametrize(("runs", "hint"), [(1, "1 saved run of"), (4, "4 saved runs of")])
+def test_a_regression_judged_before_the_noise_is_learned_says_how_to_learn_it(
+    runs: int, hint: str
+) -> None:
+    verdict = session.build_verdict(
+        "t::a", Budget(), _judgement(CHANGE, "regressed"), _entry(runs=runs),
+        machine_id="m", expects_entry=True, location=None,
+    )  # fmt: skip
+    assert verdict.messages[1] == (
+        f"the baseline holds {hint} this test on this machine; from 5 on, the allowed "
+        "slowdown is raised to the test's run-to-run noise "
+        f"(`perfbudget refresh --runs {5 - runs}` adds {5 - runs})"
+    )
+
+
+@pytest.mark.parametrize(("regression", "runs"), [("regressed", 5), ("unchanged", 1)])
+def test_no_noise_hint_once_learned_or_without_a_regression(regression: str, runs: int) -> None:
+    verdict = session.build_verdict(
+        "t::a", Budget(), _judgement(CHANGE, regression), _entry(runs=runs),
+        machine_id="m", expects_entry=True, location=None,
+    )  # fmt: skip
+    assert not any("saved run" in message for message in verdict.messages)
 
 
 def test_an_entry_of_another_clock_makes_the_test_new() -> None:
