@@ -149,8 +149,11 @@ def _probe(reference: Reference | None, measurement: Measurement) -> float | Non
     return reference.probe(sorted(measurement.sample_ns)[measurement.n // 2] * 1e-9)
 
 
-def _vetoed(reference: Reference, probes: Sequence[float | None], ratio: float) -> str | None:
-    """A message when the machine's own slowdown since the baseline explains ``ratio``.
+def _vetoed(
+    reference: Reference, probes: Sequence[float | None], ratio: float
+) -> tuple[bool, str | None]:
+    """Whether the machine's own slowdown since the baseline explains ``ratio``, and
+    a message with what the probe read (None without a probe).
 
     The probe ran before and after the confirming re-measurement; the slower reading
     counts, so contention that came and went during the test is not missed.
@@ -159,14 +162,17 @@ def _vetoed(reference: Reference, probes: Sequence[float | None], ratio: float) 
 
     readings = [probe for probe in probes if probe is not None]
     if not readings or reference.threshold is None or not reference.stored_probe:
-        return None
+        return False, None
     now = max(readings)
-    if not probe_vetoes(now, reference.stored_probe, reference.threshold, ratio):
-        return None
-    return (
-        f"the machine runs slower now than when the baseline was saved (reference workload "
-        f"{format_change(now / reference.stored_probe)}); the slowdown is not attributed "
-        "to the code"
+    speed = format_change(now / reference.stored_probe)
+    if probe_vetoes(now, reference.stored_probe, reference.threshold, ratio):
+        return True, (
+            f"the machine runs slower now than when the baseline was saved (reference "
+            f"workload {speed}); the slowdown is not attributed to the code"
+        )
+    return False, (
+        f"the machine's reference workload ran {speed} against when the baseline was "
+        "saved, which does not account for the slowdown"
     )
 
 
@@ -204,12 +210,11 @@ def judge_callable(
             _, second = _compare(again, reference)
             change, _ = _compare(measurement, reference)
             regression = "regressed" if second == "regressed" else "inconclusive"
-            veto = None
             if regression == "regressed" and change is not None:
-                veto = _vetoed(reference, (before, _probe(reference, again)), change.ratio)
-            if veto:
-                regression = "inconclusive"
-                messages.append(veto)
+                probes = (before, _probe(reference, again))
+                vetoed, note = _vetoed(reference, probes, change.ratio)
+                regression = "inconclusive" if vetoed else regression
+                messages += [note] if note else []
         confirmed = regression == "regressed" or any(c.outcome is Outcome.FAIL for c in checks)
         if not confirmed and not messages:
             messages.append("a re-measurement did not confirm the first measurement")

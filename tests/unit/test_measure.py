@@ -313,6 +313,15 @@ def test_a_machine_as_fast_as_before_does_not_veto() -> None:
     assert judgement.regression == "regressed"
 
 
+def test_a_confirmed_regression_says_what_the_machine_probe_read() -> None:
+    reference = _reference([1.5], stored_probe=1.0, probe=lambda block: 1.02)
+    judgement = _judged_against(reference)
+    assert judgement.messages == (
+        "the machine's reference workload ran +2.0 % against when the baseline was saved, "
+        "which does not account for the slowdown",
+    )
+
+
 def test_a_baseline_without_a_threshold_reports_the_change_but_never_gates() -> None:
     judgement = _judged_against(_reference([3.0], threshold=None))
     assert judgement.regression is None
