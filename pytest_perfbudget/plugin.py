@@ -578,14 +578,6 @@ def _load_baseline(path: Path) -> Baseline | None:
         raise pytest.UsageError(str(exc)) from exc
 
 
-def _raised(failure: BaseException) -> pytest.ExceptionInfo[BaseException]:
-    """``failure`` as pytest's exception info (which needs it raised, for a traceback)."""
-    try:
-        raise failure
-    except BaseException:  # caught only to capture it
-        return pytest.ExceptionInfo.from_current()
-
-
 def _body(item: pytest.Item) -> Callable[[], object]:
     """The test body to repeat: ``runtest`` (fixtures stay set up), or for a
     ``unittest.TestCase`` its own run() into a private result."""

@@ -241,10 +241,9 @@ def probe_vetoes(
     ``1 + 2 × threshold``: how much a slow state slows a given test varies around
     the probe's reading (on boltons' suite, one slow state slowed 16 tests 0.78 to
     1.09 times as much as the probe read, and 3 more over 1.10 times). Without a
-    ratio, it is when the machine alone
-    is slower by ``threshold`` or more. A veto only turns a regression into
-    "inconclusive": a faster machine never makes a change look larger, so the probe
-    cannot cause a false alarm.
+    ratio, it is when the machine alone is slower by ``threshold`` or more. A veto
+    only turns a regression into "inconclusive": a faster machine never makes a
+    change look larger, so the probe cannot cause a false alarm.
     """
     if stored is None or stored <= 0:
         return False
