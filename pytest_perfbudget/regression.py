@@ -239,7 +239,7 @@ def probe_vetoes(
     now against the probe at save time) is no longer above ``1 + threshold``, or,
     while the machine itself runs ``threshold`` or more slower (a slow state), above
     ``1 + 2 × threshold``: how much a slow state slows a given test varies around
-    the probe's reading (on boltons' suite, one slow state slowed 16 tests 0.78 to
+    the probe's reading (on boltons' suite, one slow state slowed 18 tests 0.65 to
     1.09 times as much as the probe read, and 3 more over 1.10 times). Without a
     ratio, it is when the machine alone is slower by ``threshold`` or more. A veto
     only turns a regression into "inconclusive": a faster machine never makes a
