@@ -323,21 +323,16 @@ def _count(result: pytest.RunResult, text: str) -> int:
     return sum(line.count(text) for line in result.outlines + result.errlines)
 
 
-def test_a_repeated_body_prints_nothing_to_the_terminal(project: pytest.Pytester) -> None:
+@pytest.mark.parametrize(("args", "times"), [((), 0), (("-rP",), 1)])
+def test_only_the_test_s_own_call_output_is_captured_and_shown(
+    project: pytest.Pytester, args: tuple[str, ...], times: int
+) -> None:
+    # -rP shows the captured output of passing tests: the test's own call, once.
     project.makepyfile(PRINTING_TEST)
-    result = project.runpytest_subprocess()
+    result = project.runpytest_subprocess(*args)
     result.assert_outcomes(passed=1)
     for text in ("via-print", "via-stderr", "via-fd"):
-        assert _count(result, text) == 0, text
-
-
-def test_the_captured_output_of_a_timed_body_is_its_own_call_s(project: pytest.Pytester) -> None:
-    project.makepyfile(PRINTING_TEST)
-    result = project.runpytest_subprocess("-rP")
-    result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*Captured stdout call*", "via-print", "via-fd"])
-    for text in ("via-print", "via-stderr", "via-fd"):
-        assert _count(result, text) == 1, text
+        assert _count(result, text) == times, text
 
 
 def test_under_dash_s_every_repeated_call_prints(project: pytest.Pytester) -> None:
