@@ -236,20 +236,14 @@ def probe_vetoes(
     """True when the machine's own slowdown accounts for a flagged regression.
 
     That is when the change ``ratio`` divided by the machine's slowdown (the probe
-    now against the probe at save time) is no longer above ``1 + threshold``, or,
-    while the machine itself runs ``threshold`` or more slower (a slow state), above
-    ``1 + 2 × threshold``: how much a slow state slows a given test varies around
-    the probe's reading (on boltons' suite, one slow state slowed 18 tests 0.65 to
-    1.09 times as much as the probe read, and 3 more over 1.10 times). Without a
-    ratio, it is when the machine alone is slower by ``threshold`` or more. A veto
-    only turns a regression into "inconclusive": a faster machine never makes a
+    now against the probe at save time) is no longer above ``1 + threshold``;
+    without a ratio, when the machine alone is slower by ``threshold`` or more. A
+    veto only turns a regression into "inconclusive": a faster machine never makes a
     change look larger, so the probe cannot cause a false alarm.
     """
     if stored is None or stored <= 0:
         return False
     speed = now_probe / stored
-    slow_state = speed >= 1 + threshold
     if ratio is None:
-        return slow_state
-    allowed = 2 * threshold if slow_state else threshold
-    return ratio / max(speed, 1.0) < 1 + allowed
+        return speed >= 1 + threshold
+    return ratio / max(speed, 1.0) < 1 + threshold
