@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -43,7 +44,8 @@ class Reference:
 
     ``threshold`` is the allowed slowdown (None: report the change, never gate);
     ``estimate(now, base)`` gives the change; ``probe`` re-measures the machine's
-    speed now, to compare with ``stored_probe`` taken when the baseline was saved.
+    speed now, to compare with ``stored_probe`` taken when the baseline was saved;
+    ``sleep`` waits between probes while the machine runs slow.
     """
 
     seconds: Sequence[float]
@@ -51,6 +53,8 @@ class Reference:
     estimate: Callable[[Sequence[float], Sequence[float]], Change]
     stored_probe: float | None = None
     probe: Callable[[float], float] | None = None
+    #: Waits between machine probes while the machine runs slow (seconds -> None).
+    sleep: Callable[[float], None] = time.sleep
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,35 @@ def _probe(reference: Reference | None, measurement: Measurement) -> float | Non
     return reference.probe(sorted(measurement.sample_ns)[measurement.n // 2] * 1e-9)
 
 
+#: Machine probes at most, after a regression measured while the machine ran slow, until
+#: one reads it back to speed; :data:`CALM_PAUSE` seconds apart.
+CALM_PROBES = 8
+CALM_PAUSE = 0.5
+CALMED = (
+    "the machine ran slower than when the baseline was saved while this test was measured; "
+    "it was measured again once the machine was back to speed"
+)
+
+
+def _slow(reference: Reference, probes: Sequence[float | None]) -> bool:
+    """Whether a probe read the machine slower than at save time by the allowed slowdown."""
+    readings = [probe for probe in probes if probe is not None]
+    if not readings or reference.threshold is None or not reference.stored_probe:
+        return False
+    return max(readings) >= reference.stored_probe * (1 + reference.threshold)
+
+
+def _calmed(reference: Reference, measurement: Measurement) -> bool:
+    """Probe the machine, :data:`CALM_PAUSE` apart, until it reads back to speed (True)
+    or :data:`CALM_PROBES` readings have not (False)."""
+    for attempt in range(CALM_PROBES):
+        if attempt:
+            reference.sleep(CALM_PAUSE)
+        if not _slow(reference, (_probe(reference, measurement),)):
+            return True
+    return False
+
+
 def _vetoed(
     reference: Reference, probes: Sequence[float | None], ratio: float
 ) -> tuple[bool, str | None]:
@@ -211,10 +244,20 @@ def judge_callable(
             change, _ = _compare(measurement, reference)
             regression = "regressed" if second == "regressed" else "inconclusive"
             if regression == "regressed" and change is not None:
-                probes = (before, _probe(reference, again))
-                vetoed, note = _vetoed(reference, probes, change.ratio)
-                regression = "inconclusive" if vetoed else regression
-                messages += [note] if note else []
+                probes: tuple[float | None, ...] = (before, _probe(reference, again))
+                if _slow(reference, probes) and _calmed(reference, first):
+                    # The machine ran slow and is back to speed: measure once more.
+                    calm, result = runner.measure(
+                        fn, decide, mode=mode, iterations=first.iterations
+                    )
+                    probes = (_probe(reference, calm),)
+                    change, regression = _compare(calm, reference)
+                    measurement = measurement.extended(calm)
+                    messages.append(CALMED)
+                if regression == "regressed" and change is not None:
+                    vetoed, note = _vetoed(reference, probes, change.ratio)
+                    regression = "inconclusive" if vetoed else regression
+                    messages += [note] if note else []
         confirmed = regression == "regressed" or any(c.outcome is Outcome.FAIL for c in checks)
         if not confirmed and not messages:
             messages.append("a re-measurement did not confirm the first measurement")

@@ -155,13 +155,15 @@ def test_when_saving_the_stop_rule_wants_enough_samples_for_a_comparison() -> No
 def _reference(
     ratios: Sequence[float] = (1.5,), threshold: float | None = 0.1, **kwargs: Any
 ) -> Reference:
-    """A baseline whose change estimates are ``ratios`` in turn (the last one repeats)."""
+    """A baseline whose change estimates are ``ratios`` in turn (the last one repeats);
+    waits between machine probes take no time."""
     queue = list(ratios)
 
     def estimate(now: Sequence[float], base: Sequence[float]) -> Change:
         ratio = queue.pop(0) if len(queue) > 1 else queue[0]
         return Change("p10", ratio, ratio - 0.05, ratio + 0.05)
 
+    kwargs.setdefault("sleep", lambda seconds: None)
     return Reference(_samples(100), threshold, estimate, **kwargs)
 
 
@@ -305,6 +307,45 @@ def test_a_slower_machine_vetoes_a_regression() -> None:
     assert judgement.messages[0].startswith(
         "the machine runs slower now than when the baseline was saved (reference workload +50 %)"
     )
+
+
+def _by_phase(phases: Phases, ratios: Sequence[float]) -> Callable[..., Change]:
+    """Change estimates by measurement: ``ratios[k]`` during the (k+1)-th."""
+
+    def estimate(now: Sequence[float], base: Sequence[float]) -> Change:
+        ratio = ratios[min(phases.started, len(ratios)) - 1]
+        return Change("p10", ratio, ratio - 0.05, ratio + 0.05)
+
+    return estimate
+
+
+@pytest.mark.parametrize(("calm_ratio", "verdict"), [(1.0, "unchanged"), (1.5, "regressed")])
+def test_a_regression_measured_in_a_slow_state_is_measured_again_once_it_passes(
+    phases: Phases, calm_ratio: float, verdict: str
+) -> None:
+    readings = iter([1.5, 1.5, 1.5, 1.5, 1.0, 1.0])  # slow, slow; calm on the 3rd probe
+    sleeps: list[float] = []
+    reference = Reference(
+        _samples(100), 0.1, _by_phase(phases, [1.5, 1.5, calm_ratio]),
+        stored_probe=1.0, probe=lambda block: next(readings), sleep=sleeps.append,
+    )  # fmt: skip
+    judgement = _judged_against(reference)
+    assert phases.started == 3
+    assert sleeps == [measure.CALM_PAUSE, measure.CALM_PAUSE]
+    assert judgement.regression == verdict
+    assert judgement.change is not None
+    assert judgement.change.ratio == calm_ratio
+    assert judgement.messages[0] == measure.CALMED
+
+
+def test_a_slow_state_that_does_not_pass_leaves_the_veto_to_decide(phases: Phases) -> None:
+    sleeps: list[float] = []
+    reference = _reference([1.5], stored_probe=1.0, probe=lambda block: 1.5, sleep=sleeps.append)
+    judgement = _judged_against(reference)
+    assert phases.started == 2
+    assert len(sleeps) == measure.CALM_PROBES - 1
+    assert judgement.regression == "inconclusive"
+    assert "reference workload +50 %" in judgement.messages[0]
 
 
 def test_a_machine_as_fast_as_before_does_not_veto() -> None:
@@ -537,7 +578,8 @@ def test_samples_and_records_may_repeat() -> None:
 
 
 def test_contention_seen_only_before_the_re_measurement_still_vetoes() -> None:
-    readings = iter([1.5, 1.0])  # slow before the confirming re-measurement, fast after
+    # slow before the confirming re-measurement, fast after, then slow while it is awaited
+    readings = iter([1.5, 1.0] + [1.5] * measure.CALM_PROBES)
     reference = _reference([1.5], stored_probe=1.0, probe=lambda block: next(readings))
     judgement = _judged_against(reference)
     assert judgement.regression == "inconclusive"
