@@ -163,12 +163,19 @@ CALMED = (
 )
 
 
-def _slow(reference: Reference, probes: Sequence[float | None]) -> bool:
-    """Whether a probe read the machine slower than at save time by the allowed slowdown."""
+def _speed(reference: Reference, probes: Sequence[float | None]) -> float | None:
+    """How many times slower the machine ran than when the baseline was saved: the
+    slower probe reading over the stored one (None without a probe or a threshold)."""
     readings = [probe for probe in probes if probe is not None]
     if not readings or reference.threshold is None or not reference.stored_probe:
-        return False
-    return max(readings) >= reference.stored_probe * (1 + reference.threshold)
+        return None
+    return max(readings) / reference.stored_probe
+
+
+def _slow(reference: Reference, probes: Sequence[float | None]) -> bool:
+    """Whether a probe read the machine slower than at save time by the allowed slowdown."""
+    speed = _speed(reference, probes)
+    return speed is not None and speed >= 1 + (reference.threshold or 0.0)
 
 
 def _calmed(reference: Reference, measurement: Measurement) -> bool:
@@ -193,19 +200,17 @@ def _vetoed(
     """
     from pytest_perfbudget.regression import probe_vetoes
 
-    readings = [probe for probe in probes if probe is not None]
-    if not readings or reference.threshold is None or not reference.stored_probe:
+    speed = _speed(reference, probes)
+    if speed is None or reference.threshold is None:
         return False, None
-    now = max(readings)
-    speed = format_change(now / reference.stored_probe)
-    if probe_vetoes(now, reference.stored_probe, reference.threshold, ratio):
+    if probe_vetoes(speed, 1.0, reference.threshold, ratio):
         return True, (
             f"the machine runs slower now than when the baseline was saved (reference "
-            f"workload {speed}); the slowdown is not attributed to the code"
+            f"workload {format_change(speed)}); the slowdown is not attributed to the code"
         )
     return False, (
-        f"the machine's reference workload ran {speed} against when the baseline was "
-        "saved, which does not account for the slowdown"
+        f"the machine's reference workload ran {format_change(speed)} against when the "
+        "baseline was saved, which does not account for the slowdown"
     )
 
 
