@@ -96,12 +96,22 @@ def test_a_plain_run_records_no_tracer(suite: pytest.Pytester) -> None:
     assert [test["tracer"] for test in _tests(suite, "report.json").values()] == [None, None]
 
 
+#: Runs per side, alternating: the machine's slow states (about 2x, for up to seconds)
+#: can spoil a run, rarely all of one side's runs.
+ALTERNATING_RUNS = 3
+
+
 def test_timings_under_coverage_match_a_plain_run(suite: pytest.Pytester) -> None:
-    suite.runpytest_subprocess("test_measured.py", "--perfbudget-json=plain.json")
-    _under_coverage(suite, "test_measured.py", "--perfbudget-json=covered.json")
-    plain, covered = _tests(suite, "plain.json"), _tests(suite, "covered.json")
+    for run in range(ALTERNATING_RUNS):
+        suite.runpytest_subprocess("test_measured.py", f"--perfbudget-json=plain{run}.json")
+        _under_coverage(suite, "test_measured.py", f"--perfbudget-json=covered{run}.json")
+
+    def fastest(side: str, name: str) -> float:
+        runs = range(ALTERNATING_RUNS)
+        return min(_tests(suite, f"{side}{run}.json")[name]["stats"]["p50"] for run in runs)
+
     for name in ("test_perf", "test_body"):
-        ratio = covered[name]["stats"]["p50"] / plain[name]["stats"]["p50"]
+        ratio = fastest("covered", name) / fastest("plain", name)
         assert 1 / 1.5 < ratio < 1.5, (name, ratio)
 
 
@@ -109,11 +119,13 @@ def test_the_same_code_timed_without_pausing_is_clearly_slower_under_coverage(
     suite: pytest.Pytester,
 ) -> None:
     suite.makepyfile(test_unpaused=UNPAUSED)
-    suite.runpytest_subprocess("test_unpaused.py").assert_outcomes(passed=1)
-    plain = float((suite.path / "unpaused.txt").read_text(encoding="utf-8"))
-    _under_coverage(suite, "test_unpaused.py")
-    covered = float((suite.path / "unpaused.txt").read_text(encoding="utf-8"))
-    assert covered / plain > 1.5
+    plain, covered = [], []
+    for _ in range(ALTERNATING_RUNS):
+        suite.runpytest_subprocess("test_unpaused.py").assert_outcomes(passed=1)
+        plain.append(float((suite.path / "unpaused.txt").read_text(encoding="utf-8")))
+        _under_coverage(suite, "test_unpaused.py")
+        covered.append(float((suite.path / "unpaused.txt").read_text(encoding="utf-8")))
+    assert min(covered) / min(plain) > 1.5
 
 
 TRACED = """
