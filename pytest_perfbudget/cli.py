@@ -216,9 +216,11 @@ def refresh(args: argparse.Namespace) -> int:
 
 def _short_histories(entries: Mapping[str, BaselineEntry]) -> int:
     """How many entries hold fewer saved runs on their machine than the noise floor needs."""
-    from pytest_perfbudget.entry import p10s
+    from pytest_perfbudget.entry import usable_p10s
 
-    return sum(len(p10s(entry.history, entry.machine)) < NOISE_RUNS for entry in entries.values())
+    return sum(
+        len(usable_p10s(entry.history, entry.machine)) < NOISE_RUNS for entry in entries.values()
+    )
 
 
 def _entry_change(nodeid: str, old: BaselineEntry | None, new: BaselineEntry) -> str:

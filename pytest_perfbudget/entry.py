@@ -46,6 +46,7 @@ __all__ = [
     "rounded",
     "thin_samples",
     "to_doc",
+    "usable_p10s",
 ]
 
 SAMPLE_LIMIT = 10_000
@@ -251,6 +252,16 @@ def p10s(history: Sequence[Mapping[str, Any]], machine: str | None = None) -> li
     if machine is None and runs:
         machine = runs[-1].machine
     return [run.p10 for run in runs if run.machine == machine]
+
+
+def usable_p10s(history: Sequence[Mapping[str, Any]], machine: str | None = None) -> list[Any]:
+    """The :func:`p10s` that are positive numbers: the saved runs the noise floor
+    learns from."""
+    return [p10 for p10 in p10s(history, machine) if _positive(p10)]
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, (int, float)) and value > 0
 
 
 def _history(history: Sequence[Mapping[str, Any]]) -> History:

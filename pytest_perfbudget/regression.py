@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from pytest_perfbudget.engine.tracing import TracerPause
-from pytest_perfbudget.entry import p10s
+from pytest_perfbudget.entry import usable_p10s
 from pytest_perfbudget.model import NOISE_RUNS, Change
 from pytest_perfbudget.stats import FloatArray, order_statistic_ranks
 
@@ -125,16 +125,12 @@ def noise_floor(
     """
     if not history:
         return None
-    logs = [math.log(p10) for p10 in p10s(history, machine) if _positive(p10)]
+    logs = [math.log(p10) for p10 in usable_p10s(history, machine)]
     if len(logs) < min_runs:
         return None
     centre = statistics.median(logs)
     mad = statistics.median([abs(value - centre) for value in logs])
     return math.exp(3 * _MAD_TO_SIGMA * mad) - 1
-
-
-def _positive(value: object) -> bool:
-    return isinstance(value, (int, float)) and value > 0
 
 
 def classify(change: Change, threshold: float) -> str:

@@ -156,9 +156,9 @@ def build_verdict(
 def _noise_hint(entry: BaselineEntry, machine_id: str) -> list[str]:
     """Why a regression was judged at the declared threshold: too few saved runs to
     learn the test's run-to-run noise from (none when there are enough)."""
-    from pytest_perfbudget.entry import p10s
+    from pytest_perfbudget.entry import usable_p10s
 
-    runs = len(p10s(entry.history, machine_id))
+    runs = len(usable_p10s(entry.history, machine_id))
     if runs >= NOISE_RUNS:
         return []
     return [
