@@ -109,6 +109,7 @@ def pytest_run(
     *args: str,
     env: Mapping[str, str] | None = None,
     pycache: Path | None = None,
+    python: str = PYTHON,
 ) -> Run:
     """Run ``python -m pytest -q -p no:cacheprovider *args`` in ``root``; time it.
 
@@ -116,7 +117,7 @@ def pytest_run(
     With ``pycache``, bytecode (pytest's assertion-rewritten modules of plugins
     included) is cached under that folder, as it is in a normal checkout.
     """
-    command = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
+    command = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
     cache = {"PYTHONPYCACHEPREFIX": str(pycache)} if pycache else {"PYTHONDONTWRITEBYTECODE": "1"}
     full_env = {**os.environ, **cache, **(env or {})}
     full_env.pop("GITHUB_ACTIONS", None)

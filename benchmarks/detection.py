@@ -24,7 +24,14 @@ loaded, the load being 2 background busy-loop processes started and stopped by
 the script) run in one shuffled order; in each trial both tools run back to back
 in a random order, on the same timeline.
 
-Run: ``python benchmarks/detection.py [--quick] [--trials N] [--deadline MIN] [--log F] [--out F]``
+With ``--variant NAME=PYTHON`` (repeated), several versions of the plugin — each
+installed in a venv of its own, each with a baseline file of its own — run in
+every trial, in the same random order as pytest-benchmark: a comparison of two
+versions on one timeline, which this shared machine's changing speed makes the
+only fair one.
+
+Run: ``python benchmarks/detection.py [--quick] [--trials N] [--deadline MIN] [--log F] [--out F]
+[--variant NAME=PYTHON ...]``
 """
 
 from __future__ import annotations
@@ -41,13 +48,13 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from _common import cpu_load, emit, header, project, pytest_run, table
+from _common import PYTHON, cpu_load, emit, header, project, pytest_run, table
 
 FACTORS = (1.0, 1.1, 1.3)
 LOADS = ("quiet", "load")
 WORKLOADS = {"1ms": 25_000, "20us": 500}
 SAVES = 5
-RULES = ("ours", "bench mean:10%", "bench min:10%")
+BENCH_RULES = ("bench mean:10%", "bench min:10%")
 #: Recorded when a run gave no verdict for a test (its report lacks the test).
 NO_VERDICT = "no verdict"
 
@@ -115,24 +122,38 @@ def bench_args(root: Path) -> list[str]:
     ]
 
 
-def save_baselines(root: Path, saves: int) -> None:
-    """Save both tools' baselines ``saves`` times each at factor 1.0, alternating."""
+def ours_args(variant: str) -> list[str]:
+    """Our test file, with a baseline file of this variant's own."""
+    return [
+        "test_ours.py",
+        "-p",
+        "no:benchmark",
+        f"--perfbudget-baseline=.perfbudget/{variant}.json",
+    ]
+
+
+def save_baselines(root: Path, saves: int, variants: dict[str, str]) -> None:
+    """Save every variant's and pytest-benchmark's baselines ``saves`` times each at
+    factor 1.0, alternating."""
     set_factor(root, 1.0)
     for i in range(saves):
-        ours = pytest_run(root, "test_ours.py", "-p", "no:benchmark", "--perfbudget-save")
-        bench = pytest_run(root, *bench_args(root), f"--benchmark-save=base{i}")
-        for name, run in (("ours", ours), ("bench", bench)):
+        runs = {
+            name: pytest_run(root, *ours_args(name), "--perfbudget-save", python=python)
+            for name, python in variants.items()
+        }
+        runs["bench"] = pytest_run(root, *bench_args(root), f"--benchmark-save=base{i}")
+        for name, run in runs.items():
             if run.returncode != 0:
                 sys.exit(f"saving the {name} baseline failed:\n{run.output[-3000:]}")
         print(f"  baseline save {i + 1}/{saves} done", flush=True)
 
 
-def run_ours(root: Path) -> dict[str, tuple[str, str]]:
+def run_ours(root: Path, variant: str, python: str) -> dict[str, tuple[str, str]]:
     """Our status per workload (regressed = alarm), and a one-line detail for the log."""
     report = root / "report.json"
     with contextlib.suppress(FileNotFoundError):
         report.unlink()
-    run = pytest_run(root, "test_ours.py", "-p", "no:benchmark", f"--perfbudget-json={report}")
+    run = pytest_run(root, *ours_args(variant), f"--perfbudget-json={report}", python=python)
     if not report.exists():
         sys.exit(f"our run wrote no report:\n{run.output[-3000:]}")
     tests = json.loads(report.read_text())["tests"]
@@ -173,18 +194,20 @@ def run_bench(root: Path) -> dict[str, set[str]]:
 Key = tuple[float, str, str]  # factor, load, workload
 
 
-def trial(root: Path, factor: float, load: str, rng: random.Random) -> dict[str, dict[str, str]]:
-    """Both tools once under one condition; per workload, each rule's outcome."""
+def trial(
+    root: Path, factor: float, load: str, rng: random.Random, variants: dict[str, str]
+) -> dict[str, dict[str, str]]:
+    """Every tool once under one condition; per workload, each rule's outcome."""
     set_factor(root, factor)
     outcome: dict[str, dict[str, str]] = {w: {} for w in WORKLOADS}
     with cpu_load(2 if load == "load" else 0):
-        order = ["ours", "bench"]
+        order = [*variants, "bench"]
         rng.shuffle(order)
         for tool in order:
-            if tool == "ours":
-                for workload, (status, detail) in run_ours(root).items():
-                    outcome[workload]["ours"] = status
-                    outcome[workload]["ours detail"] = detail
+            if tool in variants:
+                for workload, (status, detail) in run_ours(root, tool, variants[tool]).items():
+                    outcome[workload][tool] = status
+                    outcome[workload][f"{tool} detail"] = detail
             else:
                 for workload, fields in run_bench(root).items():
                     for field in ("mean", "min"):
@@ -209,7 +232,15 @@ def main() -> None:
         "--from-log", type=Path, help="only render the table of a JSON-lines log written by --log"
     )
     parser.add_argument("--out", type=Path, help="append the Markdown results to this file")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        metavar="NAME=PYTHON",
+        help="a version of the plugin to study, by the Python of a venv holding it; repeat to "
+        "compare versions on one timeline (default: ours=this Python)",
+    )
     opts = parser.parse_args()
+    variants = dict(v.split("=", 1) for v in opts.variant or [f"ours={PYTHON}"])
     trials = 2 if opts.quick else opts.trials
     saves = 2 if opts.quick else SAVES
     if opts.from_log is not None:
@@ -223,11 +254,11 @@ def main() -> None:
     start = time.perf_counter()
     done = 0
     with project(files) as root:
-        save_baselines(root, saves)
+        save_baselines(root, saves, variants)
         for block in range(trials):  # every condition once per block, shuffled
             rng.shuffle(conditions)
             for factor, load in conditions:
-                outcomes = trial(root, factor, load, rng)
+                outcomes = trial(root, factor, load, rng, variants)
                 for workload, outcome in outcomes.items():
                     results[factor, load, workload].append(outcome)
                 _log(opts.log, factor, load, outcomes)
@@ -262,9 +293,21 @@ def _log(path: Path | None, factor: float, load: str, outcomes: dict[str, dict[s
             handle.write(json.dumps(row) + "\n")
 
 
+def variants_of(results: dict[Key, list[dict[str, str]]]) -> list[str]:
+    """The plugin versions a study ran, in the order of their first outcome."""
+    names: dict[str, None] = {}
+    for outcomes in results.values():
+        for outcome in outcomes:
+            names.update(
+                dict.fromkeys(k[: -len(" detail")] for k in outcome if k.endswith(" detail"))
+            )
+    return list(names)
+
+
 def render(
     results: dict[Key, list[dict[str, str]]], trials: int, saves: int, minutes: float
 ) -> str:
+    variants = variants_of(results)
     rows = []
     for workload in WORKLOADS:
         for load in LOADS:
@@ -273,12 +316,12 @@ def render(
                 n = len(outcomes)
                 what = "false alarms" if factor == 1.0 else "caught"
                 cells = []
-                for rule in RULES:
+                for rule in (*variants, *BENCH_RULES):
                     counts = Counter(o.get(rule, NO_VERDICT) for o in outcomes)
                     valid = n - counts[NO_VERDICT]
                     share = 100 * counts["regressed"] / max(valid, 1)
                     cell = f"{counts['regressed']}/{valid} ({share:.0f} %)"
-                    if rule == "ours":
+                    if rule in variants:
                         others = ", ".join(
                             f"{k} {v}" for k, v in sorted(counts.items()) if k != "regressed"
                         )
@@ -290,7 +333,10 @@ def render(
         "load",
         "factor",
         "counted",
-        "perfbudget (regressed; other statuses)",
+        *(
+            "perfbudget (regressed; other statuses)" if v == "ours" else f"perfbudget {v}"
+            for v in variants
+        ),
         "pytest-benchmark mean:10%",
         "pytest-benchmark min:10%",
     ]
@@ -298,8 +344,8 @@ def render(
         [
             header("Detection study (detection.py)", sys.argv),
             f"{trials} trials per condition (factor × quiet/loaded), in blocks holding every "
-            "condition once in a shuffled order, one timeline, both "
-            f"tools back to back in random order per trial; {saves} baseline saves per tool at "
+            "condition once in a shuffled order, one timeline, every "
+            f"tool back to back in random order per trial; {saves} baseline saves per tool at "
             f"factor 1.0, quiet. perfbudget defaults: max_time 1 s, regression 10 %, "
             f"budget p95=1s (never binding). pytest-benchmark defaults (max_time 1 s, min_rounds "
             f"5). Load = 2 busy-loop processes on this 2-core machine. Total {minutes:.1f} min.\n",

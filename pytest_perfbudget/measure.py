@@ -158,8 +158,8 @@ def _probe(reference: Reference | None, measurement: Measurement) -> float | Non
     return reference.probe(sorted(measurement.sample_ns)[measurement.n // 2] * 1e-9)
 
 
-#: Machine probes at most, after a regression measured while the machine ran slow, until
-#: one reads it back to speed; :data:`CALM_PAUSE` seconds apart.
+#: Machine probes at most, after a confirmed regression, until one reads the machine at
+#: speed (not slower than at save time by the allowed slowdown); :data:`CALM_PAUSE` seconds apart.
 CALM_PROBES = 8
 CALM_PAUSE = 0.5
 CALMED = (
@@ -183,15 +183,17 @@ def _slow(reference: Reference, probes: Sequence[float | None]) -> bool:
     return speed is not None and speed >= 1 + (reference.threshold or 0.0)
 
 
-def _calmed(reference: Reference, measurement: Measurement) -> bool:
-    """Probe the machine, :data:`CALM_PAUSE` apart, until it reads back to speed (True)
-    or :data:`CALM_PROBES` readings have not (False)."""
+def _until_calm(reference: Reference, measurement: Measurement) -> list[float | None]:
+    """Probe the machine, :data:`CALM_PAUSE` apart, until a reading shows it back to speed
+    or :data:`CALM_PROBES` readings have not; the readings (one ``None`` without a probe)."""
+    readings: list[float | None] = []
     for attempt in range(CALM_PROBES):
         if attempt:
             reference.sleep(CALM_PAUSE)
-        if not _slow(reference, (_probe(reference, measurement),)):
-            return True
-    return False
+        readings.append(_probe(reference, measurement))
+        if not _slow(reference, readings[-1:]):
+            break
+    return readings
 
 
 def _vetoed(
@@ -200,8 +202,8 @@ def _vetoed(
     """Whether the machine's own slowdown since the baseline explains ``ratio``, and
     a message with what the probe read (None without a probe).
 
-    The probe ran before and after the confirming re-measurement; the slower reading
-    counts, so contention that came and went during the test is not missed.
+    The probe ran before and after the last measurement; the slower reading counts,
+    so contention that came during the measurement is not missed.
     """
     from pytest_perfbudget.regression import probe_vetoes
 
@@ -219,7 +221,7 @@ def _vetoed(
     )
 
 
-#: Why a flagged test was not failed; ``where`` is "" or " on CPU n".
+#: Why a flagged test was not failed; ``where`` says which re-measurement (or is "").
 UNCONFIRMED = "a re-measurement{where} did not confirm the first measurement"
 
 
@@ -299,7 +301,6 @@ def judge_callable(
     change, regression = _compare(first, reference)
     measurement, confirmed, messages = first, False, []
     if regression == "regressed" or _failed(checks):
-        before = _probe(reference, first) if regression == "regressed" else None
         again = functools.partial(
             runner.measure, fn, decide, mode=mode, iterations=first.iterations
         )
@@ -325,17 +326,20 @@ def judge_callable(
             change, _ = _compare(measurement, reference)
             regression = "regressed" if retry.regressed else "inconclusive"
             if regression == "regressed" and change is not None:
-                probes: tuple[float | None, ...] = (
-                    before,
-                    _probe(reference, retry.measurements[-1]),
-                )
-                if _slow(reference, probes) and _calmed(reference, first):
-                    # The machine ran slow and is back to speed: measure once more.
-                    calm, result = again()
-                    probes = (_probe(reference, calm),)
-                    change, regression = _compare(calm, reference)
-                    measurement = measurement.extended(calm)
-                    messages.append(CALMED)
+                # Confirmed. Once the machine probe reads the machine at speed (at once,
+                # or after a slow state), measure a last time, seconds after the first
+                # measurement: a slow state seldom lasts that long. That one decides.
+                readings = _until_calm(reference, retry.measurements[-1])
+                probes: tuple[float | None, ...] = tuple(readings)
+                if not _slow(reference, readings[-1:]):
+                    last, result = again()
+                    change, regression = _compare(last, reference)
+                    measurement = measurement.extended(last)
+                    probes = (readings[-1], _probe(reference, last))
+                    if _slow(reference, readings[:1]):
+                        messages.append(CALMED)
+                    elif regression != "regressed":
+                        messages.append(UNCONFIRMED.format(where=" seconds later"))
                 if regression == "regressed" and change is not None:
                     vetoed, note = _vetoed(reference, probes, change.ratio)
                     regression = "inconclusive" if vetoed else regression
@@ -344,7 +348,7 @@ def judge_callable(
         if not retry.held and not messages:
             messages.append(UNCONFIRMED.format(where=_on(retry.cpus[-1:])))
         elif confirmed and len(retry.cpus) > 1:
-            messages.append(f"confirmed by a re-measurement{_on(retry.cpus)}")
+            messages.append(f"re-measured{_on(retry.cpus)} in turn; each repeated it")
     memory, peak = _memory_check(budget, fn)
     if memory is not None:
         checks += (memory,)

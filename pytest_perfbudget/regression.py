@@ -4,8 +4,9 @@ Between separate runs the variance sits between runs, not between samples, so
 the effect is the ratio of glitch-filtered *low* quantiles (p10 by default) now
 versus the baseline, with a distribution-free interval; the threshold is raised
 to the noise floor the baseline's history shows; a flagged regression counts
-only when a fresh re-measurement agrees; and a reference workload that runs
-much slower than when the baseline was saved vetoes the verdict (slow state).
+only when fresh re-measurements agree (``measure.judge_callable`` takes them);
+and a reference workload that runs much slower than when the baseline was saved
+vetoes the verdict (slow state).
 """
 
 from __future__ import annotations

@@ -282,9 +282,9 @@ def test_without_a_memory_budget_memory_is_not_traced() -> None:
     assert judgement.measurement.memory_peak is None
 
 
-def test_a_regression_is_confirmed_by_a_re_measurement(phases: Phases) -> None:
+def test_a_regression_is_confirmed_by_a_re_measurement_and_a_last_one(phases: Phases) -> None:
     judgement = _judged_against(_reference([1.5]))
-    assert phases.started == 2
+    assert phases.started == 3
     assert judgement.regression == "regressed"
     assert judgement.confirmed
     assert judgement.change is not None
@@ -356,9 +356,9 @@ def test_a_regression_is_re_measured_on_each_cpu_and_counts_when_all_repeat_it(
     pins = FakePins()
     judgement = _judged_against_on([1, 2, 3], pins)
     assert pins.entered == [1, 2, 3]
-    assert phases.started == 4
+    assert phases.started == 5  # the first, one on each CPU, the last
     assert judgement.regression == "regressed"
-    assert "confirmed by a re-measurement on each of CPUs 1, 2 and 3" in judgement.messages
+    assert "re-measured on each of CPUs 1, 2 and 3 in turn; each repeated it" in judgement.messages
 
 
 def _judged_against_on(cpus: Sequence[int], pins: FakePins) -> Judgement:
@@ -417,7 +417,7 @@ def _by_phase(phases: Phases, ratios: Sequence[float]) -> Callable[..., Change]:
 def test_a_regression_measured_in_a_slow_state_is_measured_again_once_it_passes(
     phases: Phases, calm_ratio: float, verdict: str
 ) -> None:
-    readings = iter([1.5, 1.5, 1.5, 1.5, 1.0, 1.0])  # slow, slow; calm on the 3rd probe
+    readings = iter([1.5, 1.5, 1.0, 1.0])  # slow, slow, calm; then the probe after the last
     sleeps: list[float] = []
     reference = Reference(
         _samples(100), 0.1, _by_phase(phases, [1.5, 1.5, calm_ratio]),
@@ -671,10 +671,23 @@ def test_samples_and_records_may_repeat() -> None:
     assert measurement.n == 3
 
 
-def test_contention_seen_only_before_the_re_measurement_still_vetoes() -> None:
-    # slow before the confirming re-measurement, fast after, then slow while it is awaited
-    readings = iter([1.5, 1.0] + [1.5] * measure.CALM_PROBES)
+def test_contention_during_the_last_measurement_still_vetoes(phases: Phases) -> None:
+    readings = iter([1.0, 1.5])  # at speed before the last measurement, slow after it
     reference = _reference([1.5], stored_probe=1.0, probe=lambda block: next(readings))
     judgement = _judged_against(reference)
+    assert phases.started == 3
     assert judgement.regression == "inconclusive"
     assert "reference workload +50 %" in judgement.messages[0]
+
+
+def test_a_regression_the_last_measurement_does_not_repeat_is_not_counted(
+    phases: Phases,
+) -> None:
+    reference = Reference(_samples(100), 0.1, _by_phase(phases, [1.5, 1.5, 1.0]))
+    judgement = _judged_against(reference)
+    assert phases.started == 3
+    assert judgement.regression == "unchanged"
+    assert not judgement.confirmed
+    assert judgement.messages == (
+        "a re-measurement seconds later did not confirm the first measurement",
+    )
