@@ -277,6 +277,54 @@ def _on(cpus: Sequence[int | None]) -> str:
     return f" on each of CPUs {', '.join(named[:-1])} and {named[-1]}"
 
 
+@dataclass(frozen=True)
+class _LastLook:
+    """What the last measurement of a confirmed regression decided."""
+
+    change: Change
+    regression: str | None
+    messages: tuple[str, ...]
+    #: None when the machine stayed slow and the test was not measured again.
+    measurement: Measurement | None = None
+    result: object = None
+
+
+def _last_look(
+    again: Callable[[], tuple[Measurement, object]],
+    reference: Reference,
+    latest: Measurement,
+    change: Change,
+) -> _LastLook:
+    """Decide a confirmed regression by one last measurement, seconds after the first.
+
+    It waits until the machine probe reads the machine at speed (at once, or after a
+    slow state: :func:`_until_calm`), since a slow state seldom lasts that long; then
+    the probe's readings around it may still veto it. If the machine stays slow, the
+    veto decides on the confirmed ``change``.
+    """
+    readings = _until_calm(reference, latest)
+    messages: list[str] = []
+    probes: tuple[float | None, ...] = tuple(readings)
+    regression: str | None = "regressed"
+    last: tuple[Measurement, object] | None = None
+    if not _slow(reference, readings[-1:]):
+        last = again()
+        now, regression = _compare(last[0], reference)
+        change = now or change
+        probes = (readings[-1], _probe(reference, last[0]))
+        if _slow(reference, readings[:1]):
+            messages.append(CALMED)
+        elif regression != "regressed":
+            messages.append(UNCONFIRMED.format(where=" seconds later"))
+    if regression == "regressed":
+        vetoed, note = _vetoed(reference, probes, change.ratio)
+        regression = "inconclusive" if vetoed else regression
+        messages += [note] if note else []
+    if last is None:
+        return _LastLook(change, regression, tuple(messages))
+    return _LastLook(change, regression, tuple(messages), *last)
+
+
 def judge_callable(
     fn: Callable[[], object],
     budget: Budget,
@@ -324,26 +372,12 @@ def judge_callable(
         if regression == "regressed":
             assert reference is not None
             change, _ = _compare(measurement, reference)
-            regression = "regressed" if retry.regressed else "inconclusive"
-            if regression == "regressed" and change is not None:
-                # Confirmed. Once the machine probe reads the machine at speed (at once,
-                # or after a slow state), measure a last time, seconds after the first
-                # measurement: a slow state seldom lasts that long. That one decides.
-                readings = _until_calm(reference, retry.measurements[-1])
-                probes: tuple[float | None, ...] = tuple(readings)
-                if not _slow(reference, readings[-1:]):
-                    last, result = again()
-                    change, regression = _compare(last, reference)
-                    measurement = measurement.extended(last)
-                    probes = (readings[-1], _probe(reference, last))
-                    if _slow(reference, readings[:1]):
-                        messages.append(CALMED)
-                    elif regression != "regressed":
-                        messages.append(UNCONFIRMED.format(where=" seconds later"))
-                if regression == "regressed" and change is not None:
-                    vetoed, note = _vetoed(reference, probes, change.ratio)
-                    regression = "inconclusive" if vetoed else regression
-                    messages += [note] if note else []
+            regression = "inconclusive"
+            if retry.regressed and change is not None:
+                look = _last_look(again, reference, retry.measurements[-1], change)
+                change, regression, messages = look.change, look.regression, list(look.messages)
+                if look.measurement is not None:
+                    measurement, result = measurement.extended(look.measurement), look.result
         confirmed = regression == "regressed" or _failed(checks)
         if not retry.held and not messages:
             messages.append(UNCONFIRMED.format(where=_on(retry.cpus[-1:])))

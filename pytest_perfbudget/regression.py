@@ -26,7 +26,6 @@ from pytest_perfbudget.stats import FloatArray, order_statistic_ranks
 
 __all__ = [
     "classify",
-    "confirm",
     "estimate_change",
     "low_quantile",
     "machine_probe",
@@ -151,18 +150,6 @@ def classify(change: Change, threshold: float) -> str:
     if 1 / limit < change.low and change.high < limit:
         return "unchanged"
     return "inconclusive"
-
-
-def confirm(first: Change, second: Change, threshold: float) -> str:
-    """The verdict after a re-measurement: a regression counts only if both flag it.
-
-    When ``first`` is not a regression its own classification stands; a regression
-    the fresh ``second`` measurement does not repeat is ``"inconclusive"``.
-    """
-    verdict = classify(first, threshold)
-    if verdict != "regressed":
-        return verdict
-    return "regressed" if classify(second, threshold) == "regressed" else "inconclusive"
 
 
 #: About how long a machine probe runs its blocks, in seconds (at least 3 blocks).
