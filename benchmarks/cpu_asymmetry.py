@@ -1,21 +1,21 @@
-"""Do the CPUs of this machine run the same code at the same speed?
+"""Does a re-measurement on another CPU escape a slow state more often?
 
-Why: a flagged test is re-measured on each CPU in turn and counts only when every
-CPU repeats the slowdown (``engine/affinity.py``). That helps only if one vCPU
-can run a workload slower than another for longer than a test takes to measure,
-while the machine probe's reference workload does not show it.
+Why: a flagged test is re-measured before it fails. If the host's slow states
+were per vCPU and lasting, a re-measurement pinned to another CPU would escape
+them more often than one the scheduler leaves where the test ran.
 
 The script pins itself to each CPU in turn and, on each, times the 10th
 percentile of two workloads: ``spin`` (the detection study's ~1 ms loop of
 integer multiply-adds) and ``reference`` (the machine probe's workload, see
-``regression._reference_workload``). One row per round of all CPUs. Reported:
-for each workload, the share of rounds in which the slowest CPU's p10 is more
-than ``--gap`` over the fastest's, the longest run of consecutive such rounds
-(with the same CPU slowest) and its length in seconds, and how often ``spin``
-differs while ``reference`` does not — what a probe cannot see. Ratios only:
-absolute times mean little on a shared machine.
+``regression._reference_workload``). One row per round of all CPUs. A CPU is
+*slow* in a round when its p10 is over ``--slow`` times its own fast level (the
+10th percentile of its p10s over the run). Reported per workload: each CPU's
+fast level relative to the first CPU's, the share of rounds each CPU is slow,
+and the share in which all are; then, given a CPU slow in a round, how often the
+same CPU and another CPU are slow 1, 2 and 3 rounds later. Ratios only: absolute
+times mean little on a shared machine.
 
-Run: ``python benchmarks/cpu_asymmetry.py [--seconds S] [--gap G] [--out FILE]``
+Run: ``python benchmarks/cpu_asymmetry.py [--seconds S] [--slow X] [--out FILE]``
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def spin(n: int = 25_000) -> int:
 
 
 WORKLOADS: dict[str, Callable[[], object]] = {"spin": spin, "reference": _reference_workload}
-CALLS = 30
+CALLS = 20
 
 
 def p10(fn: Callable[[], object], calls: int = CALLS) -> float:
@@ -71,24 +71,10 @@ def rounds(cpus: Sequence[int], seconds: float) -> list[tuple[float, dict[str, l
     return out
 
 
-def longest(flags: Sequence[int | None], times: Sequence[float]) -> tuple[int, float]:
-    """The longest run of equal non-None flags: its rounds and its seconds."""
-    best, best_s, length, first = 0, 0.0, 0, 0
-    for i, flag in enumerate(flags):
-        if flag is not None and i and flags[i - 1] == flag:
-            length += 1
-        else:
-            length, first = (1, i) if flag is not None else (0, i)
-        if length > best:
-            best = length
-            best_s = times[i] - (times[first - 1] if first else 0.0)
-    return best, best_s
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=300.0)
-    parser.add_argument("--gap", type=float, default=0.12, help="relative difference counted")
+    parser.add_argument("--slow", type=float, default=1.2, help="slow: over this x fast level")
     parser.add_argument("--out", type=Path, help="append the Markdown results to this file")
     opts = parser.parse_args()
     if not hasattr(os, "sched_setaffinity"):
@@ -97,49 +83,68 @@ def main() -> None:
     if len(cpus) < 2:
         sys.exit("needs at least two CPUs")
     data = rounds(cpus, opts.seconds)
-    times = [t for t, _ in data]
-    slowest: dict[str, list[int | None]] = {}
-    rows = []
+    per_round = data[-1][0] / len(data)
+    levels, persistence = [], []
     for name in WORKLOADS:
-        flags: list[int | None] = []
-        for _, row in data:
-            values = row[name]
-            apart = max(values) / min(values) - 1 > opts.gap
-            flags.append(values.index(max(values)) if apart else None)
-        slowest[name] = flags
-        count = sum(flag is not None for flag in flags)
-        run, run_s = longest(flags, times)
-        ratios = sorted(max(row[name]) / min(row[name]) for _, row in data)
-        rows.append(
+        columns = list(zip(*(row[name] for _, row in data), strict=True))
+        fast = [sorted(column)[len(column) // 10] for column in columns]
+        slow = [[value > opts.slow * f for value, f in zip(row[name], fast, strict=True)]
+                for _, row in data]  # fmt: skip
+        share = [sum(row[c] for row in slow) / len(slow) for c in range(len(cpus))]
+        levels.append(
             [
                 name,
-                f"{count}/{len(data)} ({100 * count / len(data):.0f} %)",
-                f"{ratios[len(ratios) // 2]:.2f}",
-                f"{ratios[int(len(ratios) * 0.9)]:.2f}",
-                f"{run} rounds, {run_s:.1f} s",
+                " / ".join(f"{f / fast[0]:.2f}" for f in fast),
+                " / ".join(f"{100 * x:.0f} %" for x in share),
+                f"{100 * sum(all(row) for row in slow) / len(slow):.0f} %",
             ]
         )
-    hidden = sum(
-        s is not None and r is None
-        for s, r in zip(slowest["spin"], slowest["reference"], strict=True)
-    )
-    head = [
-        "workload",
-        f"rounds with the CPUs > {100 * opts.gap:.0f} % apart",
-        "slowest/fastest CPU p10, median",
-        "p90",
-        "longest run, same CPU slowest",
-    ]
+        for k in (1, 2, 3):
+            same = other = given = 0
+            for i in range(len(slow) - k):
+                for c in range(len(cpus)):
+                    if slow[i][c]:
+                        given += 1
+                        same += slow[i + k][c]
+                        other += sum(slow[i + k][d] for d in range(len(cpus)) if d != c) / (
+                            len(cpus) - 1
+                        )
+            persistence.append(
+                [
+                    name,
+                    f"{k * per_round:.2f} s",
+                    f"{100 * same / max(given, 1):.0f} %",
+                    f"{100 * other / max(given, 1):.0f} %",
+                    given,
+                ]
+            )
     emit(
         "\n".join(
             [
-                header("CPU asymmetry (cpu_asymmetry.py)", sys.argv),
-                f"{len(data)} rounds over {times[-1]:.0f} s on CPUs {cpus}; each round times "
-                f"the p10 of {CALLS} calls of each workload on each CPU, pinned.\n",
-                table(head, rows),
+                header("Slow states per CPU (cpu_asymmetry.py)", sys.argv),
+                f"{len(data)} rounds over {data[-1][0]:.0f} s on CPUs {cpus} ({per_round:.2f} s "
+                f"a round); each round times the p10 of {CALLS} calls of each workload on each "
+                f"CPU, pinned. Slow: p10 over {opts.slow} x that CPU's fast level.\n",
+                table(
+                    [
+                        "workload",
+                        "fast level per CPU (x CPU 0)",
+                        "rounds slow, per CPU",
+                        "rounds all CPUs slow",
+                    ],
+                    levels,
+                ),
                 "",
-                f"Rounds where `spin` ran > {100 * opts.gap:.0f} % apart on the CPUs while "
-                f"`reference` did not: {hidden}/{len(data)} ({100 * hidden / len(data):.0f} %).",
+                table(
+                    [
+                        "workload",
+                        "later by",
+                        "same CPU slow again",
+                        "another CPU slow",
+                        "slow CPU-rounds given",
+                    ],
+                    persistence,
+                ),
                 "",
             ]
         ),

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pytest_perfbudget import compare
-from pytest_perfbudget.engine.affinity import confirmation_cpus, pinned
 from pytest_perfbudget.engine.clock import Clock
 from pytest_perfbudget.engine.runner import Plan, Recorder, Runner, peak_memory
 from pytest_perfbudget.errors import SpecError
@@ -127,14 +126,14 @@ def _failed(checks: Sequence[Check]) -> bool:
 
 
 def _confirm(
-    first: Sequence[Check], again: Sequence[Sequence[Check]], combined: Sequence[Check]
+    first: Sequence[Check], second: Sequence[Check], combined: Sequence[Check]
 ) -> tuple[Check, ...]:
-    """A fail counts only when every re-measurement fails the same statistic."""
+    """A fail counts only when the fresh re-measurement fails the same statistic."""
     out = []
-    for index, (before, check) in enumerate(zip(first, combined, strict=True)):
+    for before, after, check in zip(first, second, combined, strict=True):
         if before.outcome is Outcome.FAIL:
-            repeated = all(checks[index].outcome is Outcome.FAIL for checks in again)
-            check = replace(check, outcome=Outcome.FAIL if repeated else Outcome.INCONCLUSIVE)  # noqa: PLW2901
+            outcome = Outcome.FAIL if after.outcome is Outcome.FAIL else Outcome.INCONCLUSIVE
+            check = replace(check, outcome=outcome)  # noqa: PLW2901
         out.append(check)
     return tuple(out)
 
@@ -226,58 +225,6 @@ UNCONFIRMED = "a re-measurement{where} did not confirm the first measurement"
 
 
 @dataclass(frozen=True)
-class _Retry:
-    """The re-measurements of a test whose first measurement failed a limit or regressed."""
-
-    measurements: tuple[Measurement, ...]
-    limits: tuple[tuple[Check, ...], ...]
-    regressed: bool
-    result: object
-    #: The CPUs re-measured on, in order (None: unpinned).
-    cpus: tuple[int | None, ...]
-    #: Whether every re-measurement repeated what the first measurement flagged.
-    held: bool
-
-
-def _remeasure(
-    again: Callable[[], tuple[Measurement, object]],
-    budget: Budget,
-    checks: tuple[Check, ...],
-    *,
-    regressed: bool,
-    reference: Reference | None,
-    cpus: Sequence[int | None],
-    pin: Callable[[int | None], AbstractContextManager[None]],
-) -> _Retry:
-    """Re-measure on each of ``cpus`` in turn, while every re-measurement so far repeats
-    what the first one flagged (a failed limit, or a regression when ``regressed``)."""
-    measurements: list[Measurement] = []
-    limits: list[tuple[Check, ...]] = []
-    result: object = None
-    for cpu in cpus:
-        with pin(cpu):
-            measurement, result = again()
-        measurements.append(measurement)
-        limits.append(compare.check_limits(budget, summarize(measurement.seconds), final=True))
-        regressed = regressed and _compare(measurement, reference)[1] == "regressed"
-        if not regressed and not _failed(_confirm(checks, limits, checks)):
-            break
-    held = regressed or _failed(_confirm(checks, limits, checks))
-    tried = tuple(cpus[: len(measurements)])
-    return _Retry(tuple(measurements), tuple(limits), regressed, result, tried, held)
-
-
-def _on(cpus: Sequence[int | None]) -> str:
-    """ " on CPU 1", " on each of CPUs 0 and 1", or "" (unpinned)."""
-    named = [str(cpu) for cpu in cpus if cpu is not None]
-    if not named:
-        return ""
-    if len(named) == 1:
-        return f" on CPU {named[0]}"
-    return f" on each of CPUs {', '.join(named[:-1])} and {named[-1]}"
-
-
-@dataclass(frozen=True)
 class _LastLook:
     """What the last measurement of a confirmed regression decided."""
 
@@ -334,12 +281,10 @@ def judge_callable(
     clock: Clock | None = None,
     reference: Reference | None = None,
     precise: bool = False,
-    cpus: Sequence[int | None] | None = None,
-    pin: Callable[[int | None], AbstractContextManager[None]] = pinned,
 ) -> tuple[Judgement, object]:
-    """Measure ``fn`` adaptively; when a limit fails or a regression is flagged,
-    re-measure on each of ``cpus`` in turn (default: :func:`confirmation_cpus`, each
-    entered with ``pin``) and count only what every re-measurement confirms; check memory."""
+    """Measure ``fn`` adaptively; re-measure once when a limit fails or a regression
+    is flagged, and count only what the re-measurement confirms (a regression, what
+    :func:`_last_look` then decides); check memory."""
     from pytest_perfbudget import stats  # noqa: F401 - numpy loads before the timed window
 
     runner = Runner(plan, clock)
@@ -352,37 +297,26 @@ def judge_callable(
         again = functools.partial(
             runner.measure, fn, decide, mode=mode, iterations=first.iterations
         )
-        retry = _remeasure(
-            again,
-            budget,
-            checks,
-            regressed=regression == "regressed",
-            reference=reference,
-            cpus=confirmation_cpus() if cpus is None else cpus,
-            pin=pin,
-        )
-        result = retry.result
-        for each in retry.measurements:
-            measurement = measurement.extended(each)
+        second, result = again()
+        measurement = first.extended(second)
         checks = _confirm(
             checks,
-            retry.limits,
+            compare.check_limits(budget, summarize(second.seconds), final=True),
             compare.check_limits(budget, summarize(measurement.seconds), final=True),
         )
         if regression == "regressed":
             assert reference is not None
+            _, repeated = _compare(second, reference)
             change, _ = _compare(measurement, reference)
             regression = "inconclusive"
-            if retry.regressed and change is not None:
-                look = _last_look(again, reference, retry.measurements[-1], change)
+            if repeated == "regressed" and change is not None:
+                look = _last_look(again, reference, second, change)
                 change, regression, messages = look.change, look.regression, list(look.messages)
                 if look.measurement is not None:
                     measurement, result = measurement.extended(look.measurement), look.result
         confirmed = regression == "regressed" or _failed(checks)
-        if not retry.held and not messages:
-            messages.append(UNCONFIRMED.format(where=_on(retry.cpus[-1:])))
-        elif confirmed and len(retry.cpus) > 1:
-            messages.append(f"re-measured{_on(retry.cpus)} in turn; each repeated it")
+        if not confirmed and not messages:
+            messages.append(UNCONFIRMED.format(where=""))
     memory, peak = _memory_check(budget, fn)
     if memory is not None:
         checks += (memory,)

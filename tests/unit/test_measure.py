@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,13 +76,6 @@ class Phases:
 
     started: int = 0
     sizes: list[int] = field(default_factory=list)
-
-
-@pytest.fixture(autouse=True)
-def unpinned(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One re-measurement wherever the scheduler puts it, as on a one-CPU machine, so that
-    what these tests count does not depend on the machine (tests of CPUs pass ``cpus``)."""
-    monkeypatch.setattr(measure, "confirmation_cpus", lambda: (None,))
 
 
 @pytest.fixture
@@ -306,92 +298,6 @@ def test_a_regression_the_re_measurement_does_not_repeat_is_inconclusive(
     assert judgement.regression == "inconclusive"
     assert not judgement.confirmed
     assert "a re-measurement did not confirm the first measurement" in judgement.messages
-
-
-@dataclass
-class FakePins:
-    """Stands in for :func:`~pytest_perfbudget.engine.affinity.pinned`: records the CPUs
-    entered and which one is current."""
-
-    entered: list[int | None] = field(default_factory=list)
-    current: int | None = None
-
-    @contextlib.contextmanager
-    def __call__(self, cpu: int | None) -> Iterator[None]:
-        self.entered.append(cpu)
-        self.current = cpu
-        try:
-            yield
-        finally:
-            self.current = None
-
-
-def _judged_on(
-    cpus: Sequence[int], pins: FakePins, reference: Reference | None = None, **limits_ms: float
-) -> Judgement:
-    """A function that takes 10 ms on CPU 1 and unpinned (the scheduler keeps it there)
-    and 1 ms on any other CPU, measured against ``reference``."""
-    clock = FakeClock()
-    fn = clock.work(lambda n: 10 * MS_NS if pins.current in (None, 1) else MS_NS)
-    judgement, _ = judge_callable(
-        fn, budget(**limits_ms), plan(), mode="perf", clock=clock, reference=reference,
-        cpus=cpus, pin=pins,
-    )  # fmt: skip
-    return judgement
-
-
-def _one_ms_baseline() -> Reference:
-    """A baseline of 1 ms calls; the change is the fastest call now over 1 ms."""
-
-    def estimate(now: Sequence[float], base: Sequence[float]) -> Change:
-        ratio = min(now) / MS
-        return Change("p10", ratio, ratio - 0.05, ratio + 0.05)
-
-    return Reference(_samples(100), 0.1, estimate)
-
-
-def test_a_regression_is_re_measured_on_each_cpu_and_counts_when_all_repeat_it(
-    phases: Phases,
-) -> None:
-    pins = FakePins()
-    judgement = _judged_against_on([1, 2, 3], pins)
-    assert pins.entered == [1, 2, 3]
-    assert phases.started == 5  # the first, one on each CPU, the last
-    assert judgement.regression == "regressed"
-    assert "re-measured on each of CPUs 1, 2 and 3 in turn; each repeated it" in judgement.messages
-
-
-def _judged_against_on(cpus: Sequence[int], pins: FakePins) -> Judgement:
-    clock = FakeClock()
-    judgement, _ = judge_callable(
-        clock.work(jittered(MS_NS)), Budget(), plan(), mode="perf", clock=clock,
-        reference=_reference([1.5]), cpus=cpus, pin=pins,
-    )  # fmt: skip
-    return judgement
-
-
-def test_a_regression_one_cpu_does_not_repeat_is_inconclusive(phases: Phases) -> None:
-    pins = FakePins()
-    judgement = _judged_on([1, 0, 2], pins, reference=_one_ms_baseline())
-    assert pins.entered == [1, 0]  # CPU 0 did not repeat it: no need to try CPU 2
-    assert judgement.regression == "inconclusive"
-    assert not judgement.confirmed
-    assert judgement.messages == (
-        "a re-measurement on CPU 0 did not confirm the first measurement",
-    )
-
-
-def test_a_failed_limit_counts_only_when_every_cpu_fails_it(phases: Phases) -> None:
-    pins = FakePins()
-    judgement = _judged_on([1, 0], pins, p95=2)
-    assert pins.entered == [1, 0]
-    assert judgement.checks[0].outcome is Outcome.INCONCLUSIVE
-    assert judgement.messages == (
-        "a re-measurement on CPU 0 did not confirm the first measurement",
-    )
-    judgement = _judged_on([1], pins, p95=2)
-    assert judgement.checks[0].outcome is Outcome.FAIL
-    assert judgement.confirmed
 
 
 def test_a_slower_machine_vetoes_a_regression() -> None:
