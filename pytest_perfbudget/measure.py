@@ -231,8 +231,8 @@ class _LastLook:
     change: Change
     regression: str | None
     messages: tuple[str, ...]
-    #: None when the machine stayed slow and the test was not measured again.
-    measurement: Measurement | None = None
+    #: The last measurements taken (none when the machine stayed slow).
+    measurements: tuple[Measurement, ...] = ()
     result: object = None
 
 
@@ -242,34 +242,49 @@ def _last_look(
     latest: Measurement,
     change: Change,
 ) -> _LastLook:
-    """Decide a confirmed regression by one last measurement, seconds after the first.
+    """Decide a confirmed regression by a last measurement, seconds after the first.
 
-    It waits until the machine probe reads the machine at speed (at once, or after a
-    slow state: :func:`_until_calm`), since a slow state seldom lasts that long; then
-    the probe's readings around it may still veto it. If the machine stays slow, the
-    veto decides on the confirmed ``change``.
+    The last measurement is taken once the machine probe reads the machine at speed
+    (at once, or after a slow state: probing :data:`CALM_PAUSE` apart), since a slow
+    state seldom lasts that long, and counts when the probe reads it at speed after
+    it too; when it does not, the test is measured again once the machine is back to
+    speed. Up to :data:`CALM_PROBES` readings in all; then the probe's readings may
+    still veto the regression (the slowest reading, when the machine stayed slow).
     """
-    readings = _until_calm(reference, latest)
-    messages: list[str] = []
-    probes: tuple[float | None, ...] = tuple(readings)
+    before = _probe(reference, latest)
+    readings = [before]
+    measured: list[Measurement] = []
+    result: object = None
     regression: str | None = "regressed"
-    last: tuple[Measurement, object] | None = None
-    if not _slow(reference, readings[-1:]):
-        last = again()
-        now, regression = _compare(last[0], reference)
+    probes: tuple[float | None, ...] = ()
+    while len(readings) < CALM_PROBES or not _slow(reference, (before,)):
+        if _slow(reference, (before,)):
+            reference.sleep(CALM_PAUSE)
+            before = _probe(reference, latest)
+            readings.append(before)
+            continue
+        last, result = again()
+        measured.append(last)
+        now, regression = _compare(last, reference)
         change = now or change
-        probes = (readings[-1], _probe(reference, last[0]))
-        if _slow(reference, readings[:1]):
-            messages.append(CALMED)
-        elif regression != "regressed":
-            messages.append(UNCONFIRMED.format(where=" seconds later"))
+        after = _probe(reference, last)
+        readings.append(after)
+        probes = (before, after)
+        if regression != "regressed" or not _slow(reference, (after,)):
+            break
+        before = after  # slowed after it, maybe during it: measure again at speed
+    else:
+        probes = tuple(readings)  # the machine stayed slow: the division decides
+    messages: list[str] = []
+    if measured and _slow(reference, readings[:-1]):
+        messages.append(CALMED)
+    elif regression != "regressed":
+        messages.append(UNCONFIRMED.format(where=" seconds later"))
     if regression == "regressed":
         vetoed, note = _vetoed(reference, probes, change.ratio)
         regression = "inconclusive" if vetoed else regression
         messages += [note] if note else []
-    if last is None:
-        return _LastLook(change, regression, tuple(messages))
-    return _LastLook(change, regression, tuple(messages), *last)
+    return _LastLook(change, regression, tuple(messages), tuple(measured), result)
 
 
 def judge_callable(
@@ -312,8 +327,8 @@ def judge_callable(
             if repeated == "regressed" and change is not None:
                 look = _last_look(again, reference, second, change)
                 change, regression, messages = look.change, look.regression, list(look.messages)
-                if look.measurement is not None:
-                    measurement, result = measurement.extended(look.measurement), look.result
+                for last in look.measurements:
+                    measurement, result = measurement.extended(last), look.result
         confirmed = regression == "regressed" or _failed(checks)
         if not confirmed and not messages:
             messages.append(UNCONFIRMED.format(where=""))

@@ -577,13 +577,30 @@ def test_samples_and_records_may_repeat() -> None:
     assert measurement.n == 3
 
 
-def test_contention_during_the_last_measurement_still_vetoes(phases: Phases) -> None:
-    readings = iter([1.0, 1.5])  # at speed before the last measurement, slow after it
+@pytest.mark.parametrize(("again_ratio", "verdict"), [(1.0, "unchanged"), (1.5, "regressed")])
+def test_a_slow_state_after_the_last_measurement_has_the_test_measured_again(
+    phases: Phases, again_ratio: float, verdict: str
+) -> None:
+    readings = iter([1.0, 1.5, 1.0, 1.0])  # at speed, slow after the last measurement, ...
+    reference = Reference(
+        _samples(100), 0.1, _by_phase(phases, [1.5, 1.5, 3.0, again_ratio]),
+        stored_probe=1.0, probe=lambda block: next(readings), sleep=lambda seconds: None,
+    )  # fmt: skip
+    judgement = _judged_against(reference)
+    assert phases.started == 4
+    assert judgement.regression == verdict
+    assert judgement.messages[0] == measure.CALMED
+
+
+def test_a_machine_slow_after_every_last_measurement_leaves_the_veto_to_decide(
+    phases: Phases,
+) -> None:
+    readings = iter([1.0, 1.5] * measure.CALM_PROBES)
     reference = _reference([1.5], stored_probe=1.0, probe=lambda block: next(readings))
     judgement = _judged_against(reference)
-    assert phases.started == 3
+    assert phases.started == 2 + measure.CALM_PROBES // 2
     assert judgement.regression == "inconclusive"
-    assert "reference workload +50 %" in judgement.messages[0]
+    assert "reference workload +50 %" in judgement.messages[-1]
 
 
 def test_a_regression_the_last_measurement_does_not_repeat_is_not_counted(
