@@ -328,7 +328,8 @@ def judge_callable(
                 look = _last_look(again, reference, second, change)
                 change, regression, messages = look.change, look.regression, list(look.messages)
                 for last in look.measurements:
-                    measurement, result = measurement.extended(last), look.result
+                    measurement = measurement.extended(last)
+                result = look.result if look.measurements else result
         confirmed = regression == "regressed" or _failed(checks)
         if not confirmed and not messages:
             messages.append(UNCONFIRMED.format(where=""))
