@@ -28,10 +28,12 @@ With ``--variant NAME=PYTHON`` (repeated), several versions of the plugin — ea
 installed in a venv of its own, each with a baseline file of its own — run in
 every trial, in the same random order as pytest-benchmark: a comparison of two
 versions on one timeline, which this shared machine's changing speed makes the
-only fair one.
+only fair one. With ``--shared-baseline`` they all compare with the first
+variant's baseline: a slow state during one version's saves would otherwise
+decide the study.
 
 Run: ``python benchmarks/detection.py [--quick] [--trials N] [--deadline MIN] [--log F] [--out F]
-[--variant NAME=PYTHON ...]``
+[--variant NAME=PYTHON ...] [--shared-baseline]``
 """
 
 from __future__ import annotations
@@ -123,13 +125,19 @@ def bench_args(root: Path) -> list[str]:
 
 
 def ours_args(variant: str) -> list[str]:
-    """Our test file, with a baseline file of this variant's own."""
+    """Our test file, with the baseline file of ``variant``."""
     return [
         "test_ours.py",
         "-p",
         "no:benchmark",
         f"--perfbudget-baseline=.perfbudget/{variant}.json",
     ]
+
+
+def baseline_of(variants: dict[str, str], shared: bool) -> dict[str, str]:
+    """Whose baseline file each variant reads: its own, or (``shared``) the first one's."""
+    first = next(iter(variants))
+    return {name: first if shared else name for name in variants}
 
 
 def save_baselines(root: Path, saves: int, variants: dict[str, str]) -> None:
@@ -148,12 +156,12 @@ def save_baselines(root: Path, saves: int, variants: dict[str, str]) -> None:
         print(f"  baseline save {i + 1}/{saves} done", flush=True)
 
 
-def run_ours(root: Path, variant: str, python: str) -> dict[str, tuple[str, str]]:
+def run_ours(root: Path, baseline: str, python: str) -> dict[str, tuple[str, str]]:
     """Our status per workload (regressed = alarm), and a one-line detail for the log."""
     report = root / "report.json"
     with contextlib.suppress(FileNotFoundError):
         report.unlink()
-    run = pytest_run(root, *ours_args(variant), f"--perfbudget-json={report}", python=python)
+    run = pytest_run(root, *ours_args(baseline), f"--perfbudget-json={report}", python=python)
     if not report.exists():
         sys.exit(f"our run wrote no report:\n{run.output[-3000:]}")
     tests = json.loads(report.read_text())["tests"]
@@ -195,7 +203,13 @@ Key = tuple[float, str, str]  # factor, load, workload
 
 
 def trial(
-    root: Path, factor: float, load: str, rng: random.Random, variants: dict[str, str]
+    root: Path,
+    factor: float,
+    load: str,
+    rng: random.Random,
+    *,
+    variants: dict[str, str],
+    baselines: dict[str, str],
 ) -> dict[str, dict[str, str]]:
     """Every tool once under one condition; per workload, each rule's outcome."""
     set_factor(root, factor)
@@ -205,7 +219,8 @@ def trial(
         rng.shuffle(order)
         for tool in order:
             if tool in variants:
-                for workload, (status, detail) in run_ours(root, tool, variants[tool]).items():
+                run = run_ours(root, baselines[tool], variants[tool])
+                for workload, (status, detail) in run.items():
                     outcome[workload][tool] = status
                     outcome[workload][f"{tool} detail"] = detail
             else:
@@ -239,8 +254,15 @@ def main() -> None:
         help="a version of the plugin to study, by the Python of a venv holding it; repeat to "
         "compare versions on one timeline (default: ours=this Python)",
     )
+    parser.add_argument(
+        "--shared-baseline",
+        action="store_true",
+        help="every variant compares with the baseline the first one saved (a study of the "
+        "verdicts alone, not of what each version saves)",
+    )
     opts = parser.parse_args()
     variants = dict(v.split("=", 1) for v in opts.variant or [f"ours={PYTHON}"])
+    baselines = baseline_of(variants, opts.shared_baseline)
     trials = 2 if opts.quick else opts.trials
     saves = 2 if opts.quick else SAVES
     if opts.from_log is not None:
@@ -254,11 +276,12 @@ def main() -> None:
     start = time.perf_counter()
     done = 0
     with project(files) as root:
-        save_baselines(root, saves, variants)
+        savers = {name: python for name, python in variants.items() if name in baselines.values()}
+        save_baselines(root, saves, savers)
         for block in range(trials):  # every condition once per block, shuffled
             rng.shuffle(conditions)
             for factor, load in conditions:
-                outcomes = trial(root, factor, load, rng, variants)
+                outcomes = trial(root, factor, load, rng, variants=variants, baselines=baselines)
                 for workload, outcome in outcomes.items():
                     results[factor, load, workload].append(outcome)
                 _log(opts.log, factor, load, outcomes)
