@@ -129,7 +129,7 @@ def describe_check(check: Check) -> str:
 
 def describe_change(change: Change, baseline: Summary, verdict: str | None) -> str:
     """The stored comparison as a sentence, with the interval it was decided on."""
-    allowed = "" if change.threshold is None else f", allowed +{change.threshold * 100:g} %"
+    allowed = "" if change.threshold is None else f", allowed +{change.threshold * 100:.3g} %"
     what = {
         "regressed": "is slower than its baseline",
         "improved": "is faster than its baseline",
