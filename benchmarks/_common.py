@@ -86,8 +86,12 @@ def code_line() -> str:
 
 
 def _short(arg: str) -> str:
+    """An existing path inside the repository as relative to it; anything else as is."""
+    path = Path(arg)
+    if not path.exists():
+        return arg
     with contextlib.suppress(ValueError):
-        return str(Path(arg).resolve().relative_to(REPO))
+        return str(path.resolve().relative_to(REPO))
     return arg
 
 
