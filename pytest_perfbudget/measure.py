@@ -121,10 +121,6 @@ def stop_rule(
     return decide
 
 
-def _failed(checks: Sequence[Check]) -> bool:
-    return any(check.outcome is Outcome.FAIL for check in checks)
-
-
 def _confirm(
     first: Sequence[Check], second: Sequence[Check], combined: Sequence[Check]
 ) -> tuple[Check, ...]:
@@ -157,8 +153,8 @@ def _probe(reference: Reference | None, measurement: Measurement) -> float | Non
     return reference.probe(sorted(measurement.sample_ns)[measurement.n // 2] * 1e-9)
 
 
-#: Machine probes at most, after a confirmed regression, until one reads the machine at
-#: speed (not slower than at save time by the allowed slowdown); :data:`CALM_PAUSE` seconds apart.
+#: Machine probes at most, after a regression measured while the machine ran slow, until
+#: one reads it back to speed; :data:`CALM_PAUSE` seconds apart.
 CALM_PROBES = 8
 CALM_PAUSE = 0.5
 CALMED = (
@@ -182,17 +178,15 @@ def _slow(reference: Reference, probes: Sequence[float | None]) -> bool:
     return speed is not None and speed >= 1 + (reference.threshold or 0.0)
 
 
-def _until_calm(reference: Reference, measurement: Measurement) -> list[float | None]:
-    """Probe the machine, :data:`CALM_PAUSE` apart, until a reading shows it back to speed
-    or :data:`CALM_PROBES` readings have not; the readings (one ``None`` without a probe)."""
-    readings: list[float | None] = []
+def _calmed(reference: Reference, measurement: Measurement) -> bool:
+    """Probe the machine, :data:`CALM_PAUSE` apart, until it reads back to speed (True)
+    or :data:`CALM_PROBES` readings have not (False)."""
     for attempt in range(CALM_PROBES):
         if attempt:
             reference.sleep(CALM_PAUSE)
-        readings.append(_probe(reference, measurement))
-        if not _slow(reference, readings[-1:]):
-            break
-    return readings
+        if not _slow(reference, (_probe(reference, measurement),)):
+            return True
+    return False
 
 
 def _vetoed(
@@ -201,8 +195,8 @@ def _vetoed(
     """Whether the machine's own slowdown since the baseline explains ``ratio``, and
     a message with what the probe read (None without a probe).
 
-    The probe ran before and after the last measurement; the slower reading counts,
-    so contention that came during the measurement is not missed.
+    The probe ran before and after the confirming re-measurement; the slower reading
+    counts, so contention that came and went during the test is not missed.
     """
     from pytest_perfbudget.regression import probe_vetoes
 
@@ -220,73 +214,6 @@ def _vetoed(
     )
 
 
-#: Why a flagged test was not failed; ``where`` says which re-measurement (or is "").
-UNCONFIRMED = "a re-measurement{where} did not confirm the first measurement"
-
-
-@dataclass(frozen=True)
-class _LastLook:
-    """What the last measurement of a confirmed regression decided."""
-
-    change: Change
-    regression: str | None
-    messages: tuple[str, ...]
-    #: The last measurements taken (none when the machine stayed slow).
-    measurements: tuple[Measurement, ...] = ()
-    result: object = None
-
-
-def _last_look(
-    again: Callable[[], tuple[Measurement, object]],
-    reference: Reference,
-    latest: Measurement,
-    change: Change,
-) -> _LastLook:
-    """Decide a confirmed regression by a last measurement, seconds after the first.
-
-    The last measurement is taken once the machine probe reads the machine at speed
-    (at once, or after a slow state: probing :data:`CALM_PAUSE` apart), since a slow
-    state seldom lasts that long, and counts when the probe reads it at speed after
-    it too; when it does not, the test is measured again once the machine is back to
-    speed. Up to :data:`CALM_PROBES` readings in all; then the probe's readings may
-    still veto the regression (the slowest reading, when the machine stayed slow).
-    """
-    before = _probe(reference, latest)
-    readings = [before]
-    measured: list[Measurement] = []
-    result: object = None
-    regression: str | None = "regressed"
-    probes: tuple[float | None, ...] = ()
-    while len(readings) < CALM_PROBES or not _slow(reference, (before,)):
-        if _slow(reference, (before,)):
-            reference.sleep(CALM_PAUSE)
-            before = _probe(reference, latest)
-            readings.append(before)
-            continue
-        last, result = again()
-        measured.append(last)
-        now, regression = _compare(last, reference)
-        change = now or change
-        after = _probe(reference, last)
-        readings.append(after)
-        probes = (before, after)
-        if regression != "regressed" or not _slow(reference, (after,)):
-            break
-        before = after  # slowed after it, maybe during it: measure again at speed
-    else:
-        probes = tuple(readings)  # the machine stayed slow: the division decides
-    messages: list[str] = []
-    if measured and _slow(reference, readings[:-1]):
-        messages.append(CALMED)
-    elif regression != "regressed":
-        messages.append(UNCONFIRMED.format(where=" seconds later"))
-    if regression == "regressed":
-        vetoed, note = _vetoed(reference, probes, change.ratio)
-        regression = "inconclusive" if vetoed else regression
-        messages += [note] if note else []
-    return _LastLook(change, regression, tuple(messages), tuple(measured), result)
-
-
 def judge_callable(
     fn: Callable[[], object],
     budget: Budget,
@@ -298,8 +225,7 @@ def judge_callable(
     precise: bool = False,
 ) -> tuple[Judgement, object]:
     """Measure ``fn`` adaptively; re-measure once when a limit fails or a regression
-    is flagged, and count only what the re-measurement confirms (a regression, what
-    :func:`_last_look` then decides); check memory."""
+    is flagged, and count only what the re-measurement confirms; check memory."""
     from pytest_perfbudget import stats  # noqa: F401 - numpy loads before the timed window
 
     runner = Runner(plan, clock)
@@ -308,31 +234,38 @@ def judge_callable(
     checks = compare.check_limits(budget, summarize(first.seconds), final=True)
     change, regression = _compare(first, reference)
     measurement, confirmed, messages = first, False, []
-    if regression == "regressed" or _failed(checks):
-        again = functools.partial(
-            runner.measure, fn, decide, mode=mode, iterations=first.iterations
-        )
-        second, result = again()
-        measurement = first.extended(second)
+    if regression == "regressed" or any(c.outcome is Outcome.FAIL for c in checks):
+        before = _probe(reference, first) if regression == "regressed" else None
+        again, result = runner.measure(fn, decide, mode=mode, iterations=first.iterations)
+        measurement = first.extended(again)
         checks = _confirm(
             checks,
-            compare.check_limits(budget, summarize(second.seconds), final=True),
+            compare.check_limits(budget, summarize(again.seconds), final=True),
             compare.check_limits(budget, summarize(measurement.seconds), final=True),
         )
         if regression == "regressed":
             assert reference is not None
-            _, repeated = _compare(second, reference)
+            _, second = _compare(again, reference)
             change, _ = _compare(measurement, reference)
-            regression = "inconclusive"
-            if repeated == "regressed" and change is not None:
-                look = _last_look(again, reference, second, change)
-                change, regression, messages = look.change, look.regression, list(look.messages)
-                for last in look.measurements:
-                    measurement = measurement.extended(last)
-                result = look.result if look.measurements else result
-        confirmed = regression == "regressed" or _failed(checks)
+            regression = "regressed" if second == "regressed" else "inconclusive"
+            if regression == "regressed" and change is not None:
+                probes: tuple[float | None, ...] = (before, _probe(reference, again))
+                if _slow(reference, probes) and _calmed(reference, first):
+                    # The machine ran slow and is back to speed: measure once more.
+                    calm, result = runner.measure(
+                        fn, decide, mode=mode, iterations=first.iterations
+                    )
+                    probes = (_probe(reference, calm),)
+                    change, regression = _compare(calm, reference)
+                    measurement = measurement.extended(calm)
+                    messages.append(CALMED)
+                if regression == "regressed" and change is not None:
+                    vetoed, note = _vetoed(reference, probes, change.ratio)
+                    regression = "inconclusive" if vetoed else regression
+                    messages += [note] if note else []
+        confirmed = regression == "regressed" or any(c.outcome is Outcome.FAIL for c in checks)
         if not confirmed and not messages:
-            messages.append(UNCONFIRMED.format(where=""))
+            messages.append("a re-measurement did not confirm the first measurement")
     memory, peak = _memory_check(budget, fn)
     if memory is not None:
         checks += (memory,)

@@ -4,7 +4,7 @@ Between separate runs the variance sits between runs, not between samples, so
 the effect is the ratio of glitch-filtered *low* quantiles (p10 by default) now
 versus the baseline, with a distribution-free interval; the threshold is raised
 to the noise floor the baseline's history shows; a flagged regression counts
-only when fresh re-measurements agree (``measure.judge_callable`` takes them);
+only when a fresh re-measurement agrees (``measure.judge_callable`` takes it);
 and a reference workload that runs much slower than when the baseline was saved
 vetoes the verdict (slow state).
 """
