@@ -204,12 +204,17 @@ def test_ctrl_c_removes_the_worktree_and_stops_the_workers(pytester: pytest.Pyte
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while len(_worktrees(path)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(2.0)  # the workers are up, the base one hangs in the test
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=60) == pytest.ExitCode.INTERRUPTED
+    try:
+        deadline = time.monotonic() + 60
+        while len(_worktrees(path)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2.0)  # the workers are up, the base one hangs in the test
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == pytest.ExitCode.INTERRUPTED
+    finally:
+        if proc.poll() is None:  # a failure must not leave it running into the next test
+            proc.kill()
+            proc.wait()
     assert len(_worktrees(path)) == 1
 
 
