@@ -108,7 +108,9 @@ def test_timings_under_coverage_match_a_plain_run(suite: pytest.Pytester) -> Non
 
     def fastest(side: str, name: str) -> float:
         runs = range(ALTERNATING_RUNS)
-        return min(_tests(suite, f"{side}{run}.json")[name]["stats"]["p50"] for run in runs)
+        # min, not p50: a run needs only a few samples outside slow states for its min
+        # (in one CI run all three plain runs' p50 read 1.7x the covered ones)
+        return min(_tests(suite, f"{side}{run}.json")[name]["stats"]["min"] for run in runs)
 
     for name in ("test_perf", "test_body"):
         ratio = fastest("covered", name) / fastest("plain", name)
