@@ -198,12 +198,19 @@ def test_a_worker_that_hangs_is_stopped_after_the_time_limit(
 def test_ctrl_c_removes_the_worktree_and_stops_the_workers(pytester: pytest.Pytester) -> None:
     path = _repo(pytester)
     _base(path, HANGING, "hanging base")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--perfbudget-against=HEAD"],
-        cwd=path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    # Started as a terminal's Ctrl-C finds it: a test run launched in the background by
+    # a shell without job control has SIGINT ignored, which a child would inherit (a
+    # handled signal is reset to its default in the child instead).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--perfbudget-against=HEAD"],
+            cwd=path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         deadline = time.monotonic() + 60
         while len(_worktrees(path)) < 2 and time.monotonic() < deadline:
