@@ -39,6 +39,18 @@ asyncio_default_fixture_loop_scope = "function"
 BUSY_LOOP = "x = 0\nwhile True:\n    x = (x * 31 + 7) % 1_000_003\n"
 
 
+def reference_workload() -> int:
+    """About 1 ms of plain interpreter work: integer arithmetic, a dict and a list (the
+    machine probe's workload of earlier versions of the plugin)."""
+    total = 0
+    table: dict[int, int] = {}
+    for i in range(17_000):
+        total = (total * 31 + i) % 1_000_003
+        table[i % 97] = total
+    values = sorted(table.values())
+    return total + sum(values[::3])
+
+
 @dataclass(frozen=True)
 class Run:
     """One finished pytest subprocess."""

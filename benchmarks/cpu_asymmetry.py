@@ -6,8 +6,9 @@ them more often than one the scheduler leaves where the test ran.
 
 The script pins itself to each CPU in turn and, on each, times the 10th
 percentile of two workloads: ``spin`` (the detection study's ~1 ms loop of
-integer multiply-adds) and ``reference`` (the machine probe's workload, see
-``regression._reference_workload``). One row per round of all CPUs. A CPU is
+integer multiply-adds) and ``reference`` (``_common.reference_workload``, the
+workload of the machine probe the plugin had until it re-measured in blocks
+spread out in time). One row per round of all CPUs. A CPU is
 *slow* in a round when its p10 is over ``--slow`` times its own fast level (the
 10th percentile of its p10s over the run). Reported per workload: each CPU's
 fast level relative to the first CPU's, the share of rounds each CPU is slow,
@@ -27,9 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from _common import emit, header, table
-
-from pytest_perfbudget.regression import _reference_workload
+from _common import emit, header, reference_workload, table
 
 
 def spin(n: int = 25_000) -> int:
@@ -39,7 +38,7 @@ def spin(n: int = 25_000) -> int:
     return total
 
 
-WORKLOADS: dict[str, Callable[[], object]] = {"spin": spin, "reference": _reference_workload}
+WORKLOADS: dict[str, Callable[[], object]] = {"spin": spin, "reference": reference_workload}
 CALLS = 20
 
 

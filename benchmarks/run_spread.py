@@ -9,7 +9,7 @@ round. Each process measures for ``--seconds`` (the plugin's default
 ``max_time``, 1 s), then measures again in ``--blocks`` short blocks (the
 re-measurement a flagged regression gets: the first block at once, the others
 ``--gap`` seconds apart); between samples it times the machine probe's workload
-(``regression._reference_workload``, about 1 ms a call), one call per about
+(``_common.reference_workload``, about 1 ms a call), one call per about
 1 ms of samples, so that a reading of the machine is interleaved with the test.
 
 Every unchanged run's first measurement serves as a baseline; every other run
@@ -62,7 +62,9 @@ CHECKS = {"once": 1, "confirmed": 2, "spread": None}
 
 CHILD = """\
 import json, random, sys, time
-from pytest_perfbudget.regression import _reference_workload, low_quantile
+sys.path.insert(0, "benchmarks")
+from _common import reference_workload
+from pytest_perfbudget.regression import low_quantile
 
 kind, n, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 blocks, block, gap = int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
@@ -90,7 +92,7 @@ def measure(length):
         since += took
         if since >= 1_000_000:
             start = clock()
-            _reference_workload()
+            reference_workload()
             probes.append(clock() - start)
             since = 0
     return {

@@ -214,10 +214,10 @@ CLI_COMMANDS: dict[str, str] = {
     ),
     "compare": (
         "Compare two run reports (`--perfbudget-json`) or baselines offline, test by test "
-        "on the node id, with the change estimate of a pytest run: the ratio of the 10th "
-        "percentiles of the per-call times, with its 99 % interval, classified against "
-        "`--threshold` as `regressed`, `improved`, `unchanged` or `inconclusive` (there is "
-        "nothing to re-measure offline, so no confirmation). A test only in `HEAD` is "
+        "on the node id, with the change estimate of a pytest run: the ratio of the "
+        "glitch-filtered minimums of the per-call times, classified against "
+        "`--threshold` as `regressed`, `improved` or `unchanged` (there is nothing to "
+        "re-measure offline, so no confirmation). A test only in `HEAD` is "
         "`new`, one only in `BASE` is `removed`. Exits 1 when any test regressed, else 0."
     ),
     "show": (

@@ -228,9 +228,11 @@ def entry_from_verdict(
     *,
     machine: str,
     commit: str | None,
-    reference: float | None,
+    reference: float | None = None,
 ) -> BaselineEntry:
-    """The baseline entry for a measured verdict; its run joins ``previous``'s history."""
+    """The baseline entry for a measured verdict; its run joins ``previous``'s history.
+
+    ``reference`` is the machine probe of earlier versions, which none sets now."""
     meas = verdict.measurement
     if meas is None or not meas.sample_ns or verdict.summary is None:
         raise ValueError(f"{verdict.nodeid}: a baseline entry needs samples and a summary")

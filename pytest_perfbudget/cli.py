@@ -216,10 +216,10 @@ def refresh(args: argparse.Namespace) -> int:
 
 def _short_histories(entries: Mapping[str, BaselineEntry]) -> int:
     """How many entries hold fewer saved runs on their machine than the noise floor needs."""
-    from pytest_perfbudget.entry import usable_p10s
+    from pytest_perfbudget.entry import usable_mins
 
     return sum(
-        len(usable_p10s(entry.history, entry.machine)) < NOISE_RUNS for entry in entries.values()
+        len(usable_mins(entry.history, entry.machine)) < NOISE_RUNS for entry in entries.values()
     )
 
 
@@ -287,8 +287,9 @@ def _compare_row(verdict: Verdict) -> list[str]:
 
 
 def _change_text(change: Change) -> str:
-    interval = f"[{format_change(change.low)} … {format_change(change.high)}]"
-    return f"{format_change(change.ratio)} {interval} ({change.stat})"
+    return " ".join(
+        filter(None, (format_change(change.ratio), change.interval, f"({change.stat})"))
+    )
 
 
 def _compare_markdown(verdicts: Sequence[Verdict], removed: Sequence[str], base: Path) -> str:

@@ -138,10 +138,11 @@ def describe_change(change: Change, baseline: Summary, verdict: str | None) -> s
         None: "compared with its baseline",
     }[verdict]
     mode = "paired" if change.mode == "paired" else "stored"
+    interval = change.interval
+    detail = f"99 % interval {interval[1:-1]}{allowed}" if interval else allowed[2:]
     return (
         f"{change.stat} {what}: {format_change(change.ratio)} "
-        f"(99 % interval {format_change(change.low)} … {format_change(change.high)}"
-        f"{allowed}; {mode} baseline p50 {format_duration(baseline.p50)})"
+        f"({detail}{'; ' if detail else ''}{mode} baseline p50 {format_duration(baseline.p50)})"
     )
 
 

@@ -42,11 +42,11 @@ __all__ = [
     "appended",
     "checked",
     "from_doc",
-    "p10s",
+    "mins",
     "rounded",
     "thin_samples",
     "to_doc",
-    "usable_p10s",
+    "usable_mins",
 ]
 
 SAMPLE_LIMIT = 10_000
@@ -95,7 +95,7 @@ class _Run(msgspec.Struct, gc=False):
     """What the noise floor reads of a history record (any JSON values)."""
 
     machine: Any = None
-    p10: Any = None
+    min: Any = None
 
 
 _runs = msgspec.json.Decoder(list[_Run]).decode
@@ -107,7 +107,7 @@ class History(LazyList[Mapping[str, Any]]):
 
     A history read from a file stays the text of its list: a save writes its
     records back as they are, the noise floor reads two fields of each
-    (:func:`p10s`), and the records are parsed only when looked at.
+    (:func:`mins`), and the records are parsed only when looked at.
     """
 
     __slots__ = ("_parsed", "_rows", "_runs", "_text")
@@ -240,24 +240,24 @@ def _stats_json(summary: Summary) -> Any:
     return Encoded(_STATS_TEXT % ("{" + pairs + "}", *stats[:3], summary.n, *stats[3:]))
 
 
-def p10s(history: Sequence[Mapping[str, Any]], machine: str | None = None) -> list[Any]:
-    """The ``p10`` of each record taken on ``machine`` (default: that of the latest
+def mins(history: Sequence[Mapping[str, Any]], machine: str | None = None) -> list[Any]:
+    """The ``min`` of each record taken on ``machine`` (default: that of the latest
     record), whatever its JSON type; a :class:`History` read from a file reads only
     those two fields."""
     runs = history._runs if isinstance(history, History) else None
     if runs is None:
         if machine is None and history:
             machine = history[-1].get("machine")
-        return [run.get("p10") for run in history if run.get("machine") == machine]
+        return [run.get("min") for run in history if run.get("machine") == machine]
     if machine is None and runs:
         machine = runs[-1].machine
-    return [run.p10 for run in runs if run.machine == machine]
+    return [run.min for run in runs if run.machine == machine]
 
 
-def usable_p10s(history: Sequence[Mapping[str, Any]], machine: str | None = None) -> list[Any]:
-    """The :func:`p10s` that are positive numbers: the saved runs the noise floor
+def usable_mins(history: Sequence[Mapping[str, Any]], machine: str | None = None) -> list[Any]:
+    """The :func:`mins` that are positive numbers: the saved runs the noise floor
     learns from."""
-    return [p10 for p10 in p10s(history, machine) if _positive(p10)]
+    return [low for low in mins(history, machine) if _positive(low)]
 
 
 def _positive(value: object) -> bool:

@@ -236,7 +236,8 @@ class Check:
 
 @dataclass(frozen=True)
 class Change:
-    """The estimated ratio now / baseline of ``stat``, with its interval."""
+    """The estimated ratio now / baseline of ``stat``, with its interval (``low`` =
+    ``high`` = ``ratio`` for a statistic that has none, such as the minimum)."""
 
     stat: str
     ratio: float
@@ -245,6 +246,15 @@ class Change:
     mode: str = "stored"
     threshold: float | None = None
     against: str | None = None
+
+    @property
+    def interval(self) -> str:
+        """``"[low … high]"`` as changes (``"[+5.0 % … +9.1 %]"``); empty without one."""
+        from pytest_perfbudget.units import format_change
+
+        if self.low == self.high:
+            return ""
+        return f"[{format_change(self.low)} … {format_change(self.high)}]"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

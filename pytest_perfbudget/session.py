@@ -79,14 +79,12 @@ def reference_for(
     if entry is None or entry.timer != timer:
         return None
     from pytest_perfbudget.measure import Reference
-    from pytest_perfbudget.regression import machine_probe, noise_floor
+    from pytest_perfbudget.regression import noise_floor
 
     allowed = threshold(budget, settings)
     if allowed is not None:
         allowed = max(allowed, noise_floor(entry.history, machine=machine_id) or 0.0)
-    return Reference(
-        entry.seconds, allowed, estimate, entry.reference, lambda block: machine_probe(block=block)
-    )
+    return Reference(entry.seconds, allowed, estimate)
 
 
 def checked_change(result: object, nodeid: str) -> Change:
@@ -156,9 +154,9 @@ def build_verdict(
 def _noise_hint(entry: BaselineEntry, machine_id: str) -> list[str]:
     """Why a regression was judged at the declared threshold: too few saved runs to
     learn the test's run-to-run noise from (none when there are enough)."""
-    from pytest_perfbudget.entry import usable_p10s
+    from pytest_perfbudget.entry import usable_mins
 
-    runs = len(usable_p10s(entry.history, machine_id))
+    runs = len(usable_mins(entry.history, machine_id))
     if runs >= NOISE_RUNS:
         return []
     return [
@@ -194,17 +192,14 @@ def save_baseline(
     """Merge the passing, measured verdicts into the baseline; a line saying what was saved."""
     from pytest_perfbudget.baseline import entry_from_verdict, save
     from pytest_perfbudget.machine import git_commit
-    from pytest_perfbudget.regression import machine_probe
 
     keep = [v for v in verdicts if _savable(v, settings)]
     if not keep:
         return None
     current = baseline.entries if baseline else {}
-    commit, probe = git_commit(settings.rootdir), machine_probe()
+    commit = git_commit(settings.rootdir)
     entries = [
-        entry_from_verdict(
-            v, current.get(v.nodeid), machine=machine_id, commit=commit, reference=probe
-        )
+        entry_from_verdict(v, current.get(v.nodeid), machine=machine_id, commit=commit)
         for v in keep
     ]
     result = save(settings.baseline, entries, machine=machine, generator=GENERATOR)

@@ -42,8 +42,9 @@ MAX_GROWTH = 100.0
 class Plan:
     """How to measure: timer, time cap, minimum samples, warm-up, GC and tracers.
 
-    ``max_time`` and ``warmup`` are seconds; warm-up and calibration count toward
-    ``max_time``. At least ``min_rounds`` samples are taken (capped by ``max_samples``).
+    ``max_time``, ``min_time`` and ``warmup`` are seconds; warm-up and calibration
+    count toward both. At least ``min_rounds`` samples are taken (capped by
+    ``max_samples``), and sampling goes on for ``min_time`` whatever the stop rule says.
     """
 
     timer: str = "wall"
@@ -53,11 +54,13 @@ class Plan:
     gc: bool = True
     max_samples: int = 100_000
     pause_tracers: bool = True
+    min_time: float = 0.0
 
     def __post_init__(self) -> None:
         clock_for(self.timer)
         _require(self.max_time >= 0, "max_time", self.max_time, "seconds >= 0")
         _require(self.warmup >= 0, "warmup", self.warmup, "seconds >= 0")
+        _require(self.min_time >= 0, "min_time", self.min_time, "seconds >= 0")
         _require(self.min_rounds >= 1, "min_rounds", self.min_rounds, "an integer >= 1")
         _require(self.max_samples >= 1, "max_samples", self.max_samples, "an integer >= 1")
 
@@ -188,6 +191,7 @@ class Runner:
     ) -> tuple[list[int], object]:
         plan, now = self.plan, self._deadline_clock
         deadline = start + round(plan.max_time * 1e9)
+        earliest = start + round(plan.min_time * 1e9)
         checkpoint = max(FIRST_CHECKPOINT, min(plan.min_rounds, plan.max_samples))
         per_call: list[float] = []
         scale = 1e-9 / iterations
@@ -205,7 +209,7 @@ class Runner:
                 break
             if n >= checkpoint:
                 checkpoint = max(n + 1, math.ceil(n * CHECKPOINT_GROWTH))
-                if decide is not None:
+                if decide is not None and after >= earliest:
                     per_call.extend(ns * scale for ns in samples[len(per_call) :])
                     if decide(per_call):
                         break

@@ -180,10 +180,7 @@ def _change(verdict: Verdict, stat: str | None) -> str:
     change = verdict.change
     if change is None:
         return _NONE
-    text = (
-        f"{format_change(change.ratio)} "
-        f"[{format_change(change.low)} … {format_change(change.high)}]"
-    )
+    text = " ".join(filter(None, (format_change(change.ratio), change.interval)))
     notes = [change.stat] if change.stat != stat else []
     if change.mode == "paired":
         notes.append("paired")

@@ -310,3 +310,14 @@ def test_the_failure_text_without_a_measurement_has_only_messages_and_machine() 
 )
 def test_status_precedence(limits: Status, regression: str | None, expected: Status) -> None:
     assert verdict_status(limits, regression) is expected
+
+
+def test_a_change_without_an_interval_is_described_without_one() -> None:
+    change = Change("min", 1.5, 1.5, 1.5, threshold=0.1)
+    assert describe_change(change, _summary(p95=180 * MS), "regressed") == (
+        "min is slower than its baseline: +50 % (allowed +10 %; stored baseline p50 180 ms)"
+    )
+    no_gate = Change("min", 1.5, 1.5, 1.5)
+    assert describe_change(no_gate, _summary(p95=180 * MS), None) == (
+        "min compared with its baseline: +50 % (stored baseline p50 180 ms)"
+    )

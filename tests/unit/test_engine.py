@@ -78,7 +78,13 @@ def test_clock_for_rejects_an_unknown_timer_and_lists_the_valid_ones() -> None:
 
 @pytest.mark.parametrize(
     ("field_name", "value"),
-    [("max_time", -1.0), ("warmup", -0.1), ("min_rounds", 0), ("max_samples", 0)],
+    [
+        ("max_time", -1.0),
+        ("warmup", -0.1),
+        ("min_rounds", 0),
+        ("max_samples", 0),
+        ("min_time", -0.5),
+    ],
 )
 def test_plan_rejects_bad_values(field_name: str, value: object) -> None:
     with pytest.raises(ValueError, match=rf"Plan {field_name}={value!r} is not valid"):
@@ -210,6 +216,20 @@ def test_decide_waits_for_min_rounds() -> None:
     measurement, _ = runner.measure(clock.work(20_000), decide)
     assert asked == [30]
     assert measurement.n == 30
+
+
+def test_decide_is_not_asked_before_min_time_has_passed() -> None:
+    clock = FakeClock()
+    asked: list[int] = []
+
+    def decide(seconds: Sequence[float]) -> bool:
+        asked.append(len(seconds))
+        return True
+
+    runner = Runner(plan(max_time=100.0, min_time=0.01), clock)
+    measurement, _ = runner.measure(clock.work(20_000), decide)
+    assert len(asked) == 1  # asked once, at the first checkpoint after 10 ms
+    assert measurement.n * 20_050e-9 >= 0.01 - 0.001  # calibration counts toward it
 
 
 def test_samples_are_capped_at_max_samples() -> None:

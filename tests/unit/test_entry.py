@@ -21,7 +21,7 @@ from pytest_perfbudget.entry import (
     History,
     appended,
     from_doc,
-    p10s,
+    mins,
     rounded,
     to_doc,
 )
@@ -31,9 +31,9 @@ from pytest_perfbudget.regression import estimate_change, noise_floor
 from pytest_perfbudget.stats import summarize
 
 RECORDS = [
-    {"commit": "c1", "machine": "m1", "n": 9, "p10": 1.5e-05, "p50": 2e-05},
-    {"commit": "c2", "machine": "m2", "n": 9, "p10": "odd", "p50": 2e-05},
-    {"commit": None, "machine": "m1", "n": 9, "p10": 1.6e-05, "p50": 2.1e-05, "extra": [1, 2]},
+    {"commit": "c1", "machine": "m1", "n": 9, "min": 1e-05, "p10": 1.5e-05, "p50": 2e-05},
+    {"commit": "c2", "machine": "m2", "n": 9, "min": "odd", "p10": 1.5e-05, "p50": 2e-05},
+    {"commit": None, "machine": "m1", "n": 9, "min": 1.1e-05, "p50": 2.1e-05, "extra": [1, 2]},
 ]
 
 floats = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
@@ -80,14 +80,14 @@ def test_appending_keeps_the_last_records() -> None:
 
 
 @pytest.mark.parametrize("machine", [None, "m1", "m2", "nowhere"])
-def test_p10s_read_from_the_text_match_those_of_the_records(machine: str | None) -> None:
-    fast = p10s(History(text=history_text(RECORDS)), machine)
-    assert fast == p10s(RECORDS, machine) == p10s(History.of(RECORDS), machine)
-    assert p10s((), machine) == p10s(History(), machine) == []
+def test_mins_read_from_the_text_match_those_of_the_records(machine: str | None) -> None:
+    fast = mins(History(text=history_text(RECORDS)), machine)
+    assert fast == mins(RECORDS, machine) == mins(History.of(RECORDS), machine)
+    assert mins((), machine) == mins(History(), machine) == []
 
 
 def test_the_noise_floor_is_the_same_from_text_and_from_records() -> None:
-    records = [{"machine": "m", "p10": 1e-3 * (1 + 0.01 * k)} for k in range(8)]
+    records = [{"machine": "m", "min": 1e-3 * (1 + 0.01 * k)} for k in range(8)]
     text = History(text=history_text(records))
     assert noise_floor(text) == pytest.approx(noise_floor(records), rel=0, abs=0)
     assert noise_floor(text, machine="other") is None

@@ -1,11 +1,9 @@
-"""STATISTICS.md rule 2: low-quantile ratio, noise floor, classification, probe veto."""
+"""STATISTICS.md rule 2: low-quantile ratio, noise floor, classification."""
 
 from __future__ import annotations
 
 import bisect
 import math
-import sys
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -18,9 +16,7 @@ from pytest_perfbudget.regression import (
     classify,
     estimate_change,
     low_quantile,
-    machine_probe,
     noise_floor,
-    probe_vetoes,
 )
 from pytest_perfbudget.stats import order_statistic_ranks
 
@@ -47,19 +43,29 @@ def test_low_quantile_needs_samples() -> None:
 
 
 @pytest.mark.parametrize("seed", range(10))
-def test_same_distribution_is_not_a_regression(seed: int) -> None:
-    result = estimate_change(timings(seed), timings(seed + 100))
+@pytest.mark.parametrize("q", [0.0, 0.10])
+def test_same_distribution_is_not_a_regression(seed: int, q: float) -> None:
+    result = estimate_change(timings(seed), timings(seed + 100), q=q)
     assert result.low < 1 < result.high or abs(result.ratio - 1) < 0.02
     assert classify(result, 0.10) == "unchanged"
 
 
 def test_thirty_percent_slower_is_regressed_with_an_interval_above_one() -> None:
     base = timings(1)
-    result = estimate_change([x * 1.3 for x in timings(2)], base)
+    result = estimate_change([x * 1.3 for x in timings(2)], base, q=0.10)
     assert result.stat == "p10"
     assert result.mode == "stored"
     assert 1.2 < result.ratio < 1.4
     assert 1 < result.low <= result.ratio <= result.high
+    assert classify(result, 0.10) == "regressed"
+
+
+def test_the_minimum_is_compared_by_default_and_its_interval_is_the_ratio() -> None:
+    now, base = [x * 1.3 for x in timings(2)], timings(1)
+    result = estimate_change(now, base)
+    assert result.stat == "min"
+    assert result.ratio == pytest.approx(min(now) / min(base))
+    assert result.low == result.ratio == result.high
     assert classify(result, 0.10) == "regressed"
 
 
@@ -71,7 +77,7 @@ def test_faster_is_improved() -> None:
 
 def test_few_samples_give_a_wide_interval_that_decides_nothing() -> None:
     now, base = timings(5, n=5), timings(6, n=5)
-    result = estimate_change([x * 1.15 for x in now], base)
+    result = estimate_change([x * 1.15 for x in now], base, q=0.10)
     assert result.low <= result.ratio <= result.high
     # Too few samples for a lower bound on p10 now: the minimum stands in.
     assert result.low == pytest.approx(min(now) * 1.15 / sorted(base)[3])
@@ -87,16 +93,16 @@ def test_estimate_change_names_the_quantile() -> None:
     assert estimate_change(timings(7), timings(8), q=0.25).stat == "p25"
 
 
-def history(p10s: list[float], machine: str = "m1") -> list[dict[str, object]]:
-    return [{"p10": value, "machine": machine, "n": 100} for value in p10s]
+def history(mins: list[float], machine: str = "m1") -> list[dict[str, object]]:
+    return [{"min": value, "p10": 2 * value, "machine": machine, "n": 100} for value in mins]
 
 
-def test_noise_floor_is_three_robust_sigmas_of_log_p10() -> None:
-    p10s = [1.0, 1.02, 0.98, 1.05, 0.95, 1.0]
-    logs = np.log(p10s)
+def test_noise_floor_is_three_robust_sigmas_of_log_min() -> None:
+    mins = [1.0, 1.02, 0.98, 1.05, 0.95, 1.0]
+    logs = np.log(mins)
     mad = np.median(np.abs(logs - np.median(logs)))
     expected = math.exp(3 * 1.4826 * mad) - 1
-    assert noise_floor(history(p10s)) == pytest.approx(expected)
+    assert noise_floor(history(mins)) == pytest.approx(expected)
 
 
 def test_noise_floor_needs_five_runs_on_the_same_machine() -> None:
@@ -107,8 +113,11 @@ def test_noise_floor_needs_five_runs_on_the_same_machine() -> None:
     assert noise_floor([]) is None
 
 
-def test_noise_floor_ignores_runs_without_a_usable_p10() -> None:
-    unusable: list[dict[str, object]] = [{"p10": 0.0, "machine": "m1"}, {"machine": "m1"}]
+def test_noise_floor_ignores_runs_without_a_usable_min() -> None:
+    unusable: list[dict[str, object]] = [
+        {"min": 0.0, "machine": "m1"},
+        {"p10": 1.0, "machine": "m1"},
+    ]
     runs = [*history([1.0, 1.0, 1.0, 1.0]), *unusable]
     assert noise_floor(runs, machine="m1") is None
     assert noise_floor([*runs, *history([1.0])], machine="m1") == 0.0
@@ -131,86 +140,6 @@ def test_noise_floor_ignores_runs_without_a_usable_p10() -> None:
 )
 def test_classify(ratio: float, low: float, high: float, expected: str) -> None:
     assert classify(change(ratio, low, high), 0.10) == expected
-
-
-def test_machine_probe_returns_positive_seconds() -> None:
-    probe = machine_probe(rounds=1, pause_tracers=False)
-    assert isinstance(probe, float)
-    assert probe > 0
-
-
-#: Clock reads for the probe's three sizing runs, each 500 ns.
-SIZED_500NS = [0, 500] * 3
-
-
-def test_machine_probe_reports_the_low_quantile_of_its_rounds() -> None:
-    # Sizing runs of 500 ns, then rounds of 1 unit each: 300, 900 and 700 ns.
-    reads: Iterator[int] = iter([*SIZED_500NS, 1000, 1300, 2000, 2900, 3000, 3700])
-    probe = machine_probe(clock=lambda: next(reads), rounds=3, block=500e-9, pause_tracers=False)
-    assert probe == pytest.approx(float(np.quantile([300, 900, 700], 0.10)) * 1e-9)
-
-
-def test_machine_probe_blocks_are_sized_like_the_test_samples() -> None:
-    # A 100 ns unit in 1 µs blocks: each round runs 10 units, the per-unit time is kept.
-    # The slowest sizing run (a preempted one, 400 ns) does not size the blocks.
-    reads: Iterator[int] = iter([0, 100, 0, 400, 0, 100, 0, 1000, 0, 2000])
-    assert machine_probe(
-        clock=lambda: next(reads), rounds=2, block=1e-6, pause_tracers=False
-    ) == pytest.approx(float(np.quantile([100, 200], 0.10)) * 1e-9)
-
-
-def test_machine_probe_runs_fewer_rounds_of_long_blocks() -> None:
-    # A unit the fake clock reads as 100 ms, in 0.4 s blocks (the test's samples): 4
-    # units a round, and 3 rounds (the minimum) instead of 15, as 15 would far exceed
-    # PROBE_TIME.
-    reads: list[int] = [0, 100_000_000] * 3
-    for elapsed in (500e6, 440e6, 400e6):
-        reads += [0, round(elapsed)]
-    it = iter(reads)
-    probe = machine_probe(clock=lambda: next(it), rounds=15, block=0.4, pause_tracers=False)
-    assert next(it, None) is None  # every read used: 3 rounds
-    assert probe == pytest.approx(float(np.quantile([125e6, 110e6, 100e6], 0.10)) * 1e-9)
-
-
-@pytest.mark.parametrize(
-    ("now", "stored", "vetoes"),
-    [(2.0, 1.0, True), (1.1, 1.0, True), (1.05, 1.0, False), (1.0, None, False), (1.0, 0.0, False)],
-)
-def test_probe_vetoes_when_the_machine_is_in_a_slow_state(
-    now: float, stored: float | None, vetoes: bool
-) -> None:
-    assert probe_vetoes(now, stored, 0.10) is vetoes
-
-
-@pytest.mark.parametrize(
-    ("now", "ratio", "vetoes"),
-    [
-        (1.08, 1.15, True),  # 8 % slower machine: a 15 % change is 6 % once divided
-        (1.08, 1.30, False),  # ... while a 30 % change is still 20 %
-        (0.90, 1.05, True),  # a faster machine never inflates the change
-        (0.90, 1.15, False),
-    ],
-)
-def test_probe_vetoes_a_change_the_machine_slowdown_explains(
-    now: float, ratio: float, vetoes: bool
-) -> None:
-    assert probe_vetoes(now, 1.0, 0.10, ratio) is vetoes
-
-
-def test_machine_probe_pauses_a_tracer_like_the_measured_code() -> None:
-    seen: list[str] = []
-
-    def tracer(frame: object, event: str, arg: object) -> None:
-        seen.append(event)
-
-    previous = sys.gettrace()
-    sys.settrace(tracer)  # type: ignore[arg-type]
-    try:
-        machine_probe(rounds=40)  # 41 workload calls, each a 'call' event if traced
-        seen_during = len(seen)
-    finally:
-        sys.settrace(previous)
-    assert seen_during < 20  # the pause itself, not the thousands of workload calls
 
 
 @given(
@@ -244,6 +173,8 @@ def _python_low_quantile_interval(seconds: list[float], q: float) -> tuple[float
     gamma = position - below
     a, b = data[below], data[min(below + 1, len(data) - 1)]
     point = b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma
+    if q == 0:  # the minimum: no interval
+        return data[0], data[0], data[0]
     lower, upper = order_statistic_ranks(len(data), q, 0.995)
     low = data[0] if lower is None else data[lower - 1]
     high = data[-1] if upper is None else data[upper - 1]
@@ -257,18 +188,20 @@ samples = st.lists(
 )
 
 
-@given(samples, samples)
-def test_the_change_is_what_plain_python_computes(now: list[float], base: list[float]) -> None:
-    change = estimate_change(now, base)
-    n_point, n_low, n_high = _python_low_quantile_interval(now, 0.10)
-    b_point, b_low, b_high = _python_low_quantile_interval(base, 0.10)
+@given(samples, samples, st.sampled_from([0.0, 0.10]))
+def test_the_change_is_what_plain_python_computes(
+    now: list[float], base: list[float], q: float
+) -> None:
+    change = estimate_change(now, base, q=q)
+    n_point, n_low, n_high = _python_low_quantile_interval(now, q)
+    b_point, b_low, b_high = _python_low_quantile_interval(base, q)
     ratio = n_point / b_point
     assert change == Change(
-        stat="p10",
+        stat="min" if q == 0 else "p10",
         ratio=ratio,
         low=min(ratio, n_low / b_high),
         high=max(ratio, n_high / b_low),
         mode="stored",
     )
-    assert estimate_change(now, ArrayValues(np.array(base))) == change
+    assert estimate_change(now, ArrayValues(np.array(base)), q=q) == change
     assert type(change.ratio) is float

@@ -114,6 +114,12 @@ def test_a_verdict_without_checks_shows_p50_and_names_the_change_statistic() -> 
     )
 
 
+def test_a_change_without_an_interval_shows_the_ratio_alone() -> None:
+    v = verdict("t", Status.REGRESSED, summary=None, change=Change("min", 1.5, 1.5, 1.5))
+    (row,) = table_rows(render_markdown([v]))
+    assert row == "| `t` | ⚠️ regressed | min | — | — | — | +50 % |"
+
+
 def test_a_change_without_a_summary_shows_its_own_statistic() -> None:
     v = verdict("t", Status.INCONCLUSIVE, summary=None, change=Change("p10", 1.1, 0.9, 1.3))
     (row,) = table_rows(render_markdown([v]))
