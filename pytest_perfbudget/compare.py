@@ -128,8 +128,8 @@ def describe_check(check: Check) -> str:
 
 
 def describe_change(change: Change, baseline: Summary, verdict: str | None) -> str:
-    """The stored comparison as a sentence, with the interval it was decided on."""
-    allowed = "" if change.threshold is None else f", allowed +{change.threshold * 100:.3g} %"
+    """The stored comparison as a sentence, with the interval it was decided on (if the
+    statistic has one) and the allowed slowdown (if it gates)."""
     what = {
         "regressed": "is slower than its baseline",
         "improved": "is faster than its baseline",
@@ -137,13 +137,15 @@ def describe_change(change: Change, baseline: Summary, verdict: str | None) -> s
         "inconclusive": "cannot be told apart from its baseline",
         None: "compared with its baseline",
     }[verdict]
+    gates = []
+    if change.interval:
+        gates.append(f"99 % interval {format_change(change.low)} … {format_change(change.high)}")
+    if change.threshold is not None:
+        gates.append(f"allowed +{change.threshold * 100:.3g} %")
     mode = "paired" if change.mode == "paired" else "stored"
-    interval = change.interval
-    detail = f"99 % interval {interval[1:-1]}{allowed}" if interval else allowed[2:]
-    return (
-        f"{change.stat} {what}: {format_change(change.ratio)} "
-        f"({detail}{'; ' if detail else ''}{mode} baseline p50 {format_duration(baseline.p50)})"
-    )
+    base = f"{mode} baseline p50 {format_duration(baseline.p50)}"
+    detail = "; ".join(filter(None, (", ".join(gates), base)))
+    return f"{change.stat} {what}: {format_change(change.ratio)} ({detail})"
 
 
 def failure_text(verdict: Verdict, *, machine: str) -> str:

@@ -155,6 +155,7 @@ SPREAD_BLOCKS = 5
 SPREAD_GAP = 0.5
 SPREAD_BLOCK = 0.2
 NOT_CONFIRMED = "a re-measurement did not confirm the first measurement"
+NOT_RE_MEASURED = "flagged as slower; not re-measured while saving a baseline"
 #: Seconds a measurement to be saved samples at least (at most ``max_time``): the
 #: minimum of a few milliseconds' sampling depends on the state the machine was in
 #: for those milliseconds, and it is what later runs are compared with.
@@ -219,12 +220,15 @@ def judge_callable(
             compare.check_limits(budget, summarize(again.seconds), final=True),
             compare.check_limits(budget, summarize(measurement.seconds), final=True),
         )
-    if flagged:
+    if flagged and precise:  # a save does not gate on regressions: not worth 3 s
+        regression = "inconclusive"
+        messages.append(NOT_RE_MEASURED)
+    elif flagged:
         assert reference is not None
         measurement, result, change, regression = _spread(
             plan, clock, fn, measurement, reference, mode
         )
-    if failed or flagged:
+    if failed or (flagged and not precise):
         confirmed = regression == "regressed" or any(c.outcome is Outcome.FAIL for c in checks)
         if not confirmed:
             messages.append(NOT_CONFIRMED)
@@ -256,8 +260,10 @@ def judge_samples(
     messages: list[str] = []
     change, regression = _compare(measurement, reference)
     threshold = reference.threshold if reference is not None else None
-    if regression == "regressed" and change is not None and (
-        change.low < 1 + (threshold or 0) or change.low == change.high
+    if (
+        regression == "regressed"
+        and change is not None
+        and (change.low < 1 + (threshold or 0) or change.low == change.high)
     ):
         regression = "inconclusive"
         messages.append("flagged as slower, but samples the test takes cannot be re-measured")

@@ -330,6 +330,30 @@ def test_a_regression_the_first_block_does_not_repeat_is_inconclusive(phases: Ph
     assert "a re-measurement did not confirm the first measurement" in judgement.messages
 
 
+def test_a_regression_flagged_while_saving_is_not_re_measured(phases: Phases) -> None:
+    clock = FakeClock()
+    judgement, _ = judge_callable(
+        clock.work(jittered(MS_NS)), Budget(), plan(), mode="perf", clock=clock,
+        reference=_reference([1.5]), precise=True,
+    )  # fmt: skip
+    assert phases.started == 1
+    assert judgement.regression == "inconclusive"
+    assert judgement.messages == (measure.NOT_RE_MEASURED,)
+    assert not judgement.confirmed
+
+
+def test_a_measurement_to_be_saved_samples_at_least_save_time(phases: Phases) -> None:
+    clock = FakeClock()
+    judgement, _ = judge_callable(
+        clock.work(jittered(MS_NS)), Budget(), plan(), mode="perf", clock=clock, precise=True
+    )
+    assert judgement.measurement.elapsed >= measure.SAVE_TIME
+    quick, _ = judge_callable(
+        clock.work(jittered(MS_NS)), Budget(), plan(), mode="perf", clock=FakeClock()
+    )
+    assert quick.measurement.elapsed < measure.SAVE_TIME
+
+
 def test_a_failed_limit_and_a_regression_get_both_re_measurements(phases: Phases) -> None:
     clock = FakeClock()
     judgement, _ = judge_callable(
