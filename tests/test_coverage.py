@@ -112,9 +112,11 @@ def test_timings_under_coverage_match_a_plain_run(suite: pytest.Pytester) -> Non
         # (in one CI run all three plain runs' p50 read 1.7x the covered ones)
         return min(_tests(suite, f"{side}{run}.json")[name]["stats"]["min"] for run in runs)
 
+    # Within 2x either way: a line tracer slows this code 3-10x, and whole seconds of
+    # this machine run 1.7x slow (a fresh-clone CI run at fc74b24 read 0.66 for the body).
     for name in ("test_perf", "test_body"):
         ratio = fastest("covered", name) / fastest("plain", name)
-        assert 1 / 1.5 < ratio < 1.5, (name, ratio)
+        assert 1 / 2 < ratio < 2, (name, ratio)
 
 
 def test_the_same_code_timed_without_pausing_is_clearly_slower_under_coverage(
