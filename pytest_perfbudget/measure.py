@@ -119,6 +119,10 @@ def stop_rule(
     return decide
 
 
+def _failed(checks: Sequence[Check]) -> bool:
+    return any(check.outcome is Outcome.FAIL for check in checks)
+
+
 def _confirm(
     first: Sequence[Check], second: Sequence[Check], combined: Sequence[Check]
 ) -> tuple[Check, ...]:
@@ -176,7 +180,8 @@ def _spread(  # noqa: PLR0917 - private, called from one place
     kept it so, else ``"inconclusive"``."""
     blocks = Runner(replace(plan, max_time=SPREAD_BLOCK * plan.max_time, min_rounds=1), clock)
     result: object = None
-    change, regression = _compare(measurement, reference)
+    change: Change | None = None
+    regression: str | None = None
     for block in range(SPREAD_BLOCKS):
         if block:
             reference.sleep(SPREAD_GAP)
@@ -211,7 +216,7 @@ def judge_callable(
     checks = compare.check_limits(budget, summarize(first.seconds), final=True)
     change, regression = _compare(first, reference)
     measurement, confirmed, messages = first, False, []
-    failed, flagged = any(c.outcome is Outcome.FAIL for c in checks), regression == "regressed"
+    failed, flagged = _failed(checks), regression == "regressed"
     if failed:
         again, result = runner.measure(fn, decide, mode=mode, iterations=first.iterations)
         measurement = first.extended(again)
@@ -229,7 +234,7 @@ def judge_callable(
             plan, clock, fn, measurement, reference, mode
         )
     if failed or (flagged and not precise):
-        confirmed = regression == "regressed" or any(c.outcome is Outcome.FAIL for c in checks)
+        confirmed = regression == "regressed" or _failed(checks)
         if not confirmed:
             messages.append(NOT_CONFIRMED)
     memory, peak = _memory_check(budget, fn)
@@ -267,7 +272,7 @@ def judge_samples(
     ):
         regression = "inconclusive"
         messages.append("flagged as slower, but samples the test takes cannot be re-measured")
-    if any(check.outcome is Outcome.FAIL for check in checks):
+    if _failed(checks):
         messages.append(
             f"decided on the test's own {measurement.n} samples, without a re-measurement"
         )
