@@ -287,9 +287,7 @@ def _compare_row(verdict: Verdict) -> list[str]:
 
 
 def _change_text(change: Change) -> str:
-    return " ".join(
-        filter(None, (format_change(change.ratio), change.interval, f"({change.stat})"))
-    )
+    return f"{change.text} ({change.stat})"
 
 
 def _compare_markdown(verdicts: Sequence[Verdict], removed: Sequence[str], base: Path) -> str:

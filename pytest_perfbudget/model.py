@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pytest_perfbudget.units import format_change
+
 __all__ = [
     "NOISE_RUNS",
     "QUANTILES",
@@ -250,11 +252,15 @@ class Change:
     @property
     def interval(self) -> str:
         """``"[low … high]"`` as changes (``"[+5.0 % … +9.1 %]"``); empty without one."""
-        from pytest_perfbudget.units import format_change
-
         if self.low == self.high:
             return ""
         return f"[{format_change(self.low)} … {format_change(self.high)}]"
+
+    @property
+    def text(self) -> str:
+        """The ratio as a change, then its interval if it has one: ``"+7.0 % [+5.0 % …
+        +9.1 %]"``, ``"+50 %"``."""
+        return " ".join(filter(None, (format_change(self.ratio), self.interval)))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

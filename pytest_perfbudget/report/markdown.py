@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from pytest_perfbudget.model import Check, Outcome, Status, Summary, Verdict
 from pytest_perfbudget.report.terminal import ATTENTION  # the first table's statuses
-from pytest_perfbudget.units import format_change, format_duration, format_size
+from pytest_perfbudget.units import format_duration, format_size
 
 __all__ = ["ATTENTION", "LABELS", "render_markdown"]
 
@@ -180,7 +180,7 @@ def _change(verdict: Verdict, stat: str | None) -> str:
     change = verdict.change
     if change is None:
         return _NONE
-    text = " ".join(filter(None, (format_change(change.ratio), change.interval)))
+    text = change.text
     notes = [change.stat] if change.stat != stat else []
     if change.mode == "paired":
         notes.append("paired")
