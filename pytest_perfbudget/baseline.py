@@ -228,11 +228,9 @@ def entry_from_verdict(
     *,
     machine: str,
     commit: str | None,
-    reference: float | None = None,
 ) -> BaselineEntry:
     """The baseline entry for a measured verdict; its run joins ``previous``'s history.
-
-    ``reference`` is the machine probe of earlier versions, which none sets now."""
+    Its ``reference`` (the machine probe of earlier versions) is None."""
     meas = verdict.measurement
     if meas is None or not meas.sample_ns or verdict.summary is None:
         raise ValueError(f"{verdict.nodeid}: a baseline entry needs samples and a summary")
@@ -248,7 +246,6 @@ def entry_from_verdict(
         history=history,
         machine=machine,
         commit=commit,
-        reference=reference,
     )
 
 

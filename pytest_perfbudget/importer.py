@@ -89,7 +89,6 @@ def _entry(
         previous,
         machine=machine_id(fingerprint),
         commit=commit if _HEX_COMMIT.match(commit) else None,
-        reference=None,
     )
 
 

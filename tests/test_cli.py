@@ -38,10 +38,7 @@ def save_baseline(
     commit: str | None = None,
     machine: dict[str, Any] | None = None,
 ) -> Path:
-    entries = [
-        baseline.entry_from_verdict(v, None, machine="abc", commit=commit, reference=None)
-        for v in verdicts
-    ]
+    entries = [baseline.entry_from_verdict(v, None, machine="abc", commit=commit) for v in verdicts]
     fingerprint = MACHINE if machine is None else machine
     baseline.save(path, entries, machine=fingerprint, generator="pytest-perfbudget 0.1.0")
     return path
@@ -463,9 +460,7 @@ class FakePytest:
         self.commands.append(command)
         previous = baseline.load(self.path).entries
         entries = [
-            baseline.entry_from_verdict(
-                v, previous.get(v.nodeid), machine="abc", commit=None, reference=None
-            )
+            baseline.entry_from_verdict(v, previous.get(v.nodeid), machine="abc", commit=None)
             for v in self.verdicts
         ]
         baseline.save(self.path, entries, machine=MACHINE, generator="pytest-perfbudget 0.1.0")

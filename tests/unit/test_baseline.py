@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
@@ -59,9 +60,10 @@ def make_verdict(nodeid: str, seed: int = 0, n: int = 200, iterations: int = 1) 
 
 
 def make_entry(nodeid: str, seed: int = 0, **kwargs: Any) -> BaselineEntry:
-    return entry_from_verdict(
-        make_verdict(nodeid, seed, **kwargs), None, machine="m1", commit="abc", reference=1e-3
+    entry = entry_from_verdict(
+        make_verdict(nodeid, seed, **kwargs), None, machine="m1", commit="abc"
     )
+    return dataclasses.replace(entry, reference=1e-3)  # as files of earlier versions hold
 
 
 def write_doc(path: Path, doc: object) -> Path:
@@ -149,12 +151,12 @@ def test_thinning_keeps_the_limit_uniformly_in_time_order() -> None:
 
 def test_entry_from_verdict_keeps_samples_summary_and_a_history_record() -> None:
     verdict = make_verdict("t::a", iterations=4)
-    entry = entry_from_verdict(verdict, None, machine="m1", commit="abc", reference=2e-3)
+    entry = entry_from_verdict(verdict, None, machine="m1", commit="abc")
     assert entry.sample_ns == verdict.measurement.sample_ns  # type: ignore[union-attr]
     assert entry.seconds == pytest.approx(verdict.measurement.seconds)  # type: ignore[union-attr]
     assert entry.summary == verdict.summary
     assert entry.budget == {"p95": 0.002, "memory": 1000}
-    assert (entry.iterations, entry.timer, entry.reference) == (4, "wall", 2e-3)
+    assert (entry.iterations, entry.timer, entry.reference) == (4, "wall", None)
     (run,) = entry.history
     assert set(run) == {"n", "min", "p10", "p50", "p95", "mean", "machine", "commit"}
     assert run["min"] <= run["p10"] <= run["p50"] <= run["p95"]
@@ -165,7 +167,7 @@ def test_history_is_a_ring_buffer_of_the_last_runs() -> None:
     entry = None
     for run in range(HISTORY_LIMIT + 5):
         verdict = make_verdict("t::a", seed=run)
-        entry = entry_from_verdict(verdict, entry, machine="m1", commit=str(run), reference=None)
+        entry = entry_from_verdict(verdict, entry, machine="m1", commit=str(run))
     assert entry is not None
     assert len(entry.history) == HISTORY_LIMIT
     assert [run["commit"] for run in entry.history] == [str(i) for i in range(5, 25)]
@@ -179,9 +181,7 @@ def test_entries_are_thinned_to_the_sample_limit() -> None:
 
 def test_an_entry_needs_samples_and_a_summary() -> None:
     with pytest.raises(ValueError, match="needs samples"):
-        entry_from_verdict(
-            Verdict("t::a", Status.PASS), None, machine="m", commit=None, reference=None
-        )
+        entry_from_verdict(Verdict("t::a", Status.PASS), None, machine="m", commit=None)
 
 
 # -- loading ----------------------------------------------------------------------
