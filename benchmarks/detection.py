@@ -52,6 +52,8 @@ from typing import Any
 
 from _common import PYTHON, cpu_load, emit, header, project, pytest_run, table
 
+from pytest_perfbudget.baseline import REFRESH_ENV
+
 FACTORS = (1.0, 1.1, 1.3)
 LOADS = ("quiet", "load")
 WORKLOADS = {"1ms": 25_000, "20us": 500}
@@ -142,11 +144,16 @@ def baseline_of(variants: dict[str, str], shared: bool) -> dict[str, str]:
 
 def save_baselines(root: Path, saves: int, variants: dict[str, str]) -> None:
     """Save every variant's and pytest-benchmark's baselines ``saves`` times each at
-    factor 1.0, alternating."""
+    factor 1.0, alternating. Our saves are those of one ``perfbudget refresh --runs
+    SAVES`` (its token in ``REFRESH_ENV``): each entry keeps its fastest run, in the
+    versions that do so."""
     set_factor(root, 1.0)
+    refresh = {REFRESH_ENV: f"detection-{random.getrandbits(48):012x}"}
     for i in range(saves):
         runs = {
-            name: pytest_run(root, *ours_args(name), "--perfbudget-save", python=python)
+            name: pytest_run(
+                root, *ours_args(name), "--perfbudget-save", env=refresh, python=python
+            )
             for name, python in variants.items()
         }
         runs["bench"] = pytest_run(root, *bench_args(root), f"--benchmark-save=base{i}")

@@ -210,7 +210,11 @@ CLI_COMMANDS: dict[str, str] = {
         "the one pytest uses: the last `--perfbudget-baseline` among the arguments, else "
         "`baseline` in `[tool.perfbudget]` of `./pyproject.toml`, else "
         "`.perfbudget/baseline.json`, relative to the current folder. Exits with pytest's "
-        "status. `perfbudget refresh -k search` refreshes some tests and keeps the others."
+        "status. `perfbudget refresh -k search` refreshes some tests and keeps the others. "
+        "With `--runs N` the N runs measure the same code, so each entry keeps the samples "
+        "of its fastest run (the lowest minimum) while its history gains a record of every "
+        "run: the baseline does not depend on which run the machine happened to be slow "
+        "in. The runs share a token, which each of their history records holds as `refresh`."
     ),
     "compare": (
         "Compare two run reports (`--perfbudget-json`) or baselines offline, test by test "

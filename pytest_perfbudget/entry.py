@@ -43,6 +43,7 @@ __all__ = [
     "checked",
     "from_doc",
     "mins",
+    "refresh_mins",
     "rounded",
     "thin_samples",
     "to_doc",
@@ -96,6 +97,7 @@ class _Run(msgspec.Struct, gc=False):
 
     machine: Any = None
     min: Any = None
+    refresh: Any = None
 
 
 _runs = msgspec.json.Decoder(list[_Run]).decode
@@ -258,6 +260,18 @@ def usable_mins(history: Sequence[Mapping[str, Any]], machine: str | None = None
     """The :func:`mins` that are positive numbers: the saved runs the noise floor
     learns from."""
     return [low for low in mins(history, machine) if _positive(low)]
+
+
+def refresh_mins(history: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """The :func:`usable_mins` of the runs of the latest record's refresh (the records
+    holding its ``refresh`` token); none when the latest record holds none."""
+    runs = history._runs if isinstance(history, History) else None
+    if runs is None:
+        runs = [_Run(run.get("machine"), run.get("min"), run.get("refresh")) for run in history]
+    token = runs[-1].refresh if runs else None
+    if token is None:
+        return []
+    return [run.min for run in runs if run.refresh == token and _positive(run.min)]
 
 
 def _positive(value: object) -> bool:

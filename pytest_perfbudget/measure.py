@@ -151,12 +151,13 @@ def _compare(
 #: first at once, the others :data:`SPREAD_GAP` seconds apart, each of at most
 #: :data:`SPREAD_BLOCK` of ``max_time`` (and one sample). The regression counts only
 #: when the minimum over the first measurement and every block still reads it, so a
-#: slow state of the machine has to last through all of them (about 3 s at the
+#: slow state of the machine has to last through all of them (about 8.4 s at the
 #: default ``max_time``) to cause a false alarm; it stops at the first block that
 #: clears it. ``benchmarks/run_spread.py`` measured why: on this project's machines a
-#: slow state lasts through a whole 1 s measurement, rarely through all of these.
-SPREAD_BLOCKS = 5
-SPREAD_GAP = 0.5
+#: slow state lasts through a whole 1 s measurement, and sometimes through 5 blocks
+#: half a second apart, rarely through these.
+SPREAD_BLOCKS = 8
+SPREAD_GAP = 1.0
 SPREAD_BLOCK = 0.2
 NOT_CONFIRMED = "a re-measurement did not confirm the first measurement"
 NOT_RE_MEASURED = "flagged as slower; not re-measured while saving a baseline"
@@ -225,7 +226,7 @@ def judge_callable(
             compare.check_limits(budget, summarize(again.seconds), final=True),
             compare.check_limits(budget, summarize(measurement.seconds), final=True),
         )
-    if flagged and precise:  # a save does not gate on regressions: not worth 3 s
+    if flagged and precise:  # a save does not gate on regressions: not worth 8 s
         regression = "inconclusive"
         messages.append(NOT_RE_MEASURED)
     elif flagged:

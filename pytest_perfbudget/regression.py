@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from pytest_perfbudget.entry import usable_mins
+from pytest_perfbudget.entry import refresh_mins, usable_mins
 from pytest_perfbudget.model import NOISE_RUNS, Change
 from pytest_perfbudget.stats import FloatArray, order_statistic_ranks
 
@@ -26,6 +26,7 @@ __all__ = [
     "estimate_change",
     "low_quantile",
     "noise_floor",
+    "runner_up",
 ]
 
 #: The MAD of a normal sample times this estimates its standard deviation.
@@ -133,6 +134,18 @@ def noise_floor(
     centre = statistics.median(logs)
     mad = statistics.median([abs(value - centre) for value in logs])
     return math.exp(3 * _MAD_TO_SIGMA * mad) - 1
+
+
+def runner_up(history: Sequence[Mapping[str, Any]]) -> float:
+    """The second-lowest minimum of the latest refresh's runs over the lowest (1.0 with
+    fewer than two runs).
+
+    A refresh of several runs keeps its fastest (``baseline.entry_from_verdict``);
+    the allowed slowdown is measured from the second-fastest, so that one run which
+    caught an unusually fast moment does not set the bar.
+    """
+    lows = sorted(refresh_mins(history))
+    return float(lows[1] / lows[0]) if len(lows) > 1 else 1.0
 
 
 def classify(change: Change, threshold: float) -> str:

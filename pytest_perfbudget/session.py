@@ -7,6 +7,7 @@ writes: the JSON report, the Markdown summary, the refreshed baseline.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -79,11 +80,12 @@ def reference_for(
     if entry is None or entry.timer != timer:
         return None
     from pytest_perfbudget.measure import Reference
-    from pytest_perfbudget.regression import noise_floor
+    from pytest_perfbudget.regression import noise_floor, runner_up
 
     allowed = threshold(budget, settings)
     if allowed is not None:
         allowed = max(allowed, noise_floor(entry.history, machine=machine_id) or 0.0)
+        allowed = (1 + allowed) * runner_up(entry.history) - 1
     return Reference(entry.seconds, allowed, estimate)
 
 
@@ -190,7 +192,7 @@ def save_baseline(
     machine_id: str,
 ) -> str | None:
     """Merge the passing, measured verdicts into the baseline; a line saying what was saved."""
-    from pytest_perfbudget.baseline import entry_from_verdict, save
+    from pytest_perfbudget.baseline import REFRESH_ENV, entry_from_verdict, save
     from pytest_perfbudget.machine import git_commit
 
     keep = [v for v in verdicts if _savable(v, settings)]
@@ -198,8 +200,11 @@ def save_baseline(
         return None
     current = baseline.entries if baseline else {}
     commit = git_commit(settings.rootdir)
+    refresh = os.environ.get(REFRESH_ENV) or None
     entries = [
-        entry_from_verdict(v, current.get(v.nodeid), machine=machine_id, commit=commit)
+        entry_from_verdict(
+            v, current.get(v.nodeid), machine=machine_id, commit=commit, refresh=refresh
+        )
         for v in keep
     ]
     result = save(settings.baseline, entries, machine=machine, generator=GENERATOR)

@@ -4,7 +4,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -450,18 +450,33 @@ def test_import_benchmark_reads_a_freshly_saved_run(tmp_path: Path) -> None:
 
 
 class FakePytest:
-    """Stands in for ``python -m pytest``: saves ``verdicts`` into the baseline."""
+    """Stands in for ``python -m pytest``: saves ``verdicts`` into the baseline (or, with
+    ``runs``, the verdicts of the call's turn), under the refresh token it is given."""
 
-    def __init__(self, path: Path, verdicts: Sequence[Verdict], returncode: int = 0) -> None:
-        self.path, self.verdicts, self.returncode = path, verdicts, returncode
+    def __init__(
+        self,
+        path: Path,
+        verdicts: Sequence[Verdict],
+        returncode: int = 0,
+        runs: Sequence[Sequence[Verdict]] = (),
+    ) -> None:
+        self.path, self.verdicts, self.returncode, self.runs = path, verdicts, returncode, runs
         self.commands: list[list[str]] = []
+        self.tokens: list[str | None] = []
 
-    def __call__(self, command: list[str], check: bool) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, command: list[str], check: bool, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        token = (env or {}).get(baseline.REFRESH_ENV)
+        verdicts = self.runs[len(self.commands)] if self.runs else self.verdicts
         self.commands.append(command)
+        self.tokens.append(token)
         previous = baseline.load(self.path).entries
         entries = [
-            baseline.entry_from_verdict(v, previous.get(v.nodeid), machine="abc", commit=None)
-            for v in self.verdicts
+            baseline.entry_from_verdict(
+                v, previous.get(v.nodeid), machine="abc", commit=None, refresh=token
+            )
+            for v in verdicts
         ]
         baseline.save(self.path, entries, machine=MACHINE, generator="pytest-perfbudget 0.1.0")
         return subprocess.CompletedProcess(command, self.returncode)
@@ -567,6 +582,39 @@ def test_refresh_runs_saves_that_many_runs_each_in_its_own_pytest(
     out = capsys.readouterr().out
     assert "perfbudget: refresh run 3 of 3" in out
     assert "1 of 1 entries hold fewer than 5 saved runs" in out
+
+
+def test_refresh_runs_keep_each_entrys_fastest_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = save_baseline(tmp_path / ".perfbudget" / "baseline.json", [measured("t.py::x", 0.5)])
+    runs = [[measured("t.py::x", ms)] for ms in (1.2, 1.0, 1.1)]
+    fake = FakePytest(path, [], runs=runs)
+    monkeypatch.setattr(subprocess, "run", fake)
+    assert main(["refresh", "--runs", "3"]) == 0
+    entry = baseline.load(path).entries["t.py::x"]
+    # the fastest of the three (1.0 ms), not the older 0.5 ms
+    assert list(entry.sample_ns) == list(runs[1][0].measurement.sample_ns)  # type: ignore[union-attr]
+    token = fake.tokens[0]
+    assert token
+    assert fake.tokens == [token] * 3
+    assert [run.get("refresh") for run in entry.history] == [None, token, token, token]
+    assert [run["min"] for run in entry.history][1:] == [1.2e-3, 1e-3, 1.1e-3]
+
+
+def test_a_refresh_of_one_run_replaces_the_samples_and_marks_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = save_baseline(tmp_path / ".perfbudget" / "baseline.json", [measured("t.py::x", 0.5)])
+    fake = FakePytest(path, [measured("t.py::x", 1.0)])
+    monkeypatch.setattr(subprocess, "run", fake)
+    assert main(["refresh"]) == 0
+    entry = baseline.load(path).entries["t.py::x"]
+    assert fake.tokens == [None]
+    assert entry.summary.min == pytest.approx(1e-3)
+    assert all("refresh" not in run for run in entry.history)
 
 
 def test_refresh_says_nothing_of_histories_that_hold_enough_runs(

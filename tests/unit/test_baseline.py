@@ -173,6 +173,51 @@ def test_history_is_a_ring_buffer_of_the_last_runs() -> None:
     assert [run["commit"] for run in entry.history] == [str(i) for i in range(5, 25)]
 
 
+def scaled(verdict: Verdict, factor: float) -> Verdict:
+    """``verdict`` with every sample ``factor`` times as long."""
+    assert verdict.measurement is not None
+    meas = Measurement(sample_ns=tuple(round(ns * factor) for ns in verdict.measurement.sample_ns))
+    return dataclasses.replace(verdict, summary=summarize(meas.seconds), measurement=meas)
+
+
+@pytest.mark.parametrize(("factor", "kept"), [(1.3, "earlier"), (0.8, "new")])
+def test_runs_of_one_refresh_keep_the_fastest_samples(factor: float, kept: str) -> None:
+    earlier = make_verdict("t::a")
+    first = entry_from_verdict(earlier, None, machine="m1", commit="c", refresh="r1")
+    new = scaled(earlier, factor)
+    entry = entry_from_verdict(new, first, machine="m1", commit="c", refresh="r1")
+    source = earlier if kept == "earlier" else new
+    assert entry.sample_ns == source.measurement.sample_ns  # type: ignore[union-attr]
+    assert entry.summary == source.summary
+    assert [run["refresh"] for run in entry.history] == ["r1", "r1"]
+    assert entry.history[1]["min"] == pytest.approx(entry.history[0]["min"] * factor, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "machine"),
+    [(None, "r1", "m1"), ("r1", None, "m1"), ("r1", "r2", "m1"), ("r1", "r1", "m2")],
+)
+def test_a_save_outside_the_same_refresh_replaces_the_samples(
+    before: str | None, now: str | None, machine: str
+) -> None:
+    earlier = make_verdict("t::a")
+    first = entry_from_verdict(earlier, None, machine="m1", commit="c", refresh=before)
+    slower = scaled(earlier, 1.5)
+    entry = entry_from_verdict(slower, first, machine=machine, commit="c", refresh=now)
+    assert entry.sample_ns == slower.measurement.sample_ns  # type: ignore[union-attr]
+    assert [run.get("refresh") for run in entry.history] == [before, now]
+
+
+def test_the_refresh_token_is_read_back_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.json"
+    earlier = make_verdict("t::a")
+    save(path, [entry_from_verdict(earlier, None, machine="m1", commit="c", refresh="r1")],
+         machine=FP, generator=GENERATOR)  # fmt: skip
+    previous = load(path).entries["t::a"]
+    entry = entry_from_verdict(scaled(earlier, 2), previous, machine="m1", commit="c", refresh="r1")
+    assert list(entry.sample_ns) == list(earlier.measurement.sample_ns)  # type: ignore[union-attr]
+
+
 def test_entries_are_thinned_to_the_sample_limit() -> None:
     entry = make_entry("t::a", n=25_000)
     assert len(entry.sample_ns) == SAMPLE_LIMIT

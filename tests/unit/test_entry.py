@@ -22,6 +22,7 @@ from pytest_perfbudget.entry import (
     appended,
     from_doc,
     mins,
+    refresh_mins,
     rounded,
     to_doc,
 )
@@ -84,6 +85,13 @@ def test_mins_read_from_the_text_match_those_of_the_records(machine: str | None)
     fast = mins(History(text=history_text(RECORDS)), machine)
     assert fast == mins(RECORDS, machine) == mins(History.of(RECORDS), machine)
     assert mins((), machine) == mins(History(), machine) == []
+
+
+def test_refresh_mins_read_from_the_text_match_those_of_the_records() -> None:
+    records = [{"machine": "m", "min": 1e-3 * k, "refresh": "r" if k else None} for k in range(4)]
+    assert refresh_mins(History(text=history_text(records))) == refresh_mins(records)
+    assert refresh_mins(records) == [1e-3, 2e-3, 3e-3]
+    assert refresh_mins(records[:1]) == refresh_mins(()) == []
 
 
 def test_the_noise_floor_is_the_same_from_text_and_from_records() -> None:

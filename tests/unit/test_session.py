@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,27 @@ def test_a_baseline_of_another_clock_gives_no_reference(tmp_path: Path) -> None:
         timer="wall", machine_id="m", estimate=lambda now, base: CHANGE,
     )  # fmt: skip
     assert reference is None
+
+
+@pytest.mark.parametrize(
+    ("mins", "expected"),
+    [
+        ([1.0], 0.1),  # one run: the declared 10 %
+        ([1.0, 1.05], 1.1 * 1.05 - 1),  # measured from the second-fastest run
+        ([1.0, 1.0, 1.0, 1.02, 1.0], 0.1),  # as tight as the runs: the declared 10 %
+    ],
+)
+def test_the_allowed_slowdown_is_measured_from_the_second_fastest_run_of_a_refresh(
+    tmp_path: Path, mins: list[float], expected: float
+) -> None:
+    history = [{"machine": "m", "min": low * 1e-3, "refresh": "r"} for low in mins]
+    entry = replace(_entry(), history=history)
+    reference = session.reference_for(
+        entry, Budget(), _settings(tmp_path),
+        timer="wall", machine_id="m", estimate=lambda now, base: CHANGE,
+    )  # fmt: skip
+    assert reference is not None
+    assert reference.threshold == pytest.approx(expected)
 
 
 def test_a_compare_hook_that_returns_no_change_is_an_error() -> None:
