@@ -242,15 +242,19 @@ def _stats_json(summary: Summary) -> Any:
     return Encoded(_STATS_TEXT % ("{" + pairs + "}", *stats[:3], summary.n, *stats[3:]))
 
 
-def mins(history: Sequence[Mapping[str, Any]], machine: str | None = None) -> list[Any]:
-    """The ``min`` of each record taken on ``machine`` (default: that of the latest
-    record), whatever its JSON type; a :class:`History` read from a file reads only
-    those two fields."""
+def _runs_of(history: Sequence[Mapping[str, Any]]) -> list[_Run]:
+    """The fields the noise floor reads of each record; a :class:`History` read from a
+    file has them already, without parsing its records."""
     runs = history._runs if isinstance(history, History) else None
     if runs is None:
-        if machine is None and history:
-            machine = history[-1].get("machine")
-        return [run.get("min") for run in history if run.get("machine") == machine]
+        runs = [_Run(run.get("machine"), run.get("min"), run.get("refresh")) for run in history]
+    return runs
+
+
+def mins(history: Sequence[Mapping[str, Any]], machine: str | None = None) -> list[Any]:
+    """The ``min`` of each record taken on ``machine`` (default: that of the latest
+    record), whatever its JSON type."""
+    runs = _runs_of(history)
     if machine is None and runs:
         machine = runs[-1].machine
     return [run.min for run in runs if run.machine == machine]
@@ -263,11 +267,10 @@ def usable_mins(history: Sequence[Mapping[str, Any]], machine: str | None = None
 
 
 def refresh_mins(history: Sequence[Mapping[str, Any]]) -> list[Any]:
-    """The :func:`usable_mins` of the runs of the latest record's refresh (the records
-    holding its ``refresh`` token); none when the latest record holds none."""
-    runs = history._runs if isinstance(history, History) else None
-    if runs is None:
-        runs = [_Run(run.get("machine"), run.get("min"), run.get("refresh")) for run in history]
+    """The positive ``min`` of each run of the latest record's refresh (the records
+    holding its ``refresh`` token, whatever their machine: one refresh runs on one);
+    none when the latest record holds no token."""
+    runs = _runs_of(history)
     token = runs[-1].refresh if runs else None
     if token is None:
         return []
