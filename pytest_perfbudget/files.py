@@ -17,7 +17,7 @@ from typing import IO
 
 from pytest_perfbudget.errors import BaselineError
 
-__all__ = ["atomic_write", "locked"]
+__all__ = ["GITIGNORE", "atomic_write", "locked"]
 
 _THREAD_LOCK = threading.Lock()
 
@@ -86,12 +86,25 @@ else:
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+#: Written into a folder :func:`locked` creates, as pytest does in its cache folder:
+#: the lock file, and the temporary file a killed save leaves, stay out of git.
+GITIGNORE = (
+    "# Created by pytest-perfbudget: the lock file of saves and a killed save's\n"
+    "# temporary file. Commit the baseline itself.\n*.lock\n*.tmp\n"
+)
+
+
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the sibling ``<name>.lock`` (threads and processes)."""
+    """Hold an exclusive lock on the sibling ``<name>.lock`` (threads and processes).
+
+    A folder it creates for the file gets a ``.gitignore`` (:data:`GITIGNORE`).
+    """
     lock_path = path.with_name(path.name + ".lock")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            (path.parent / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
         handle = open(lock_path, "a+b")  # noqa: SIM115 - closed below, after unlocking
     except OSError as exc:
         raise BaselineError(f"{path}: cannot create the lock file {lock_path}: {exc}") from exc

@@ -569,6 +569,22 @@ def test_save_reports_a_folder_it_cannot_create(tmp_path: Path) -> None:
         baseline.atomic_write(tmp_path / "file" / "b.json", "{}")
 
 
+def test_a_folder_the_save_creates_gets_a_gitignore_for_the_lock_and_temp_files(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "new" / "folder" / "b.json"
+    save(path, [make_entry("t::a")], machine=FP, generator=GENERATOR)
+    ignored = (path.parent / ".gitignore").read_text().splitlines()
+    assert [line for line in ignored if not line.startswith("#")] == ["*.lock", "*.tmp"]
+    assert sorted(p.name for p in path.parent.iterdir()) == [".gitignore", "b.json", "b.json.lock"]
+    assert not (tmp_path / "new" / ".gitignore").exists()  # only the file's own folder
+
+
+def test_a_save_into_an_existing_folder_writes_no_gitignore(tmp_path: Path) -> None:
+    save(tmp_path / "b.json", [make_entry("t::a")], machine=FP, generator=GENERATOR)
+    assert not (tmp_path / ".gitignore").exists()
+
+
 def test_a_failed_write_leaves_the_old_file_and_no_temp_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
