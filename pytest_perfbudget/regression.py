@@ -26,7 +26,7 @@ __all__ = [
     "estimate_change",
     "low_quantile",
     "noise_floor",
-    "runner_up",
+    "refresh_spread",
 ]
 
 #: The MAD of a normal sample times this estimates its standard deviation.
@@ -136,16 +136,20 @@ def noise_floor(
     return math.exp(3 * _MAD_TO_SIGMA * mad) - 1
 
 
-def runner_up(history: Sequence[Mapping[str, Any]]) -> float:
-    """The second-lowest minimum of the latest refresh's runs over the lowest (1.0 with
-    fewer than two runs).
+def refresh_spread(history: Sequence[Mapping[str, Any]]) -> tuple[float, float]:
+    """The second-lowest and the highest minimum of the latest refresh's runs, each over
+    the lowest ((1.0, 1.0) with fewer than two runs).
 
-    A refresh of several runs keeps its fastest (``baseline.entry_from_verdict``);
-    the allowed slowdown is measured from the second-fastest, so that one run which
-    caught an unusually fast moment does not set the bar.
+    A refresh of several runs keeps its fastest (``baseline.entry_from_verdict``).
+    The allowed slowdown is measured from the second-fastest, so that one run which
+    caught an unusually fast moment does not set the bar, and is at least the
+    slowest run's: those runs measured the same code, so a later run of it may be
+    that slow too (a test can run in two speeds, one process to the next).
     """
     lows = sorted(refresh_mins(history))
-    return float(lows[1] / lows[0]) if len(lows) > 1 else 1.0
+    if len(lows) < 2:
+        return 1.0, 1.0
+    return float(lows[1] / lows[0]), float(lows[-1] / lows[0])
 
 
 def classify(change: Change, threshold: float) -> str:

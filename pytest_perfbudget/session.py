@@ -80,12 +80,13 @@ def reference_for(
     if entry is None or entry.timer != timer:
         return None
     from pytest_perfbudget.measure import Reference
-    from pytest_perfbudget.regression import noise_floor, runner_up
+    from pytest_perfbudget.regression import noise_floor, refresh_spread
 
     allowed = threshold(budget, settings)
     if allowed is not None:
         allowed = max(allowed, noise_floor(entry.history, machine=machine_id) or 0.0)
-        allowed = (1 + allowed) * runner_up(entry.history) - 1
+        second, slowest = refresh_spread(entry.history)
+        allowed = max((1 + allowed) * second, slowest) - 1
     return Reference(entry.seconds, allowed, estimate)
 
 

@@ -17,7 +17,7 @@ from pytest_perfbudget.regression import (
     estimate_change,
     low_quantile,
     noise_floor,
-    runner_up,
+    refresh_spread,
 )
 from pytest_perfbudget.stats import order_statistic_ranks
 
@@ -128,12 +128,13 @@ def refreshed(mins: list[float], token: str | None) -> list[dict[str, object]]:
     return [{**run, "refresh": token} for run in history(mins)]
 
 
-def test_runner_up_is_the_second_fastest_run_of_the_latest_refresh_over_the_fastest() -> None:
+def test_refresh_spread_is_the_second_fastest_and_the_slowest_run_of_the_latest_refresh() -> None:
     runs = refreshed([0.5, 0.9], "old") + refreshed([1.2, 1.0, 1.1, 0.0], "new")
-    assert runner_up(runs) == pytest.approx(1.1)  # 0.5 and 0.9: another refresh; 0.0: unusable
-    assert runner_up(runs[:3]) == 1.0  # one run of the latest refresh
-    assert runner_up([*runs, *history([1.0])]) == 1.0  # the latest save was no refresh
-    assert runner_up([]) == 1.0
+    # 0.5 and 0.9: another refresh; 0.0: unusable
+    assert refresh_spread(runs) == (pytest.approx(1.1), pytest.approx(1.2))
+    assert refresh_spread(runs[:3]) == (1.0, 1.0)  # one run of the latest refresh
+    assert refresh_spread([*runs, *history([1.0])]) == (1.0, 1.0)  # the latest save: no refresh
+    assert refresh_spread([]) == (1.0, 1.0)
 
 
 @pytest.mark.parametrize(
