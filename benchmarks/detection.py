@@ -273,8 +273,9 @@ def main() -> None:
     trials = 2 if opts.quick else opts.trials
     saves = 2 if opts.quick else SAVES
     if opts.from_log is not None:
-        emit(render(*read_log(opts.from_log), saves, 0.0), opts.out)
+        emit(render(*read_log(opts.from_log), saves, 0.0, _header()), opts.out)
         return
+    head = _header()  # the date and load average of the start, not of the report
     rng = random.Random(opts.seed)
     signal.signal(signal.SIGTERM, _terminate)  # run the cleanup (load processes, temp dir)
     conditions = [(f, load) for f in FACTORS for load in LOADS]
@@ -299,7 +300,7 @@ def main() -> None:
     minutes = (time.perf_counter() - start) / 60
     if opts.log is not None:
         print(f"  trials logged to {opts.log}", flush=True)
-    emit(render(results, done, saves, minutes), opts.out)
+    emit(render(results, done, saves, minutes, head), opts.out)
 
 
 def read_log(path: Path) -> tuple[dict[Key, list[dict[str, str]]], int]:
@@ -334,8 +335,12 @@ def variants_of(results: dict[Key, list[dict[str, str]]]) -> list[str]:
     return list(names)
 
 
+def _header() -> str:
+    return header("Detection study (detection.py)", sys.argv)
+
+
 def render(
-    results: dict[Key, list[dict[str, str]]], trials: int, saves: int, minutes: float
+    results: dict[Key, list[dict[str, str]]], trials: int, saves: int, minutes: float, head: str
 ) -> str:
     variants = variants_of(results)
     rows = []
@@ -358,7 +363,7 @@ def render(
                         cell += f"; {others}" if others else ""
                     cells.append(cell)
                 rows.append([workload, load, f"{factor:.1f}", what, *cells])
-    head = [
+    columns = [
         "workload",
         "load",
         "factor",
@@ -372,14 +377,14 @@ def render(
     ]
     return "\n".join(
         [
-            header("Detection study (detection.py)", sys.argv),
+            head,
             f"{trials} trials per condition (factor × quiet/loaded), in blocks holding every "
             "condition once in a shuffled order, one timeline, every "
             f"tool back to back in random order per trial; {saves} baseline saves per tool at "
             f"factor 1.0, quiet. perfbudget defaults: max_time 1 s, regression 10 %, "
             f"budget p95=1s (never binding). pytest-benchmark defaults (max_time 1 s, min_rounds "
             f"5). Load = 2 busy-loop processes on this 2-core machine. Total {minutes:.1f} min.\n",
-            table(head, rows),
+            table(columns, rows),
             "",
         ]
     )
