@@ -45,6 +45,7 @@ from pytest_perfbudget.entry import (
     appended,
     checked,
     from_doc,
+    read_current,
     rounded,
     thin_samples,
     to_doc,
@@ -174,14 +175,19 @@ def _baseline_from_doc(path: Path, doc: Mapping[str, Any]) -> Baseline:
 def load(path: Path) -> Baseline:
     """Read a baseline; a missing file is an empty baseline, anything unreadable an error.
 
-    Every entry's fields are checked here; its samples are decoded when the
-    entry is first looked up, and a corrupt one is an error then.
+    Every entry's fields are checked here (a valid file of the current schema in
+    one typed decode, anything else entry by entry, which names what is wrong);
+    its samples are decoded when the entry is first looked up, and a corrupt one
+    is an error then.
     """
     text = read_text(path)
     if text is None:
         return Baseline(path=None, entries={}, machine={}, generator="")
     with paused_collector():
-        return _baseline_from_doc(path, document(path, text))
+        current = read_current(text, SCHEMA_VERSION)
+        if current is None:  # an older schema, or something wrong: the checking path
+            return _baseline_from_doc(path, document(path, text))
+    return Baseline(path, LazyEntries(path, current.tests), current.machine, str(current.generator))
 
 
 def load_samples(path: Path) -> dict[str, tuple[Sequence[float], Summary]]:

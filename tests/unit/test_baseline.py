@@ -36,7 +36,7 @@ from pytest_perfbudget.baseline import (
     save,
     thin_samples,
 )
-from pytest_perfbudget.entry import from_doc
+from pytest_perfbudget.entry import from_doc, read_current
 from pytest_perfbudget.errors import BaselineError, SchemaVersionError
 from pytest_perfbudget.model import Budget, Measurement, Status, Summary, Verdict
 from pytest_perfbudget.report.json import build_report, write_report
@@ -319,17 +319,18 @@ def test_a_corrupt_entry_is_an_error_naming_the_file_when_it_is_used(
     assert str(info.value).startswith(f"{path}: test 't::a'")
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        lambda e: None,
-        lambda e: e["stats"].update(p95="0.001", n=200.0),  # not the types written, still read
-        lambda e: e["stats"]["bounds"].update(p50=[0.1, 0.2, 0.3]),
-        lambda e: e["stats"].pop("p999"),
-        lambda e: e.update(reference=1, extra={"x": 1}),
-        lambda e: e.update(history=[{"p10": 1e-3, "machine": "m", "later": [1]}]),
-    ],
-)
+#: Changes to a saved entry that leave it readable.
+READABLE = [
+    lambda e: None,
+    lambda e: e["stats"].update(p95="0.001", n=200.0),  # not the types written, still read
+    lambda e: e["stats"]["bounds"].update(p50=[0.1, 0.2, 0.3]),
+    lambda e: e["stats"].pop("p999"),
+    lambda e: e.update(reference=1, extra={"x": 1}),
+    lambda e: e.update(history=[{"p10": 1e-3, "machine": "m", "later": [1]}]),
+]
+
+
+@pytest.mark.parametrize("change", READABLE)
 def test_an_entry_reads_the_same_from_its_text_as_parsed(
     tmp_path: Path, change: Callable[[dict[str, Any]], None]
 ) -> None:
@@ -340,6 +341,39 @@ def test_an_entry_reads_the_same_from_its_text_as_parsed(
     assert type(raw) is msgspec.Raw
     from_text = from_doc(tmp_path, "t::a", raw)
     assert from_text == from_doc(tmp_path, "t::a", entry_of(json.loads(text)))
+
+
+@pytest.mark.parametrize("change", READABLE)
+def test_a_load_reads_the_same_in_one_decode_as_entry_by_entry(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None]
+) -> None:
+    doc = valid_doc(tmp_path)
+    doc["tests"]["t::b"] = json.loads(json.dumps(entry_of(doc)))
+    change(entry_of(doc))
+    path = write_doc(tmp_path / "b.json", doc)
+    one_by_one = baseline._baseline_from_doc(path, codec.document(path, path.read_bytes()))
+    loaded = load(path)
+    assert (loaded.machine, loaded.generator) == (one_by_one.machine, one_by_one.generator)
+    assert dict(loaded.entries) == dict(one_by_one.entries)
+
+
+@pytest.mark.parametrize(
+    ("change", "read"),
+    [
+        (lambda d: None, True),
+        (lambda d: d.update(schema_version=0), False),  # migrated by the checking path
+        (lambda d: entry_of(d).update(iterations=0), False),  # its error named there
+        (lambda d: entry_of(d).update(samples="AAAA"), False),
+        (lambda d: entry_of(d).update(history=[1]), False),
+        (lambda d: entry_of(d)["stats"].update(p95="0.001"), False),
+        (lambda d: d.update(machine=[]), False),
+    ],
+)
+def test_only_a_valid_file_of_the_current_schema_is_read_in_one_decode(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None], read: bool
+) -> None:
+    text = json.dumps(broken(valid_doc(tmp_path), change))
+    assert (read_current(text, SCHEMA_VERSION) is not None) is read
 
 
 def test_entries_are_decoded_once_when_first_used(tmp_path: Path) -> None:
