@@ -97,6 +97,8 @@ class Baseline:
 
 
 Change = tuple[str, BaselineEntry | None, BaselineEntry]
+#: A test's value in a file, as UTF-8 JSON text.
+_Text = bytes | Raw
 
 
 class _Changes(Sequence[Change]):
@@ -107,7 +109,7 @@ class _Changes(Sequence[Change]):
     save of 10,000 tests does not decode the 10,000 entries it replaces.
     """
 
-    def __init__(self, path: Path, saved: list[tuple[str, str | None, BaselineEntry]]) -> None:
+    def __init__(self, path: Path, saved: list[tuple[str, _Text | None, BaselineEntry]]) -> None:
         self._path = path
         self._saved = saved
         self._built: dict[int, Change] = {}
@@ -317,20 +319,20 @@ def save(
         saved = []
         for nodeid, entry in sorted(new.items()):
             saved.append((nodeid, texts.get(nodeid), entry))
-            texts[nodeid] = dumps_test(to_doc(entry))
+            texts[nodeid] = dumps_test(to_doc(entry)).encode("utf-8")
         frame = {"generator": generator, "machine": dict(machine), "schema_version": SCHEMA_VERSION}
         atomic_write(path, dumps_keyed(frame, texts.items()))
     return SaveResult(path=path, changes=_Changes(path, saved))
 
 
-def _stored(path: Path, text: str | bytes | None) -> dict[str, str]:
-    """The text of each test's value in the file, as it is there when it was read
+def _stored(path: Path, text: str | bytes | None) -> dict[str, _Text]:
+    """The UTF-8 text of each test's value in the file, as it is there when it was read
     (written again only when the file had to be parsed in full, NaN in it say)."""
     if text is None:
         return {}
     tests = _tests_of(path, document(path, text))
     return {
-        nodeid: str(value, "utf-8") if type(value) is Raw else dumps_test(value)
+        nodeid: value if type(value) is Raw else dumps_test(value).encode("utf-8")
         for nodeid, value in tests.items()
     }
 

@@ -306,19 +306,21 @@ def dumps_test(value: Any) -> str:
     return _encode(value, 2)
 
 
-def dumps_keyed(doc: Mapping[str, Any], tests: Iterable[tuple[str, str]]) -> str:
-    """:func:`dumps` of ``doc`` with a ``tests`` object of ``(nodeid, text of the value)``.
+def dumps_keyed(doc: Mapping[str, Any], tests: Iterable[tuple[str, bytes | msgspec.Raw]]) -> bytes:
+    """:func:`dumps` of ``doc`` with a ``tests`` object of ``(nodeid, text of the value)``,
+    encoded in UTF-8.
 
-    The texts are written as they are (see :func:`dumps_test`), sorted by node id.
+    The texts (UTF-8, see :func:`dumps_test`) are written as they are, sorted by
+    node id: a save copies the text of every entry it keeps without decoding it.
     """
     if any(key > _KEYED for key in doc):
         raise ValueError(f"{_KEYED!r} must sort last among the document's keys")
     head = dumps({**doc, _KEYED: {}})
-    parts = [head[: -len(f'\n  "{_KEYED}": {{}}\n}}\n')], f'\n  "{_KEYED}": {{']
+    parts: list[Any] = [head[: -len(f'\n  "{_KEYED}": {{}}\n}}\n')].encode(), b'\n  "tests": {']
     for index, (nodeid, text) in enumerate(sorted(tests, key=lambda pair: pair[0])):
-        parts += (f"{',' if index else ''}\n    {_inline(nodeid)}: ", text)
-    parts.append("\n  }\n}\n" if len(parts) > 2 else "}\n}\n")
-    return "".join(parts)
+        parts += (f"{',' if index else ''}\n    {_inline(nodeid)}: ".encode(), text)
+    parts.append(b"\n  }\n}\n" if len(parts) > 2 else b"}\n}\n")
+    return b"".join(parts)
 
 
 # -- reading ----------------------------------------------------------------------

@@ -22,8 +22,10 @@ __all__ = ["GITIGNORE", "atomic_write", "locked"]
 _THREAD_LOCK = threading.Lock()
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so readers see the old or the new file, never half."""
+def atomic_write(path: Path, text: str | bytes) -> None:
+    """Replace ``path`` with ``text`` (bytes as they are, a string in UTF-8) so readers
+    see the old or the new file, never half."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
@@ -31,8 +33,8 @@ def atomic_write(path: Path, text: str) -> None:
     except OSError as exc:
         raise BaselineError(f"{path}: cannot write: {exc}") from exc
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
