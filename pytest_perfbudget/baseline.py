@@ -44,11 +44,11 @@ from pytest_perfbudget.entry import (
     LazyEntries,
     appended,
     checked,
+    entry_text,
     from_doc,
     read_current,
     rounded,
     thin_samples,
-    to_doc,
 )
 from pytest_perfbudget.errors import BaselineError
 from pytest_perfbudget.files import atomic_write, locked
@@ -319,7 +319,7 @@ def save(
         saved = []
         for nodeid, entry in sorted(new.items()):
             saved.append((nodeid, texts.get(nodeid), entry))
-            texts[nodeid] = dumps_test(to_doc(entry)).encode("utf-8")
+            texts[nodeid] = entry_text(entry).encode("utf-8")
         frame = {"generator": generator, "machine": dict(machine), "schema_version": SCHEMA_VERSION}
         atomic_write(path, dumps_keyed(frame, texts.items()))
     return SaveResult(path=path, changes=_Changes(path, saved))

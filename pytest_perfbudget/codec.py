@@ -40,6 +40,7 @@ __all__ = [
     "decode_samples",
     "document",
     "dumps",
+    "dumps_field",
     "dumps_inline",
     "dumps_keyed",
     "dumps_test",
@@ -204,7 +205,7 @@ _inline = _make_inline()
 
 def dumps_inline(value: Any) -> str:
     """``value`` on one line, as :func:`dumps` writes values nested four levels deep."""
-    return _inline(value)
+    return _scalar(value)
 
 
 class Encoded(str):
@@ -304,6 +305,11 @@ def _inline_rows(rows: Sequence[Any], pad: str) -> str | None:
 def dumps_test(value: Any) -> str:
     """The text :func:`dumps` gives a value of a document's ``tests`` object."""
     return _encode(value, 2)
+
+
+def dumps_field(value: Any) -> str:
+    """The text :func:`dumps` gives a field of a value of a document's ``tests`` object."""
+    return _encode(value, 3)
 
 
 def dumps_keyed(doc: Mapping[str, Any], tests: Iterable[tuple[str, bytes | msgspec.Raw]]) -> bytes:

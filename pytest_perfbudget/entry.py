@@ -23,6 +23,7 @@ from pytest_perfbudget.codec import (
     SAMPLE_PREFIXES,
     Encoded,
     decode_sample_array,
+    dumps_field,
     dumps_inline,
     encode_samples,
     parsed,
@@ -42,6 +43,7 @@ __all__ = [
     "LazyEntries",
     "appended",
     "checked",
+    "entry_text",
     "from_doc",
     "mins",
     "read_current",
@@ -187,20 +189,27 @@ def rounded(value: Any) -> Any:
     return value
 
 
-def to_doc(entry: BaselineEntry) -> dict[str, Any]:
+def _samples(entry: BaselineEntry) -> tuple[str, int]:
+    """The entry's samples, encoded as written (thinned to :data:`SAMPLE_LIMIT`), and
+    their number."""
     samples = entry.sample_ns
     try:  # the common case, without copying every sample through int()
         if len(samples) > SAMPLE_LIMIT:
             raise ValueError("too many samples")
-        encoded = encode_samples(samples)
+        return encode_samples(samples), len(samples)
     except ValueError:
         samples = thin_samples(samples)
-        encoded = encode_samples(samples)
+        return encode_samples(samples), len(samples)
+
+
+def to_doc(entry: BaselineEntry) -> dict[str, Any]:
+    """The entry's JSON value (:func:`entry_text` writes it)."""
+    encoded, count = _samples(entry)
     return {
         "timer": entry.timer,
         "iterations": entry.iterations,
         "samples": encoded,
-        "n": len(samples),
+        "n": count,
         "stats": _stats_json(entry.summary),
         "budget": rounded(entry.budget),
         "history": list(_history(entry.history).rows),  # rounded when each record was made
@@ -208,6 +217,44 @@ def to_doc(entry: BaselineEntry) -> dict[str, Any]:
         "commit": entry.commit,
         "reference": rounded(entry.reference),
     }
+
+
+#: The keys of an entry's value, sorted.
+_ENTRY_KEYS = (
+    "budget",
+    "commit",
+    "history",
+    "iterations",
+    "machine",
+    "n",
+    "reference",
+    "samples",
+    "stats",
+    "timer",
+)
+#: An entry's text as :func:`~pytest_perfbudget.codec.dumps_test` lays out
+#: :func:`to_doc`: its keys sorted, one a line.
+_ENTRY_TEXT = "{\n      " + ",\n      ".join(f'"{key}": %s' for key in _ENTRY_KEYS) + "\n    }"
+
+
+def entry_text(entry: BaselineEntry) -> str:
+    """``dumps_test(to_doc(entry))``, filled into a template: a full refresh writes
+    every entry of the file, and the generic writer costs more than all else it does."""
+    encoded, count = _samples(entry)
+    rows = _history(entry.history).rows
+    stats = _stats_json(entry.summary)
+    return _ENTRY_TEXT % (
+        dumps_field(rounded(entry.budget)),
+        dumps_inline(entry.commit),
+        "[\n        " + ",\n        ".join(rows) + "\n      ]" if rows else "[]",
+        dumps_inline(entry.iterations),
+        dumps_inline(entry.machine),
+        count,
+        dumps_inline(rounded(entry.reference)),
+        dumps_inline(encoded),
+        stats if type(stats) is Encoded else dumps_field(stats),
+        dumps_inline(entry.timer),
+    )
 
 
 #: The float fields of a summary, sorted.

@@ -20,6 +20,7 @@ from pytest_perfbudget.entry import (
     BaselineEntry,
     History,
     appended,
+    entry_text,
     from_doc,
     mins,
     refresh_mins,
@@ -37,6 +38,13 @@ RECORDS = [
     {"commit": None, "machine": "m1", "n": 9, "min": 1.1e-05, "p50": 2.1e-05, "extra": [1, 2]},
 ]
 
+values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=3), inner, max_size=2)
+    ),
+    max_leaves=6,
+)
 floats = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
     [0.0, -0.0, 100.0, 1e6, 1.23456789e7, 1e16, 1e-5, 9.9999996e-5, 1e-35, 2.2250738585072014e-308]
 )
@@ -190,6 +198,33 @@ def test_stats_of_other_types_take_the_generic_path() -> None:
     assert stats == rounded(summary.to_dict())
     assert type(stats["mean"]) is float
     assert math.isclose(stats["mean"], 1.5e-3)
+
+
+@given(
+    fields=st.fixed_dictionaries(
+        {
+            "budget": st.dictionaries(st.sampled_from(["limits", "memory", "é"]), values),
+            "commit": st.none() | st.text(max_size=8),
+            "history": st.lists(
+                st.dictionaries(st.sampled_from(["min", "machine", "x"]), values), max_size=3
+            ).map(History.of),
+            "iterations": st.integers(1, 10**6),
+            "machine": st.text(max_size=8),
+            "reference": st.none() | floats,
+            "sample_ns": st.lists(st.integers(0, 2**64 - 1), max_size=5)
+            | st.just(list(range(10_005))),  # thinned as it is written
+        }
+    ),
+    numpy_mean=st.booleans(),
+)
+def test_an_entry_is_written_from_its_template_as_the_generic_writer_writes_it(
+    fields: dict[str, Any], numpy_mean: bool
+) -> None:
+    summary = summarize([1e-3, 2e-3, 4e-3])
+    if numpy_mean:  # a summary the stats template does not take
+        summary = dataclasses.replace(summary, mean=np.float64(1.5e-3))
+    entry = dataclasses.replace(_entry(summary), **fields)
+    assert entry_text(entry) == dumps_test(to_doc(entry))
 
 
 def _entry(summary: Any) -> BaselineEntry:
