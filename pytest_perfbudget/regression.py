@@ -39,12 +39,13 @@ def _kept(seconds: Sequence[float]) -> FloatArray:
     All of them are kept rather than none. A baseline entry's seconds are sorted
     as the array they hold (see :class:`~pytest_perfbudget.lazy.ArrayValues`).
     """
-    data = np.sort(np.asarray(seconds, dtype=np.float64))
+    data = np.array(seconds, dtype=np.float64)  # a copy, sorted in place
+    data.sort()
     n = len(data)
     if n == 0:
         raise ValueError("needs at least one sample")
     median = data[n // 2] if n % 2 else (data[n // 2 - 1] + data[n // 2]) / 2
-    cut = int(np.searchsorted(data, 0.5 * median))
+    cut = int(data.searchsorted(0.5 * median))
     return data[cut:] if cut < n else data
 
 
@@ -69,11 +70,8 @@ def low_quantile(seconds: Sequence[float], q: float = 0.10) -> float:
 
 
 def _quantile_interval(data: FloatArray, q: float, confidence: float) -> tuple[float, float]:
-    """Two one-sided ``confidence`` bounds from sorted ``data``; the sample min/max stand in
-    when n is too small. The minimum (``q=0``) has no distribution-free interval: both
-    bounds are the minimum itself."""
-    if q == 0:
-        return float(data[0]), float(data[0])
+    """Two one-sided ``confidence`` bounds on the ``q``-quantile (``0 < q < 1``) from
+    sorted ``data``; the sample min/max stand in when n is too small."""
     lower, upper = order_statistic_ranks(len(data), q, confidence)
     return (
         float(data[0] if lower is None else data[lower - 1]),
@@ -100,13 +98,16 @@ def estimate_change(
     """
     if len(now) == 0 or len(base) == 0:
         raise ValueError("estimate_change() needs samples on both sides")
-    one_sided = 1 - (1 - confidence) / 2
     now_kept, base_kept = _kept(now), _kept(base)
+    if q == 0:  # the minimum has no distribution-free interval
+        ratio = float(now_kept[0] / base_kept[0])
+        return Change(stat="min", ratio=ratio, low=ratio, high=ratio, mode="stored")
+    one_sided = 1 - (1 - confidence) / 2
     now_low, now_high = _quantile_interval(now_kept, q, one_sided)
     base_low, base_high = _quantile_interval(base_kept, q, one_sided)
     ratio = _quantile(now_kept, q) / _quantile(base_kept, q)
     return Change(
-        stat="min" if q == 0 else f"p{round(q * 100)}",
+        stat=f"p{round(q * 100)}",
         ratio=ratio,
         low=min(ratio, now_low / base_high),
         high=max(ratio, now_high / base_low),

@@ -65,6 +65,7 @@ def test_the_minimum_is_compared_by_default_and_its_interval_is_the_ratio() -> N
     now, base = [x * 1.3 for x in timings(2)], timings(1)
     result = estimate_change(now, base)
     assert result.stat == "min"
+    assert result.ratio == low_quantile(now, 0.0) / low_quantile(base, 0.0)
     assert result.ratio == pytest.approx(min(now) / min(base))
     assert result.low == result.ratio == result.high
     assert classify(result, 0.10) == "regressed"
