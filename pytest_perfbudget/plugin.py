@@ -177,6 +177,8 @@ class PerfbudgetPlugin:
         self._machine: dict[str, Any] | None = None
         self._notes: list[str] = []
         self._measuring: _MeasuringHooks | None = None
+        #: Regressions this process confirmed (see ``measure.SPREAD_RUNS``).
+        self._regressions = 0
 
     # -- budgets and baseline entries --------------------------------------------
 
@@ -219,6 +221,8 @@ class PerfbudgetPlugin:
 
     def reference_for(self, item: pytest.Item, budget: Budget, timer: str) -> Reference | None:
         """The stored comparison for ``item``, when its baseline entry can be compared."""
+        from pytest_perfbudget.measure import SPREAD_RUNS
+
         nodeid = item.nodeid
 
         def estimate(now: Sequence[float], base: Sequence[float]) -> Change:
@@ -234,6 +238,7 @@ class PerfbudgetPlugin:
             timer=timer,
             machine_id=self.machine_id(),
             estimate=estimate,
+            spread=self._regressions < SPREAD_RUNS,
         )
 
     @pytest.hookimpl(trylast=True)
@@ -278,6 +283,7 @@ class PerfbudgetPlugin:
         if judged is None:
             return None, None
         judgement, target = judged
+        self._regressions += judgement.regression == "regressed"
         verdict = session.build_verdict(
             item.nodeid,
             self.budget_of(item) or Budget(source="none"),

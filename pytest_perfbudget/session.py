@@ -75,8 +75,10 @@ def reference_for(
     timer: str,
     machine_id: str,
     estimate: Estimate,
+    spread: bool = True,
 ) -> Reference | None:
-    """The stored comparison with ``entry`` (None when there is none, or another clock)."""
+    """The stored comparison with ``entry`` (None when there is none, or another clock);
+    ``spread`` as :class:`~pytest_perfbudget.measure.Reference` takes it."""
     if entry is None or entry.timer != timer:
         return None
     from pytest_perfbudget.measure import Reference
@@ -87,7 +89,7 @@ def reference_for(
         allowed = max(allowed, noise_floor(entry.history, machine=machine_id) or 0.0)
         second, slowest = refresh_spread(entry.history)
         allowed = max((1 + allowed) * second, slowest) - 1
-    return Reference(entry.seconds, allowed, estimate)
+    return Reference(entry.seconds, allowed, estimate, spread=spread)
 
 
 def checked_change(result: object, nodeid: str) -> Change:

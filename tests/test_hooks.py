@@ -270,6 +270,30 @@ def test_a_custom_compare_rule_can_call_a_run_unchanged(
     assert (test["status"], test["change"]["ratio"]) == ("unchanged", 1.0)
 
 
+def test_after_a_few_confirmed_regressions_the_next_are_re_measured_at_once(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_perfbudget import measure
+
+    monkeypatch.setattr(measure, "SPREAD_GAP", 0.0)  # the spread's waits: not what is tested
+    monkeypatch.delenv("RULE", raising=False)
+    project.makeconftest(CUSTOM_RULE)
+    count = measure.SPREAD_RUNS + 2
+    project.makepyfile(
+        "import pytest\n"
+        + "".join(
+            f"\n@pytest.mark.budget(p95='200ms')\ndef test_{i}():\n    pass\n" for i in range(count)
+        )
+    )
+    project.runpytest("--perfbudget-save").assert_outcomes(passed=count)
+    monkeypatch.setenv("RULE", "triple")
+    project.runpytest("--perfbudget-json=report.json").assert_outcomes(failed=count)
+    tests = _tests(project)
+    assert [tests[f"test_{i}"]["status"] for i in range(count)] == ["regressed"] * count
+    spread = [measure.NOT_SPREAD not in tests[f"test_{i}"]["messages"] for i in range(count)]
+    assert spread == [True] * measure.SPREAD_RUNS + [False] * 2
+
+
 def test_a_compare_rule_returning_none_leaves_the_default_rule(saved: pytest.Pytester) -> None:
     saved.runpytest("--perfbudget-json=report.json")
     change = _tests(saved)["test_fast"]["change"]

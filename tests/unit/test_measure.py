@@ -322,6 +322,25 @@ def test_one_block_that_clears_a_regression_makes_it_inconclusive_and_stops(
     assert judgement.messages == (measure.NOT_CONFIRMED,)
 
 
+@pytest.mark.parametrize(
+    ("ratios", "status"), [([1.5], "regressed"), ([1.5, 1.02], "inconclusive")]
+)
+def test_without_the_spread_a_regression_is_re_measured_in_one_block_at_once(
+    phases: Phases, ratios: list[float], status: str
+) -> None:
+    sleeps: list[float] = []
+    reference = Reference(
+        _samples(100), 0.1, _by_phase(phases, ratios), sleep=sleeps.append, spread=False
+    )
+    judgement = _judged_against(reference)
+    assert phases.started == 2
+    assert sleeps == []
+    assert judgement.regression == status
+    assert judgement.confirmed is (status == "regressed")
+    expected = measure.NOT_SPREAD if status == "regressed" else measure.NOT_CONFIRMED
+    assert judgement.messages == (expected,)
+
+
 def test_a_regression_the_first_block_does_not_repeat_is_inconclusive(phases: Phases) -> None:
     judgement = _judged_against(Reference(_samples(100), 0.1, _by_phase(phases, [1.5, 1.0])))
     assert phases.started == 2
