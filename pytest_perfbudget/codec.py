@@ -322,7 +322,8 @@ def dumps_keyed(doc: Mapping[str, Any], tests: Iterable[tuple[str, bytes | msgsp
     if any(key > _KEYED for key in doc):
         raise ValueError(f"{_KEYED!r} must sort last among the document's keys")
     head = dumps({**doc, _KEYED: {}})
-    parts: list[Any] = [head[: -len(f'\n  "{_KEYED}": {{}}\n}}\n')].encode(), b'\n  "tests": {']
+    opening = f'\n  "{_KEYED}": {{'
+    parts: list[Any] = [head[: -len(f"{opening}}}\n}}\n")].encode(), opening.encode()]
     for index, (nodeid, text) in enumerate(sorted(tests, key=lambda pair: pair[0])):
         parts += (f"{',' if index else ''}\n    {_inline(nodeid)}: ".encode(), text)
     parts.append(b"\n  }\n}\n" if len(parts) > 2 else b"}\n}\n")

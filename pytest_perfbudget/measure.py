@@ -44,7 +44,7 @@ class Reference:
     ``threshold`` is the allowed slowdown (None: report the change, never gate);
     ``estimate(now, base)`` gives the change; ``sleep`` waits between the blocks of
     the re-measurement that confirms a regression; ``spread`` False re-measures a
-    flagged regression in one block at once (see :data:`SPREAD_RUNS`).
+    flagged regression in one block at once (see :data:`SPREAD_REGRESSIONS`).
     """
 
     seconds: Sequence[float]
@@ -167,11 +167,11 @@ SPREAD_BLOCK = 0.2
 #: re-measurement of STATISTICS.md rule 2 without the spread: the run fails already
 #: (when regressions fail it at all), so this cannot fail a run that would pass; it
 #: keeps a change that slows a hundred tests from adding a quarter of an hour.
-SPREAD_RUNS = 3
+SPREAD_REGRESSIONS = 3
 NOT_CONFIRMED = "a re-measurement did not confirm the first measurement"
 NOT_SPREAD = (
     f"confirmed by one re-measurement, not spread out in time: this run had already "
-    f"confirmed {SPREAD_RUNS} regressions that way"
+    f"confirmed {SPREAD_REGRESSIONS} regressions that way"
 )
 NOT_RE_MEASURED = "flagged as slower; not re-measured while saving a baseline"
 #: Seconds a measurement to be saved samples at least (at most ``max_time``): the

@@ -177,7 +177,7 @@ class PerfbudgetPlugin:
         self._machine: dict[str, Any] | None = None
         self._notes: list[str] = []
         self._measuring: _MeasuringHooks | None = None
-        #: Regressions this process confirmed (see ``measure.SPREAD_RUNS``).
+        #: Regressions this process confirmed (see ``measure.SPREAD_REGRESSIONS``).
         self._regressions = 0
 
     # -- budgets and baseline entries --------------------------------------------
@@ -221,7 +221,7 @@ class PerfbudgetPlugin:
 
     def reference_for(self, item: pytest.Item, budget: Budget, timer: str) -> Reference | None:
         """The stored comparison for ``item``, when its baseline entry can be compared."""
-        from pytest_perfbudget.measure import SPREAD_RUNS
+        from pytest_perfbudget.measure import SPREAD_REGRESSIONS
 
         nodeid = item.nodeid
 
@@ -238,7 +238,7 @@ class PerfbudgetPlugin:
             timer=timer,
             machine_id=self.machine_id(),
             estimate=estimate,
-            spread=self._regressions < SPREAD_RUNS,
+            spread=self._regressions < SPREAD_REGRESSIONS,
         )
 
     @pytest.hookimpl(trylast=True)

@@ -278,7 +278,7 @@ def test_after_a_few_confirmed_regressions_the_next_are_re_measured_at_once(
     monkeypatch.setattr(measure, "SPREAD_GAP", 0.0)  # the spread's waits: not what is tested
     monkeypatch.delenv("RULE", raising=False)
     project.makeconftest(CUSTOM_RULE)
-    count = measure.SPREAD_RUNS + 2
+    count = measure.SPREAD_REGRESSIONS + 2
     project.makepyfile(
         "import pytest\n"
         + "".join(
@@ -291,7 +291,7 @@ def test_after_a_few_confirmed_regressions_the_next_are_re_measured_at_once(
     tests = _tests(project)
     assert [tests[f"test_{i}"]["status"] for i in range(count)] == ["regressed"] * count
     spread = [measure.NOT_SPREAD not in tests[f"test_{i}"]["messages"] for i in range(count)]
-    assert spread == [True] * measure.SPREAD_RUNS + [False] * 2
+    assert spread == [True] * measure.SPREAD_REGRESSIONS + [False] * 2
 
 
 def test_a_compare_rule_returning_none_leaves_the_default_rule(saved: pytest.Pytester) -> None:
