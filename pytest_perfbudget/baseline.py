@@ -215,7 +215,13 @@ def load_samples(path: Path) -> dict[str, tuple[Sequence[float], Summary]]:
 
 
 def _run_summary(
-    meas: Measurement, summary: Summary, machine: str, commit: str | None, refresh: str | None
+    meas: Measurement,
+    summary: Summary,
+    machine: str,
+    commit: str | None,
+    *,
+    refresh: str | None,
+    harness: str | None,
 ) -> dict[str, Any]:
     """One history record: the run's size, low quantiles and centre, rounded as written."""
     from pytest_perfbudget.regression import low_quantile
@@ -235,6 +241,8 @@ def _run_summary(
     )
     if refresh is not None:
         record["refresh"] = refresh
+    if harness is not None:
+        record["harness"] = harness
     return record
 
 
@@ -245,6 +253,7 @@ def entry_from_verdict(
     machine: str,
     commit: str | None,
     refresh: str | None = None,
+    harness: str | None = None,
 ) -> BaselineEntry:
     """The baseline entry for a measured verdict; its run joins ``previous``'s history.
 
@@ -253,12 +262,12 @@ def entry_from_verdict(
     same code: the entry keeps whichever of the two measurements has the lower
     minimum, so the baseline holds the fastest of those runs and not the machine's
     state during the last one. Its ``reference`` (the machine probe of earlier
-    versions) is None.
+    versions) is None. ``harness`` (see ``session.harness``) goes into the record.
     """
     meas = verdict.measurement
     if meas is None or not meas.sample_ns or verdict.summary is None:
         raise ValueError(f"{verdict.nodeid}: a baseline entry needs samples and a summary")
-    run = _run_summary(meas, verdict.summary, machine, commit, refresh)
+    run = _run_summary(meas, verdict.summary, machine, commit, refresh=refresh, harness=harness)
     history = appended(previous.history if previous else (), run, HISTORY_LIMIT)
     entry = BaselineEntry(
         nodeid=verdict.nodeid,

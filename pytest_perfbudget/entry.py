@@ -45,6 +45,7 @@ __all__ = [
     "checked",
     "entry_text",
     "from_doc",
+    "latest_harness",
     "mins",
     "read_current",
     "refresh_mins",
@@ -102,6 +103,7 @@ class _Run(msgspec.Struct, gc=False):
     machine: Any = None
     min: Any = None
     refresh: Any = None
+    harness: Any = None
 
 
 _runs = msgspec.json.Decoder(list[_Run]).decode
@@ -296,7 +298,10 @@ def _runs_of(history: Sequence[Mapping[str, Any]]) -> list[_Run]:
     file has them already, without parsing its records."""
     runs = history._runs if isinstance(history, History) else None
     if runs is None:
-        runs = [_Run(run.get("machine"), run.get("min"), run.get("refresh")) for run in history]
+        runs = [
+            _Run(run.get("machine"), run.get("min"), run.get("refresh"), run.get("harness"))
+            for run in history
+        ]
     return runs
 
 
@@ -324,6 +329,12 @@ def refresh_mins(history: Sequence[Mapping[str, Any]]) -> list[Any]:
     if token is None:
         return []
     return [run.min for run in runs if run.refresh == token and _positive(run.min)]
+
+
+def latest_harness(history: Sequence[Mapping[str, Any]]) -> Any:
+    """The ``harness`` of the latest record (None: a plain pytest run, or no record)."""
+    runs = _runs_of(history)
+    return runs[-1].harness if runs else None
 
 
 def _positive(value: object) -> bool:

@@ -179,6 +179,8 @@ class PerfbudgetPlugin:
         self._measuring: _MeasuringHooks | None = None
         #: Regressions this process confirmed (see ``measure.SPREAD_REGRESSIONS``).
         self._regressions = 0
+        #: Verdicts came from pytest-xdist workers (saved as their ``harness``).
+        self._from_workers = False
 
     # -- budgets and baseline entries --------------------------------------------
 
@@ -292,6 +294,7 @@ class PerfbudgetPlugin:
             machine_id=self.machine_id(),
             expects_entry=self.baseline is not None or self.settings.strict,
             location=_location(item),
+            harness=session.harness(judgement.measurement, xdist=self.is_worker),
         )
         if self.paired is not None:  # --perfbudget-against: logic in pytest_perfbudget/paired
             verdict = self.paired.verdict(item.nodeid, verdict.budget, judgement, verdict.location)
@@ -392,8 +395,10 @@ class PerfbudgetPlugin:
                 note = f"xfailed: {report.wasxfail}" if report.wasxfail else "xfailed"
                 verdict = replace(verdict, status=Status.SKIPPED, messages=(note,))
             self.verdicts[report.nodeid] = verdict
-            if hasattr(report, "node") and XDIST_NOTE not in self._notes:  # from an xdist worker
-                self._notes.append(XDIST_NOTE)
+            if hasattr(report, "node"):  # from an xdist worker
+                self._from_workers = True
+                if XDIST_NOTE not in self._notes:
+                    self._notes.append(XDIST_NOTE)
 
     def pytest_report_header(self, config: pytest.Config) -> str:
         return f"perfbudget: {self.settings.describe()}"
@@ -465,6 +470,7 @@ class PerfbudgetPlugin:
                 self.baseline,
                 machine=self.machine(),
                 machine_id=self.machine_id(),
+                xdist=self._from_workers,
             )
             if saved:
                 self._notes.append(saved)

@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_perfbudget import __version__
 from pytest_perfbudget.errors import SpecError
-from pytest_perfbudget.model import NOISE_RUNS, Budget, Change, Outcome, Status, Verdict
+from pytest_perfbudget.model import (
+    NOISE_RUNS,
+    Budget,
+    Change,
+    Measurement,
+    Outcome,
+    Status,
+    Verdict,
+)
 
 if TYPE_CHECKING:
     from pytest_perfbudget.baseline import Baseline, BaselineEntry
@@ -101,6 +109,39 @@ def checked_change(result: object, nodeid: str) -> Change:
     return result
 
 
+def harness(measurement: Measurement | None, *, xdist: bool) -> str | None:
+    """What besides plain pytest a measurement was taken under: ``"xdist"`` (in a
+    pytest-xdist worker), ``"tracer"`` (a tracer such as coverage's, paused while
+    timing), both as ``"xdist+tracer"``, or None. Both change a test's environment and
+    the call-stack depth it runs at, and with them how fast the same code runs."""
+    parts = ["xdist"] if xdist else []
+    if measurement is not None and measurement.tracer:
+        parts.append("tracer")
+    return "+".join(parts) or None
+
+
+_HARNESS_WORDS = {
+    None: "a plain pytest run",
+    "xdist": "pytest-xdist workers",
+    "tracer": "a paused tracer (coverage, say)",
+    "xdist+tracer": "pytest-xdist workers with a paused tracer",
+}
+
+
+def _harness_hint(entry: BaselineEntry, now: str | None) -> list[str]:
+    """Why a change may be the harness's: the baseline was saved under another one."""
+    from pytest_perfbudget.entry import latest_harness
+
+    saved = latest_harness(entry.history)
+    if not entry.history or saved == now:
+        return []
+    return [
+        f"measured under {_HARNESS_WORDS.get(now, now)}, but the baseline was saved under "
+        f"{_HARNESS_WORDS.get(saved, saved)}: the same code can run at another speed there "
+        "(environment, call-stack depth); save the baseline the way this run gates"
+    ]
+
+
 def build_verdict(
     nodeid: str,
     budget: Budget,
@@ -110,6 +151,7 @@ def build_verdict(
     machine_id: str,
     expects_entry: bool,
     location: tuple[str, int] | None,
+    harness: str | None = None,
 ) -> Verdict:
     """Combine limit checks and the baseline comparison into one verdict with messages."""
     from pytest_perfbudget.compare import (
@@ -135,6 +177,8 @@ def build_verdict(
             )
         elif judgement.regression == "regressed":
             messages.extend(_noise_hint(entry, machine_id))
+        if judgement.regression not in (None, "unchanged"):
+            messages.extend(_harness_hint(entry, harness))
     elif status is Status.PASS and expects_entry:
         status = Status.NEW
         clock = (
@@ -193,8 +237,10 @@ def save_baseline(
     *,
     machine: Mapping[str, Any],
     machine_id: str,
+    xdist: bool = False,
 ) -> str | None:
-    """Merge the passing, measured verdicts into the baseline; a line saying what was saved."""
+    """Merge the passing, measured verdicts into the baseline; a line saying what was
+    saved. ``xdist``: the verdicts came from pytest-xdist workers."""
     from pytest_perfbudget.baseline import REFRESH_ENV, entry_from_verdict, save
     from pytest_perfbudget.machine import git_commit
 
@@ -206,7 +252,12 @@ def save_baseline(
     refresh = os.environ.get(REFRESH_ENV) or None
     entries = [
         entry_from_verdict(
-            v, current.get(v.nodeid), machine=machine_id, commit=commit, refresh=refresh
+            v,
+            current.get(v.nodeid),
+            machine=machine_id,
+            commit=commit,
+            refresh=refresh,
+            harness=harness(v.measurement, xdist=xdist),
         )
         for v in keep
     ]

@@ -135,6 +135,46 @@ def test_no_noise_hint_once_learned_or_without_a_regression(regression: str, run
     assert not any("saved run" in message for message in verdict.messages)
 
 
+@pytest.mark.parametrize(
+    ("saved", "now", "regression", "hint"),
+    [
+        ("xdist", None, "regressed", "measured under a plain pytest run, but the baseline was "
+         "saved under pytest-xdist workers"),
+        (None, "tracer", "inconclusive", "measured under a paused tracer (coverage, say), but "
+         "the baseline was saved under a plain pytest run"),
+        ("xdist", "xdist", "regressed", None),
+        (None, None, "regressed", None),
+        (None, "xdist", "unchanged", None),  # nothing to explain
+    ],
+)  # fmt: skip
+def test_a_change_against_a_baseline_saved_under_another_harness_says_so(
+    saved: str | None, now: str | None, regression: str, hint: str | None
+) -> None:
+    entry = _entry(runs=5)
+    entry = replace(entry, history=[*entry.history[:-1], {**entry.history[-1], "harness": saved}])
+    verdict = session.build_verdict(
+        "t::a", Budget(), _judgement(CHANGE, regression), entry,
+        machine_id="m", expects_entry=True, location=None, harness=now,
+    )  # fmt: skip
+    found = [message for message in verdict.messages if "the baseline was saved under" in message]
+    advice = (
+        ": the same code can run at another speed there (environment, call-stack depth); "
+        "save the baseline the way this run gates"
+    )
+    assert found == ([] if hint is None else [hint + advice])
+
+
+@pytest.mark.parametrize(
+    ("tracer", "xdist", "expected"),
+    [(None, False, None), (None, True, "xdist"), ("t paused", False, "tracer"),
+     ("t paused", True, "xdist+tracer")],
+)  # fmt: skip
+def test_the_harness_names_what_a_measurement_was_taken_under(
+    tracer: str | None, xdist: bool, expected: str | None
+) -> None:
+    assert session.harness(_measurement(tracer), xdist=xdist) == expected
+
+
 def test_an_entry_of_another_clock_makes_the_test_new() -> None:
     verdict = session.build_verdict(
         "t::a", Budget(), _judgement(), _entry(timer="cpu"),
@@ -156,6 +196,17 @@ def test_saving_keeps_only_passing_measured_verdicts(tmp_path: Path) -> None:
     line = session.save_baseline(verdicts, settings, None, machine={}, machine_id="m")
     assert line == "saved 1 baseline entries to b.json"
     assert list(load(settings.baseline).entries) == ["t::ok"]
+    assert "harness" not in load(settings.baseline).entries["t::ok"].history[-1]
+
+
+def test_a_save_from_xdist_workers_records_the_harness(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, save=True)
+    measured = _measurement("sys.settrace tracer paused (coverage.CTracer)")
+    verdicts = [
+        Verdict("t::ok", Status.PASS, measurement=measured, summary=summarize(measured.seconds))
+    ]
+    session.save_baseline(verdicts, settings, None, machine={}, machine_id="m", xdist=True)
+    assert load(settings.baseline).entries["t::ok"].history[-1]["harness"] == "xdist+tracer"
 
 
 def test_nothing_to_save_writes_nothing(tmp_path: Path) -> None:
