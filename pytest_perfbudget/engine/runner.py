@@ -36,6 +36,9 @@ SINGLE_CALL_CHECKS = 3
 #: ... unless the first one is this many times the minimum sample length.
 CLEARLY_SLOW = 10
 MAX_GROWTH = 100.0
+#: Sampling runs from this many call-stack depths in turn, about 1 KiB apart on
+#: CPython (see :func:`_run_at_depths`).
+STACK_DEPTHS = 16
 
 
 @dataclass(frozen=True)
@@ -196,12 +199,14 @@ class Runner:
         per_call: list[float] = []
         scale = 1e-9 / iterations
         estimate = max(1, self._calibrated_ns)
+        depth = 0
         if samples and len(samples) >= plan.min_rounds and now() >= deadline:
             return samples, result
         while (n := len(samples)) < plan.max_samples:
             count = self._chunk(n, checkpoint, deadline - now(), estimate)
             before = now()
-            result = _run_chunk(self._clock, fn, iterations, count, samples)
+            result = _run_at_depths(self._clock, fn, iterations, count, samples, depth)
+            depth = (depth + count) % STACK_DEPTHS
             after = now()
             estimate = max(1, (after - before) // count)
             n += count
@@ -238,6 +243,45 @@ def _gc_paused(paused: bool) -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def _make_pad() -> Callable[..., object]:
+    """``pad(k, f, *args)``: ``f(*args)`` called ``k`` frames deeper, each frame holding
+    120 locals (about 1 KiB of CPython's frame stack). Written out, the function would
+    be 120 assignments long."""
+    names = " = ".join(f"_{i}" for i in range(120))
+    source = (
+        "def pad(k, f, *args):\n"
+        f"    {names} = None\n"
+        "    return pad(k - 1, f, *args) if k else f(*args)\n"
+    )
+    scope: dict[str, Callable[..., object]] = {}
+    exec(source, scope)  # a fixed text, built above
+    return scope["pad"]
+
+
+_pad = _make_pad()
+
+
+def _run_at_depths(  # noqa: PLR0917 - private, called from one place
+    clock: Clock, fn: Callable[[], object], iterations: int, count: int, out: list[int], first: int
+) -> object:
+    """:func:`_run_chunk` in up to :data:`STACK_DEPTHS` parts, each run from the next
+    call-stack depth in turn (``first`` is the depth to start at).
+
+    CPython keeps frames in 16 KiB chunks and frees a chunk when its first frame
+    returns, so code whose calls keep crossing a chunk's edge runs slower, and where
+    the edges lie depends on how deep the test starts: on pyparsing's suite up to
+    1.4x, so a test read slower under ``coverage run`` or in an xdist worker than in
+    a plain run (``benchmarks/RESULTS.md``). Sampled from depths about 1 KiB apart
+    over more than a chunk, the minimum no longer depends on where the test started.
+    """
+    parts = min(count, STACK_DEPTHS)
+    result: object = None
+    for part in range(parts):
+        share = count // parts + (part < count % parts)
+        result = _pad((first + part) % STACK_DEPTHS, _run_chunk, clock, fn, iterations, share, out)
+    return result
 
 
 def _run_chunk(

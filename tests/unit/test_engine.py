@@ -22,6 +22,7 @@ from pytest_perfbudget.engine import (
     clock_for,
     peak_memory,
 )
+from pytest_perfbudget.engine.runner import STACK_DEPTHS
 from pytest_perfbudget.engine.tracing import silenced
 from pytest_perfbudget.errors import SpecError
 
@@ -102,6 +103,30 @@ def test_short_calls_are_batched_to_the_wall_minimum_and_reported_per_call() -> 
     assert measurement.iterations > 1
     assert min(measurement.sample_ns) >= MIN_SAMPLE_NS["wall"]
     assert all(9e-9 <= s <= 11e-9 for s in measurement.seconds)
+
+
+def _depth() -> int:
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
+
+
+@pytest.mark.parametrize("max_time", [0.0002, 0.05])  # fewer samples than depths, and more
+def test_samples_are_taken_from_every_stack_depth_in_turn(max_time: float) -> None:
+    clock = FakeClock()
+    depths: list[int] = []
+    work = clock.work(20_000)
+
+    def fn() -> int:
+        depths.append(_depth())
+        return work()
+
+    Runner(plan(max_time=max_time, min_rounds=1), clock).measure(fn)
+    sampled = [depth for depth in depths if depth != depths[0]]  # depths[0]: calibration's
+    expected = min(len(sampled), STACK_DEPTHS)
+    assert sorted(set(sampled)) == list(range(min(sampled), min(sampled) + expected))
+    assert expected == STACK_DEPTHS or len(set(sampled)) == len(sampled)
 
 
 def test_long_calls_are_not_batched() -> None:
