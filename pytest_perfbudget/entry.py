@@ -521,10 +521,15 @@ def read_current(text: str | bytes, schema_version: int) -> Current | None:
         }
     except msgspec.DecodeError:  # a ValidationError too
         return None
-    for ready in tests.values():
-        if ready.fields.iterations < 1 or not ready.fields.samples.startswith(SAMPLE_PREFIXES):
-            return None
+    if not all(_sound(ready.fields) for ready in tests.values()):
+        return None
     return Current(doc.machine, doc.generator, tests)
+
+
+def _sound(fields: _Common) -> bool:
+    """The checks of typed fields their types leave: iterations at least 1, samples
+    in a known encoding (the rest is checked when the entry is used)."""
+    return fields.iterations >= 1 and fields.samples.startswith(SAMPLE_PREFIXES)
 
 
 def checked(path: Path, nodeid: str, data: object) -> object:
@@ -534,8 +539,7 @@ def checked(path: Path, nodeid: str, data: object) -> object:
     if type(data) is msgspec.Raw:
         data = _ready(path, nodeid, data)
     if type(data) is _Ready:
-        fields = data.fields
-        if fields.iterations < 1 or not fields.samples.startswith(SAMPLE_PREFIXES):
+        if not _sound(data.fields):
             from_doc(path, nodeid, data)  # raises the precise error
     elif not _plausible(data):
         from_doc(path, nodeid, data)  # raises the precise error, if any
