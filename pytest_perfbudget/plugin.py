@@ -1,14 +1,15 @@
 """All pytest glue: options, the ``budget`` marker, the ``perf`` fixture, hooks.
 
 Nothing below this module sees a pytest object: items, markers and options are
-turned into plain values here. Heavy modules (numpy, the engine) are imported
-only when a budgeted or measured test runs.
+turned into plain values here. Heavy modules (numpy, the engine's runner) are
+imported only when a budgeted or measured test runs; the engine's clocks are
+imported with this module, so that they are the real ones even when a test
+fakes time (freezegun).
 """
 
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_perfbudget import session, spec
+from pytest_perfbudget.engine.clock import wall_seconds  # the real clocks, before tests fake time
 from pytest_perfbudget.errors import ConfigError, PerfbudgetError, SpecError
 from pytest_perfbudget.model import Budget, Change, Status, Verdict
 from pytest_perfbudget.settings import Settings, load_table, settings_from_table
@@ -173,7 +175,7 @@ class PerfbudgetPlugin:
         self.is_worker = hasattr(config, "workerinput")
         self.paired: PairedMode | None = None  # set by _configure_paired
         self.baseline = None if settings.disable else _load_baseline(settings.baseline)
-        self._started = time.perf_counter()
+        self._started = wall_seconds()
         self._machine: dict[str, Any] | None = None
         self._notes: list[str] = []
         self._measuring: _MeasuringHooks | None = None
@@ -479,7 +481,7 @@ class PerfbudgetPlugin:
             self.settings,
             machine=self.machine(),
             machine_line=self.machine_line(),
-            duration=time.perf_counter() - self._started,
+            duration=wall_seconds() - self._started,
         )
         for writers in self.config.hook.pytest_perfbudget_reporters(config=self.config):
             for writer in writers or ():

@@ -330,3 +330,41 @@ def test_a_change_a_fresh_pair_does_not_repeat_is_inconclusive(
     assert (result.verdict, result.confirmed) == ("inconclusive", False)
     assert result.change == first.change
     assert result.messages[-1] == f"a fresh worker pair did not confirm the {what} (unchanged)"
+
+
+FROZEN_TESTS = """\
+import pytest
+from freezegun import freeze_time
+import work
+
+@pytest.fixture
+def frozen():
+    with freeze_time("2020-01-01"):
+        yield
+
+def test_perf(frozen, perf):
+    assert perf(work.work) > 0
+
+@pytest.mark.budget(p95=500)
+def test_body(frozen):
+    work.work()
+"""
+
+
+def test_tests_under_a_freeze_are_paired_with_the_real_clock(
+    pytester: pytest.Pytester, assert_clean: AssertClean
+) -> None:
+    """freezegun stops ``time.perf_counter`` while a fixture freezes time: read from
+    it, the workers' warm-up and the rounds' time limit would never end."""
+    pytest.importorskip("freezegun")
+    path = _repo(pytester)
+    (path / "test_work.py").write_text(FROZEN_TESTS)
+    _git(path, "commit", "-q", "-am", "frozen fixtures")
+    result = pytester.runpytest_subprocess(
+        "--perfbudget-against=HEAD", "--perfbudget-json=report.json", timeout=180
+    )
+    assert_clean(result)
+    result.assert_outcomes(passed=2)
+    for entry in json.loads((path / "report.json").read_text())["tests"]:
+        assert entry["change"]["mode"] == "paired"
+        assert entry["stats"]["min"] > 0

@@ -1,4 +1,11 @@
-"""Timers: a clock is a zero-argument callable returning integer nanoseconds."""
+"""Timers: a clock is a zero-argument callable returning integer nanoseconds.
+
+The plugin reads time only through the functions captured here, kept in a
+mapping: libraries that fake time in tests (freezegun, pytest-freezer) replace
+``time.perf_counter`` and every module attribute that holds it, and a test that
+runs under such a freeze must not stop the plugin's clocks. ``plugin.py`` imports
+this module when pytest loads the plugin, before any test can freeze time.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-__all__ = ["MIN_SAMPLE_NS", "TIMERS", "Clock", "clock_for"]
+__all__ = ["MIN_SAMPLE_NS", "TIMERS", "Clock", "clock_for", "wall_seconds"]
 
 Clock = Callable[[], int]
 
@@ -29,3 +36,8 @@ def clock_for(timer: str) -> Clock:
     except (KeyError, TypeError):
         valid = ", ".join(repr(name) for name in TIMERS)
         raise ValueError(f"{timer!r} is not a timer; valid timers: {valid}") from None
+
+
+def wall_seconds() -> float:
+    """``time.perf_counter()``, read through the clock captured at import."""
+    return _CLOCKS["wall"]() / 1e9

@@ -11,7 +11,6 @@ import contextlib
 import gc
 import math
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -78,7 +77,7 @@ class Runner:
 
     ``clock`` times the samples (default: the plan's timer). ``deadline_clock``
     measures warm-up, ``max_time`` and ``elapsed``: the injected ``clock`` when one
-    is given, else ``perf_counter_ns`` (so a CPU-timed call that sleeps still stops).
+    is given, else the wall clock (so a CPU-timed call that sleeps still stops).
     """
 
     def __init__(
@@ -87,7 +86,7 @@ class Runner:
         self.plan = plan
         self._clock = clock if clock is not None else clock_for(plan.timer)
         if deadline_clock is None:
-            deadline_clock = clock if clock is not None else time.perf_counter_ns
+            deadline_clock = clock if clock is not None else clock_for("wall")
         self._deadline_clock = deadline_clock
         self._min_sample_ns = MIN_SAMPLE_NS[plan.timer]
         self._calibrated_ns = self._min_sample_ns

@@ -15,12 +15,12 @@ import secrets
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_perfbudget.engine.clock import wall_seconds
 from pytest_perfbudget.paired.protocol import (
     WORKER_ENV,
     Channel,
@@ -86,11 +86,11 @@ class Listener:
 
     def accept(self, token: str, proc: subprocess.Popen[bytes], timeout: float) -> Channel:
         """The connection of the worker holding ``token``, once it says hello."""
-        deadline = time.monotonic() + timeout
+        deadline = wall_seconds() + timeout
         while token not in self._pending:
             if proc.poll() is not None:
                 raise WorkerError(f"exited with code {proc.returncode} before connecting")
-            if time.monotonic() > deadline:
+            if wall_seconds() > deadline:
                 raise WorkerError(f"did not connect within {timeout:.0f} s")
             self._accept_one()
         return self._pending.pop(token)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pytest_perfbudget.engine.clock import wall_seconds
 from pytest_perfbudget.paired.process import WorkerProcess
 
 __all__ = ["MIN_ROUNDS", "Rounds", "Settings", "run_rounds"]
@@ -76,7 +76,7 @@ def run_rounds(
     base: WorkerProcess | None, head: WorkerProcess, settings: Settings, decide: Decide
 ) -> Rounds:
     """Measure a ready pair (or the head alone when ``base`` is None)."""
-    start = time.perf_counter()
+    start = wall_seconds()
     workers = [w for w in (base, head) if w is not None]
     for worker in workers:
         worker.command({"op": "warmup", "seconds": max(settings.warmup, 0.005)}, settings.timeout)
@@ -86,12 +86,12 @@ def run_rounds(
     while True:
         _one_round(base, head, rounds, settings, rng)
         n = rounds.n
-        out_of_time = time.perf_counter() - start >= settings.max_time
+        out_of_time = wall_seconds() - start >= settings.max_time
         if n >= checkpoint or (out_of_time and n >= settings.min_rounds):
             checkpoint = n + max(4, n // 5)
             if decide(rounds.base_ns, rounds.head_ns) or out_of_time:
                 break
-    rounds.elapsed = time.perf_counter() - start
+    rounds.elapsed = wall_seconds() - start
     return rounds
 
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_perfbudget.engine.clock import clock_for
+from pytest_perfbudget.engine.clock import clock_for, wall_seconds
 from pytest_perfbudget.engine.runner import Plan, TracerPause, peak_memory
 from pytest_perfbudget.measure import Judgement, Perf
 from pytest_perfbudget.model import Budget, Verdict
@@ -43,9 +42,9 @@ class CallTarget:
         self.result: object = None
 
     def warmup(self, seconds: float) -> dict[str, Any]:
-        until = time.perf_counter() + seconds
+        until = wall_seconds() + seconds
         self.result = self.fn()
-        while time.perf_counter() < until:
+        while wall_seconds() < until:
             self.result = self.fn()
         return {}
 
@@ -76,12 +75,12 @@ class WholeRunTarget(CallTarget):
         return measurement.sample_ns if measurement is not None else ()
 
     def time(self, k: int, timer: str) -> dict[str, Any]:
-        total, samples = 0, []
+        total, samples, clock = 0, [], clock_for("wall")
         for _ in range(k):
             before = len(self._recorded())
-            t0 = time.perf_counter_ns()
+            t0 = clock()
             self.fn()
-            wall = time.perf_counter_ns() - t0
+            wall = clock() - t0
             new = list(self._recorded()[before:])
             samples += new or [wall]
             total += sum(new) if new else wall

@@ -13,17 +13,9 @@ from typing import Any
 
 import pytest
 
-from pytest_perfbudget.engine import (
-    MIN_SAMPLE_NS,
-    Plan,
-    Recorder,
-    Runner,
-    TracerPause,
-    clock_for,
-    peak_memory,
-)
-from pytest_perfbudget.engine.runner import STACK_DEPTHS
-from pytest_perfbudget.engine.tracing import silenced
+from pytest_perfbudget.engine.clock import MIN_SAMPLE_NS, clock_for
+from pytest_perfbudget.engine.runner import STACK_DEPTHS, Plan, Recorder, Runner
+from pytest_perfbudget.engine.tracing import TracerPause, peak_memory, silenced
 from pytest_perfbudget.errors import SpecError
 
 
