@@ -7,7 +7,9 @@ at the base revision, then changed in the working tree (the head). Workloads are
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import platform
 import re
 import shutil
@@ -24,7 +26,12 @@ import pytest
 from pytest_perfbudget.errors import ConfigError
 from pytest_perfbudget.paired.effect import paired_change
 from pytest_perfbudget.paired.judgement import Measured, confirm
-from pytest_perfbudget.paired.process import BECOME_PYTEST, NO_ASLR, worker_command
+from pytest_perfbudget.paired.process import (
+    BECOME_PYTEST,
+    DIE_WITH_COORDINATOR,
+    NO_ASLR,
+    worker_command,
+)
 from pytest_perfbudget.paired.rounds import Rounds
 from pytest_perfbudget.settings import settings_from_table
 
@@ -225,6 +232,58 @@ def test_ctrl_c_removes_the_worktree_and_stops_the_workers(pytester: pytest.Pyte
     assert len(_worktrees(path)) == 1
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux, from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not ended (a zombie has)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal: Linux")
+def test_workers_end_when_the_coordinator_is_killed(pytester: pytest.Pytester) -> None:
+    """SIGKILL leaves the coordinator no chance to stop its workers; one stuck in a
+    test (the base hangs in it) must not run on, orphaned."""
+    path = _repo(pytester)
+    _base(path, HANGING, "hanging base")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--perfbudget-against=HEAD"],
+        cwd=path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            workers = _children(proc.pid)
+        assert len(workers) == 2
+        time.sleep(2.0)  # the workers are up, the base one hangs in the test
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while any(map(_running, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid in workers if _running(pid)]
+    for pid in left:  # a failure must not leave them running into the next test
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
+
+
 def test_an_unknown_revision_is_a_usage_error(pytester: pytest.Pytester) -> None:
     _repo(pytester)
     result = pytester.runpytest("--perfbudget-against=no-such-branch")
@@ -270,7 +329,8 @@ def test_bad_against_settings_name_the_key(tmp_path: Path, key: str, value: obje
 
 def test_workers_start_with_address_space_randomization_off_on_linux() -> None:
     linux = worker_command(["-q", "test_work.py"], platform="linux")
-    assert linux == [sys.executable, "-c", NO_ASLR + BECOME_PYTEST, "-q", "test_work.py"]
+    launcher = NO_ASLR + DIE_WITH_COORDINATOR.format(pid=os.getpid()) + BECOME_PYTEST
+    assert linux == [sys.executable, "-c", launcher, "-q", "test_work.py"]
     assert worker_command(["-q"], platform="win32") == [sys.executable, "-m", "pytest", "-q"]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import secrets
 import socket
 import subprocess
@@ -50,14 +51,28 @@ try:
 except (ImportError, OSError, AttributeError):
     pass
 """
+#: Linux: end with the coordinator, even when it is killed (SIGKILL: a CI job's time
+#: limit, say) and cannot stop its workers: one stuck in a test would run on, orphaned.
+#: prctl PR_SET_PDEATHSIG, kept across the exec; ``{pid}`` is the coordinator's.
+DIE_WITH_COORDINATOR = """\
+try:
+    import ctypes, signal
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+except (ImportError, OSError, AttributeError):
+    pass
+if os.getppid() != {pid}:  # the coordinator ended before the call above
+    os._exit(1)
+"""
 #: ... then become ``python -m pytest`` (same process id, same environment).
 BECOME_PYTEST = "os.execv(sys.executable, [sys.executable, '-m', 'pytest', *sys.argv[1:]])\n"
 
 
 def worker_command(args: Sequence[str], platform: str = sys.platform) -> list[str]:
-    """The command line of a worker: pytest, started with ASLR off on Linux."""
+    """The command line of a worker: pytest, started on Linux with ASLR off and to
+    end with this process."""
     if platform.startswith("linux"):
-        return [sys.executable, "-c", NO_ASLR + BECOME_PYTEST, *args]
+        launcher = NO_ASLR + DIE_WITH_COORDINATOR.format(pid=os.getpid()) + BECOME_PYTEST
+        return [sys.executable, "-c", launcher, *args]
     return [sys.executable, "-m", "pytest", *args]
 
 
