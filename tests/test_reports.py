@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from pathlib import Path
@@ -219,6 +220,30 @@ def test_the_json_report_is_not_written_without_the_option(project: pytest.Pytes
     project.makepyfile(MIXED_TESTS)
     project.runpytest()
     assert not list(Path(project.path).rglob("*.json"))
+
+
+def test_reports_keep_their_samples_where_the_garbage_collector_skips_them(
+    project: pytest.Pytester,
+) -> None:
+    """pytest keeps every report to the end of the session, and a full collection
+    scans every item of a list it holds: a test calling ``gc.collect()`` late in a
+    suite read ~3x slower in a save run than in a gate run (benchmarks/RESULTS.md)."""
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.budget(p95="1s")
+        def test_fast():
+            sum(range(10))
+        """
+    )
+    reprec = project.inline_run()
+    (report,) = [r for r in reprec.getreports("pytest_runtest_logreport") if r.when == "call"]
+    samples = report.perfbudget["sample_ns"]
+    assert type(samples) is tuple
+    assert len(samples) > 1
+    gc.collect()
+    assert not gc.is_tracked(samples)
 
 
 # -- --perfbudget-disable -----------------------------------------------------------------
