@@ -84,6 +84,8 @@ def encode_samples(sample_ns: Sequence[int]) -> str:
     try:
         if isinstance(sample_ns, ArrayValues) and sample_ns.array.dtype == np.uint64:
             values = sample_ns.array  # as decoded: no copy through Python ints
+        elif type(sample_ns) is array.array and sample_ns.typecode == "Q":
+            values = np.frombuffer(sample_ns, dtype=np.uint64)  # as measured: no copy
         else:
             values = np.frombuffer(array.array("Q", sample_ns), dtype=np.uint64)
     except (OverflowError, TypeError) as exc:

@@ -73,7 +73,7 @@ class Recorder:
         if not self._samples:
             return None
         return Measurement(
-            sample_ns=tuple(self._samples),
+            sample_ns=self._samples,
             iterations=1,
             timer=self.timer,
             mode=mode,

@@ -121,7 +121,7 @@ class Runner:
                 samples, result = self._sample(fn, iterations, decide, start, seed, result)
             elapsed = (self._deadline_clock() - start) / 1e9
         measurement = Measurement(
-            sample_ns=tuple(samples),
+            sample_ns=samples,
             iterations=iterations,
             timer=self.plan.timer,
             mode=mode,

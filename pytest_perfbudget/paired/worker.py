@@ -70,7 +70,7 @@ class WholeRunTarget(CallTarget):
         super().__init__(body)
         self.measurer = measurer
 
-    def _recorded(self) -> tuple[int, ...]:
+    def _recorded(self) -> Sequence[int]:
         measurement = self.measurer.measurement()
         return measurement.sample_ns if measurement is not None else ()
 

@@ -105,6 +105,24 @@ def test_write_then_read_round_trips_the_verdicts(tmp_path: Path) -> None:
     assert read_report(path) == sorted(VERDICTS, key=lambda v: v.nodeid)
 
 
+def test_the_wire_form_round_trips_the_verdicts_as_text() -> None:
+    """What a worker ships to the controller: JSON types only, samples as text."""
+    for verdict in VERDICTS:
+        wire = verdict.to_wire()
+        assert json.loads(json.dumps(wire)) == wire
+        if verdict.measurement is not None:
+            assert isinstance(wire["sample_ns"], str)
+        assert Verdict.from_dict(wire) == verdict
+
+
+def test_samples_are_kept_as_unsigned_64_bit_integers() -> None:
+    meas = Measurement([0, 7, 2**64 - 1])
+    assert (meas.sample_ns.typecode, list(meas.sample_ns)) == ("Q", [0, 7, 2**64 - 1])
+    assert list(meas.extended(Measurement((5,))).sample_ns) == [0, 7, 2**64 - 1, 5]
+    with pytest.raises(OverflowError):
+        Measurement((-1,))
+
+
 def test_write_is_deterministic(tmp_path: Path) -> None:
     one, two = tmp_path / "1.json", tmp_path / "2.json"
     write_report(one, report(created="2024-01-01T00:00:00Z"))
