@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from pytest_perfbudget.errors import BaselineError, SchemaVersionError
 from pytest_perfbudget.lazy import ArrayValues
+from pytest_perfbudget.model import packed_samples
 
 __all__ = [
     "MIGRATIONS",
@@ -84,10 +85,8 @@ def encode_samples(sample_ns: Sequence[int]) -> str:
     try:
         if isinstance(sample_ns, ArrayValues) and sample_ns.array.dtype == np.uint64:
             values = sample_ns.array  # as decoded: no copy through Python ints
-        elif type(sample_ns) is array.array and sample_ns.typecode == "Q":
-            values = np.frombuffer(sample_ns, dtype=np.uint64)  # as measured: no copy
-        else:
-            values = np.frombuffer(array.array("Q", sample_ns), dtype=np.uint64)
+        else:  # a measurement's array('Q') without a copy
+            values = np.frombuffer(packed_samples(sample_ns), dtype=np.uint64)
     except (OverflowError, TypeError) as exc:
         raise ValueError(f"samples must be integers in 0 … 2**64-1: {exc}") from exc
     if not len(values):

@@ -29,6 +29,7 @@ __all__ = [
     "Status",
     "Summary",
     "Verdict",
+    "packed_samples",
 ]
 
 #: Budgetable statistics and, for the quantiles, their level.
@@ -127,7 +128,7 @@ class Measurement:
     memory_peak: int | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "sample_ns", _packed(self.sample_ns))
+        object.__setattr__(self, "sample_ns", packed_samples(self.sample_ns))
 
     @property
     def n(self) -> int:
@@ -146,7 +147,7 @@ class Measurement:
             return other if other.n >= self.n else self
         return replace(
             self,
-            sample_ns=_packed(self.sample_ns) + _packed(other.sample_ns),
+            sample_ns=packed_samples(self.sample_ns) + packed_samples(other.sample_ns),
             elapsed=self.elapsed + other.elapsed,
         )
 
@@ -389,7 +390,7 @@ class Verdict:
         )
 
 
-def _packed(samples: Sequence[int]) -> array[int]:
+def packed_samples(samples: Sequence[int]) -> array[int]:
     """``samples`` as an ``array('Q')`` (itself when it is one)."""
     if type(samples) is array and samples.typecode == "Q":
         return samples
@@ -398,7 +399,7 @@ def _packed(samples: Sequence[int]) -> array[int]:
 
 def _wire_samples(samples: Sequence[int]) -> str:
     """Samples as JSON text: base64 of unsigned 64-bit little-endian integers."""
-    packed = _packed(samples)
+    packed = packed_samples(samples)
     if sys.byteorder == "big":  # pragma: no cover - no big-endian CI
         packed = array("Q", packed)
         packed.byteswap()
