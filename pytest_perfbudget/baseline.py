@@ -10,7 +10,7 @@ the file does not exist.
 
 Loading is sized for big suites (10,000 entries): :func:`load` parses the whole
 file and checks the shape of every entry (the types of its fields), but an
-entry's samples are decoded and its stats converted when it is first used
+entry's samples are decoded and its stats converted each time it is looked up
 (``baseline.entries[nodeid]``); a corrupt entry is then a :class:`BaselineError`
 naming the file and the test. :func:`save` writes again only the entries it
 replaces and copies the text of every other entry as it is.

@@ -183,6 +183,9 @@ class PerfbudgetPlugin:
         self._regressions = 0
         #: Verdicts came from pytest-xdist workers (saved as their ``harness``).
         self._from_workers = False
+        #: The call report this process last gave a verdict, and the verdict: the
+        #: controller keeps that very object (one copy of its samples), not a decoded one.
+        self._attached: tuple[pytest.TestReport, Verdict] | None = None
 
     # -- budgets and baseline entries --------------------------------------------
 
@@ -212,7 +215,7 @@ class PerfbudgetPlugin:
     def entry(self, nodeid: str) -> BaselineEntry | None:
         """The baseline entry of ``nodeid``, if the baseline has one.
 
-        Entries are decoded when first used; a corrupt one errors that test with a
+        Entries are decoded at each lookup; a corrupt one errors that test with a
         message naming the file and the entry (never "no baseline").
         """
         from pytest_perfbudget.errors import BaselineError
@@ -373,6 +376,8 @@ class PerfbudgetPlugin:
     def _attach(self, item: pytest.Item, report: pytest.TestReport, verdict: Verdict) -> None:
         item.stash[verdict_key] = verdict
         report.perfbudget = verdict.to_wire()  # type: ignore[attr-defined]
+        if not self.is_worker:  # read back by pytest_runtest_logreport, not decoded
+            self._attached = (report, verdict)
         if verdict.summary is not None:
             report.sections.append(("perfbudget", session.section(verdict)))
 
@@ -390,10 +395,16 @@ class PerfbudgetPlugin:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, "perfbudget", None)
-        if data and report.when == "call":
-            verdict = Verdict.from_dict(data)
-            if not self.is_worker:  # read; pytest keeps the report to the end of the run
-                data["sample_ns"] = None
+        attached, self._attached = self._attached, None
+        if data and report.when == "call" and not self.is_worker:
+            # A report made in this process brings its verdict along; one from an
+            # xdist worker only its wire form. Either way its samples are read now,
+            # and pytest keeps the report to the end of the run: drop them from it.
+            if attached is not None and attached[0] is report:
+                verdict = attached[1]
+            else:
+                verdict = Verdict.from_dict(data)
+            data["sample_ns"] = None
             if verdict.status is Status.FAILED and hasattr(report, "wasxfail"):
                 # pytest counts an expected failure as skipped: so do we, not as failed
                 note = f"xfailed: {report.wasxfail}" if report.wasxfail else "xfailed"

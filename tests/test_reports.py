@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from array import array
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pytest_perfbudget.model import Verdict
 from pytest_perfbudget.plugin import verdict_key
 
 MIXED_TESTS = """
@@ -224,8 +227,13 @@ def test_the_json_report_is_not_written_without_the_option(project: pytest.Pytes
     assert not list(Path(project.path).rglob("*.json"))
 
 
+def _spy(calls: list[object], method: Callable[..., object], *args: object) -> object:
+    calls.append(args)
+    return method(*args)
+
+
 def test_reports_do_not_keep_samples_the_garbage_collector_would_scan(
-    project: pytest.Pytester,
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """pytest keeps every report to the end of the session, and a full collection
     scans every item of a list it holds: a test calling ``gc.collect()`` late in a
@@ -240,9 +248,12 @@ def test_reports_do_not_keep_samples_the_garbage_collector_would_scan(
             sum(range(10))
         """
     )
+    decoded = []
+    monkeypatch.setattr(Verdict, "from_dict", functools.partial(_spy, decoded, Verdict.from_dict))
     reprec = project.inline_run()
     (report,) = [r for r in reprec.getreports("pytest_runtest_logreport") if r.when == "call"]
     assert report.perfbudget["sample_ns"] is None
+    assert decoded == []  # a serial run keeps the verdict it made: one copy of its samples
     (item,) = reprec.getcalls("pytest_runtest_call")
     samples = item.item.stash[verdict_key].measurement.sample_ns
     assert len(samples) > 1

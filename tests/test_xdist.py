@@ -51,6 +51,26 @@ def _load(path: Any) -> dict[str, Any]:
     return data
 
 
+def test_workers_keep_no_verdicts_only_the_controller_does(project: pytest.Pytester) -> None:
+    """A worker sends each verdict to the controller in its report and keeps none
+    (with their samples, a save run's workers held as much memory as the controller)."""
+    _four_budgeted_tests(project)
+    project.makeconftest(
+        """
+        from pytest_perfbudget.plugin import plugin_key
+
+        def pytest_sessionfinish(session):
+            config = session.config
+            kept = len(config.stash[plugin_key].verdicts)
+            name = getattr(config, "workerinput", {}).get("workerid", "controller")
+            (config.rootpath / f"kept-{name}.txt").write_text(str(kept))
+        """
+    )
+    project.runpytest_subprocess("-n", "2", "--perfbudget-save").assert_outcomes(passed=4)
+    kept = {path.stem: int(path.read_text()) for path in project.path.glob("kept-*.txt")}
+    assert kept == {"kept-gw0": 0, "kept-gw1": 0, "kept-controller": 4}
+
+
 def test_every_test_appears_exactly_once_in_the_json_report(project: pytest.Pytester) -> None:
     _four_budgeted_tests(project)
     result = project.runpytest_subprocess("-n", "2", "--perfbudget-json=report.json")

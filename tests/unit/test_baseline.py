@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import itertools
 import json
 import os
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -382,13 +384,19 @@ def test_only_a_valid_file_of_the_current_schema_is_read_in_one_decode(
     assert (read_current(text, SCHEMA_VERSION) is not None) is read
 
 
-def test_entries_are_decoded_once_when_first_used(tmp_path: Path) -> None:
+def test_entries_are_decoded_at_each_lookup_and_not_kept(tmp_path: Path) -> None:
     path = tmp_path / "b.json"
     save(path, [make_entry("t::a"), make_entry("t::b", 1)], machine=FP, generator=GENERATOR)
     entries = load(path).entries
     assert entries.get("t::c") is None
-    assert entries["t::a"] is entries["t::a"]
-    assert entries["t::a"].sample_ns == make_entry("t::a").sample_ns
+    first = entries["t::a"]
+    assert entries["t::a"] == first
+    assert entries["t::a"] is not first
+    assert first.sample_ns == make_entry("t::a").sample_ns
+    kept = weakref.ref(first)
+    del first
+    gc.collect()
+    assert kept() is None  # a run's memory does not grow with the entries it used
     assert dict(entries) == {"t::a": entries["t::a"], "t::b": entries["t::b"]}
 
 
