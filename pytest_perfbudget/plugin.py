@@ -28,11 +28,10 @@ if TYPE_CHECKING:
     from pytest_perfbudget.measure import Judgement, Perf, Reference
     from pytest_perfbudget.paired import PairedMode
 
-__all__ = ["PerfbudgetPlugin", "budget_key", "perf", "plugin_key", "verdict_key"]
+__all__ = ["PerfbudgetPlugin", "budget_key", "perf", "plugin_key"]
 
 budget_key = pytest.StashKey["Budget | None"]()
 perf_key = pytest.StashKey["Perf"]()
-verdict_key = pytest.StashKey[Verdict]()
 plugin_key = pytest.StashKey["PerfbudgetPlugin"]()
 running_key = pytest.StashKey[bool]()
 #: The verdict of a test's call and the exception that fails it, until its report is made.
@@ -163,6 +162,7 @@ def perf(request: pytest.FixtureRequest) -> Generator[Perf, None, None]:
     item.stash[perf_key] = measurer
     yield measurer
     measurer.close()
+    del item.stash[perf_key]  # its samples and baseline: items live to the end of the run
 
 
 class PerfbudgetPlugin:
@@ -374,7 +374,6 @@ class PerfbudgetPlugin:
         return judgement, body
 
     def _attach(self, item: pytest.Item, report: pytest.TestReport, verdict: Verdict) -> None:
-        item.stash[verdict_key] = verdict
         report.perfbudget = verdict.to_wire()  # type: ignore[attr-defined]
         if not self.is_worker:  # read back by pytest_runtest_logreport, not decoded
             self._attached = (report, verdict)

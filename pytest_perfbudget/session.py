@@ -285,10 +285,11 @@ def write_outputs(
             duration=duration,
         )
         write_report(settings.json, report)
-    if not verdicts:
-        return
-    from pytest_perfbudget.files import atomic_write
     from pytest_perfbudget.report import github
+
+    if not verdicts or (settings.markdown is None and github.step_summary_path() is None):
+        return  # no Markdown summary to write: not rendered (0.15 s for 18,000 tests)
+    from pytest_perfbudget.files import atomic_write
     from pytest_perfbudget.report.markdown import render_markdown
 
     markdown = render_markdown(verdicts, machine=machine_line, against=settings.against)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pytest_perfbudget.model import Verdict
-from pytest_perfbudget.plugin import verdict_key
+from pytest_perfbudget.plugin import perf_key
 
 MIXED_TESTS = """
 import time
@@ -254,11 +254,29 @@ def test_reports_do_not_keep_samples_the_garbage_collector_would_scan(
     (report,) = [r for r in reprec.getreports("pytest_runtest_logreport") if r.when == "call"]
     assert report.perfbudget["sample_ns"] is None
     assert decoded == []  # a serial run keeps the verdict it made: one copy of its samples
-    (item,) = reprec.getcalls("pytest_runtest_call")
-    samples = item.item.stash[verdict_key].measurement.sample_ns
+    (call,) = reprec.getcalls("pytest_perfbudget_verdict")
+    samples = call.verdict.measurement.sample_ns
     assert len(samples) > 1
     assert type(samples) is array  # machine integers: nothing in it for gc to visit
     assert samples.typecode == "Q"
+
+
+def test_a_perf_test_keeps_no_measurer_once_torn_down(project: pytest.Pytester) -> None:
+    """pytest keeps every item to the end of the run: the ``perf`` fixture's measurer,
+    its samples and its baseline entry's go with the test's teardown."""
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.budget(p95="1s")
+        def test_measured(perf):
+            perf(sum, range(10))
+        """
+    )
+    reprec = project.inline_run()
+    reprec.assertoutcome(passed=1)
+    (call,) = reprec.getcalls("pytest_runtest_call")
+    assert perf_key not in call.item.stash
 
 
 # -- --perfbudget-disable -----------------------------------------------------------------

@@ -20,6 +20,7 @@ __all__ = [
     "escape_data",
     "escape_property",
     "in_github_actions",
+    "step_summary_path",
 ]
 
 
@@ -54,12 +55,18 @@ def annotations(verdicts: Sequence[Verdict], failing: Callable[[Verdict], bool])
     return [annotation(v) for v in verdicts if failing(v)]
 
 
+def step_summary_path(environ: Mapping[str, str] = os.environ) -> Path | None:
+    """``$GITHUB_STEP_SUMMARY``, the file a step's Markdown summary is appended to; None
+    if unset."""
+    target = environ.get("GITHUB_STEP_SUMMARY")
+    return Path(target) if target else None
+
+
 def append_step_summary(markdown: str, environ: Mapping[str, str] = os.environ) -> Path | None:
     """Append ``markdown`` to ``$GITHUB_STEP_SUMMARY``; return that path, or None if unset."""
-    target = environ.get("GITHUB_STEP_SUMMARY")
-    if not target:
+    path = step_summary_path(environ)
+    if path is None:
         return None
-    path = Path(target)
     text = markdown if markdown.endswith("\n") else markdown + "\n"
     with path.open("a", encoding="utf-8") as stream:
         stream.write(text)

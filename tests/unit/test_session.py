@@ -222,6 +222,23 @@ def test_outputs_without_verdicts_write_only_the_json_report(tmp_path: Path) -> 
     assert not (tmp_path / "r.md").exists()
 
 
+def test_the_markdown_summary_is_rendered_only_when_it_goes_somewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_perfbudget.report import markdown
+
+    rendered: list[object] = []
+    monkeypatch.setattr(markdown, "render_markdown", lambda *a, **k: rendered.append(a) or "# x")
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    verdicts = [Verdict("t::a", Status.FAILED)]
+    session.write_outputs(verdicts, _settings(tmp_path), machine={}, machine_line="m", duration=0)
+    assert rendered == []
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "step.md"))
+    session.write_outputs(verdicts, _settings(tmp_path), machine={}, machine_line="m", duration=0)
+    assert len(rendered) == 1
+    assert (tmp_path / "step.md").read_text() == "# x\n"
+
+
 def test_an_unmeasured_verdict_has_no_section() -> None:
     assert session.section(Verdict("t::a", Status.FAILED)) == ""
 
