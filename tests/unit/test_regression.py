@@ -86,6 +86,15 @@ def test_few_samples_give_a_wide_interval_that_decides_nothing() -> None:
     assert classify(result, 0.10) == "inconclusive"
 
 
+def test_a_run_with_fewer_samples_is_compared_with_as_many_of_the_baselines_first() -> None:
+    # The baseline's first samples ran slower (still warming up), as a short run's do.
+    base = [1.05e-3] * 100 + [1.0e-3] * 900
+    assert estimate_change([1.05e-3] * 100, base).ratio == pytest.approx(1.0)
+    assert estimate_change([1.05e-3] * 100, base, q=0.10).ratio == pytest.approx(1.0)
+    assert estimate_change([1.05e-3] * 1000, base).ratio == pytest.approx(1.05)
+    assert estimate_change([1.05e-3] * 2000, base).ratio == pytest.approx(1.05)
+
+
 def test_estimate_change_needs_both_sides() -> None:
     with pytest.raises(ValueError, match="both sides"):
         estimate_change([], [1.0])
@@ -209,7 +218,7 @@ def test_the_change_is_what_plain_python_computes(
 ) -> None:
     change = estimate_change(now, base, q=q)
     n_point, n_low, n_high = _python_low_quantile_interval(now, q)
-    b_point, b_low, b_high = _python_low_quantile_interval(base, q)
+    b_point, b_low, b_high = _python_low_quantile_interval(base[: len(now)], q)
     ratio = n_point / b_point
     assert change == Change(
         stat="min" if q == 0 else "p10",
