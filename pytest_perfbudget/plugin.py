@@ -392,10 +392,13 @@ class PerfbudgetPlugin:
 
     # -- collecting and reporting (controller) --------------------------------------
 
+    @pytest.hookimpl(trylast=True)  # in an xdist worker, after xdist has sent the report
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, "perfbudget", None)
         attached, self._attached = self._attached, None
-        if data and report.when == "call" and not self.is_worker:
+        if data and report.when == "call" and self.is_worker:
+            data["sample_ns"] = None  # sent; a worker keeps its reports to the end too
+        elif data and report.when == "call":
             # A report made in this process brings its verdict along; one from an
             # xdist worker only its wire form. Either way its samples are read now,
             # and pytest keeps the report to the end of the run: drop them from it.

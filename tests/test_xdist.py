@@ -52,16 +52,23 @@ def _load(path: Any) -> dict[str, Any]:
 
 
 def test_workers_keep_no_verdicts_only_the_controller_does(project: pytest.Pytester) -> None:
-    """A worker sends each verdict to the controller in its report and keeps none
-    (with their samples, a save run's workers held as much memory as the controller)."""
+    """A worker sends each verdict to the controller in its report and keeps none, nor
+    the samples in the reports pytest keeps (a save run's workers held as much memory
+    as the controller)."""
     _four_budgeted_tests(project)
     project.makeconftest(
         """
         from pytest_perfbudget.plugin import plugin_key
 
+        reports = []
+
+        def pytest_runtest_logreport(report):
+            reports.append(report)
+
         def pytest_sessionfinish(session):
             config = session.config
             kept = len(config.stash[plugin_key].verdicts)
+            kept += sum(bool(getattr(r, "perfbudget", {}).get("sample_ns")) for r in reports)
             name = getattr(config, "workerinput", {}).get("workerid", "controller")
             (config.rootpath / f"kept-{name}.txt").write_text(str(kept))
         """
