@@ -581,9 +581,9 @@ class LazyEntries(Mapping[str, BaselineEntry]):
     decoded when it is looked up.
 
     A lookup builds the entry again rather than keeping it: a run looks each entry
-    up a few times (about 15 µs each for 200 samples), and the samples of every
-    entry it used, kept to the end of the run, took as much memory as the
-    decoded baseline (80 KB for an entry of 10,000 samples).
+    up a few times (about 15 µs each for 200 samples), while keeping the decoded
+    samples of every entry it used to the end of the run grew its memory by up
+    to 80 KB a test (an entry of 10,000 samples).
     """
 
     def __init__(self, path: Path, tests: Mapping[str, Any]) -> None:
