@@ -97,8 +97,8 @@ class BaselineEntry:
 
     @property
     def seconds(self) -> Sequence[float]:
-        """Per-call durations in seconds, in the order taken (made at each read: an
-        entry a run used is kept to its end, for the save, and a run reads this once)."""
+        """Per-call durations in seconds, in the order taken (made at each read, not
+        kept with the entry: a run reads this once per lookup)."""
         return seconds_of(self.sample_ns, self.iterations)
 
 
