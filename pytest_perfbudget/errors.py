@@ -21,3 +21,7 @@ class BaselineError(PerfbudgetError):
 
 class SchemaVersionError(BaselineError):
     """A baseline or run report was written by a newer, incompatible version."""
+
+
+class RepetitionError(PerfbudgetError):
+    """A test body that passed once failed when it was repeated for measuring."""

@@ -6,6 +6,7 @@ import unittest
 from collections.abc import Callable
 from typing import Any
 
+from pytest_perfbudget.errors import RepetitionError
 from pytest_perfbudget.model import Measurement
 
 __all__ = [
@@ -64,10 +65,6 @@ def tracer_unpaused(measurement: Measurement | None) -> bool:
     """True when a tracer stayed active during the timed loop (timings are inflated)."""
     tracer = measurement.tracer if measurement else None
     return bool(tracer and "not paused" in tracer)
-
-
-class RepetitionError(Exception):
-    """A test body that passed once failed when it was repeated for measuring."""
 
 
 def unittest_body(case: unittest.TestCase) -> Callable[[], None]:

@@ -10,6 +10,7 @@ fakes time (freezegun).
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 
 from pytest_perfbudget import session, spec
 from pytest_perfbudget.engine.clock import wall_seconds  # the real clocks, before tests fake time
-from pytest_perfbudget.errors import ConfigError, PerfbudgetError, SpecError
+from pytest_perfbudget.errors import ConfigError, PerfbudgetError, RepetitionError, SpecError
 from pytest_perfbudget.model import Budget, Change, Status, Verdict
 from pytest_perfbudget.settings import Settings, load_table, settings_from_table
 
@@ -284,7 +285,11 @@ class PerfbudgetPlugin:
             judged = self._judge(item)
         except fail as exc:  # its baseline entry is corrupt (see entry())
             return None, exc
-        except Exception as exc:  # the body raised when repeated, or bad perf usage
+        except RepetitionError as exc:
+            return None, fail(
+                _repetition_text(item.nodeid, self.budget_of(item), exc), pytrace=False
+            )
+        except Exception as exc:  # bad perf usage
             text = f"perfbudget could not measure {item.nodeid}: {type(exc).__name__}: {exc}"
             return None, fail(text, pytrace=False)
         if judged is None:
@@ -349,6 +354,7 @@ class PerfbudgetPlugin:
         self, item: pytest.Item, budget: Budget
     ) -> tuple[Judgement, Callable[[], object] | None]:
         """A budgeted test measured by repeating its body, or by pytest-benchmark."""
+        from pytest_perfbudget.engine.tracing import warnings_dropped
         from pytest_perfbudget.measure import judge_callable, judge_samples
 
         plan = session.plan_for(budget, self.settings)
@@ -364,9 +370,15 @@ class PerfbudgetPlugin:
             body = benchmark_body(fixture, body)
         if budget.warmup is None:  # the test's own call has just warmed the body up
             plan = replace(plan, warmup=0.0)
-        judgement, _ = judge_callable(
-            body, budget, plan, mode="body", reference=reference, precise=self.settings.save
-        )
+        try:
+            with warnings_dropped():  # the test's own call showed them once
+                judgement, _ = judge_callable(
+                    body, budget, plan, mode="body", reference=reference, precise=self.settings.save
+                )
+        except RepetitionError:
+            raise
+        except Exception as exc:
+            raise RepetitionError(f"{type(exc).__name__}: {exc}") from exc
         if fixture is not None:
             from pytest_perfbudget.integrations import BENCHMARK_FALLBACK
 
@@ -616,6 +628,20 @@ def _body(item: pytest.Item) -> Callable[[], object]:
 
     case = getattr(item, "instance", None)
     return unittest_body(case) if isinstance(case, unittest.TestCase) else item.runtest
+
+
+def _repetition_text(nodeid: str, budget: Budget | None, exc: RepetitionError) -> str:
+    """Why a test that passed failed its budget check, and what to do about it."""
+    text = (
+        f"perfbudget could not measure {nodeid}: the test passed, then failed when its body "
+        f"was run again to time it: {exc}\nA budgeted test that does not use the perf "
+        "fixture has its body run many times: make the body repeatable, or time a "
+        "repeatable part of it with the perf fixture"
+    )
+    if budget is not None and budget.source.startswith("pattern"):
+        key = json.dumps(nodeid)  # a TOML basic string
+        text += f", or leave it unbudgeted: {key} = false under [tool.perfbudget.budgets]"
+    return text + "."
 
 
 def _location(item: pytest.Item) -> tuple[str, int] | None:

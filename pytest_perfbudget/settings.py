@@ -37,7 +37,7 @@ class Settings:
     rounds: int = 1
     gc: bool = True
     fail_on: frozenset[str] = frozenset({"budget", "regression"})
-    patterns: tuple[tuple[str, Budget], ...] = ()
+    patterns: tuple[tuple[str, Budget | None], ...] = ()
     source: Path | None = None
     save: bool = False
     json: Path | None = None
@@ -104,14 +104,19 @@ def _fail_on(value: object) -> frozenset[str]:
     raise SpecError(f"{value!r} is not valid; expected a list drawn from {list(FAIL_ON)}")
 
 
-def _patterns(value: object) -> tuple[tuple[str, Budget], ...]:
+def _patterns(value: object) -> tuple[tuple[str, Budget | None], ...]:
+    """Each glob with its budget; None for ``false``, which unbudgets what it matches."""
     if not isinstance(value, dict):
         raise SpecError(f"{value!r} is not valid; expected a table of glob = {{ p95 = '200ms' }}")
-    out = []
+    out: list[tuple[str, Budget | None]] = []
     for glob, spec in value.items():
+        if spec is False:
+            out.append((glob, None))
+            continue
         if not isinstance(spec, dict):
             raise SpecError(
-                f"{glob!r} = {spec!r}: expected an inline table such as {{ p95 = 200 }}"
+                f"{glob!r} = {spec!r}: expected an inline table such as {{ p95 = 200 }}, "
+                "or false to leave the tests it matches unbudgeted"
             )
         try:
             out.append((glob, budget_from_kwargs(spec, source=f"pattern {glob}")))

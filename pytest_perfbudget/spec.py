@@ -148,12 +148,18 @@ def merge(budgets: Sequence[Budget]) -> Budget | None:
     return merged
 
 
-def match(nodeid: str, patterns: Sequence[tuple[str, Budget]]) -> Budget | None:
-    """Every pattern whose glob matches ``nodeid``, merged in file order.
+def match(nodeid: str, patterns: Sequence[tuple[str, Budget | None]]) -> Budget | None:
+    """Every pattern whose glob matches ``nodeid``, merged in file order; a pattern
+    set to ``false`` (None here) drops what the patterns before it gave.
 
     A pattern equal to the node id always matches it: the brackets of a parametrized
     id (``test_x[big]``) would otherwise be read as a character class.
     """
-    return merge(
-        [budget for glob, budget in patterns if glob == nodeid or fnmatch.fnmatchcase(nodeid, glob)]
-    )
+    matched: list[Budget] = []
+    for glob, budget in patterns:
+        if glob == nodeid or fnmatch.fnmatchcase(nodeid, glob):
+            if budget is None:
+                matched.clear()
+            else:
+                matched.append(budget)
+    return merge(matched)

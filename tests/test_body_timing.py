@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+WritePyproject = Callable[..., Path]
+
 #: A budgeted test whose body and fixture each append a line to a file per run.
 COUNTING_TEST = """
 import pathlib
@@ -258,7 +260,61 @@ def test_a_body_that_fails_only_when_repeated_fails_with_a_clear_message(
     result = project.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["*perfbudget could not measure *::test_once_only: AssertionError: ran twice*"]
+        [
+            "*perfbudget could not measure *::test_once_only: the test passed, then failed when"
+            " its body was run again to time it: AssertionError: ran twice*",
+            "*make the body repeatable, or time a repeatable part of it with the perf fixture.",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*= false*")
+    assert_clean(result)
+
+
+def test_warnings_of_the_repeated_calls_are_not_listed(
+    project: pytest.Pytester, assert_clean: Callable[[pytest.RunResult], None]
+) -> None:
+    project.makepyfile(
+        """
+        import warnings
+        import pytest
+
+        @pytest.mark.budget(p95=200)
+        def test_deprecated():
+            warnings.warn("old API", DeprecationWarning)
+        """
+    )
+    result = project.runpytest()
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(["*DeprecationWarning: old API*"])
+    assert_clean(result)
+
+
+def test_a_pattern_budgeted_body_that_fails_when_repeated_names_the_way_to_unbudget_it(
+    pytester: pytest.Pytester,
+    write_pyproject: WritePyproject,
+    assert_clean: Callable[[pytest.RunResult], None],
+) -> None:
+    write_pyproject(budgets='"*" = { p95 = 200 }')
+    pytester.makepyfile(
+        """
+        import unittest
+
+        class TestCounter(unittest.TestCase):
+            runs = 0
+
+            def test_once_only(self):
+                TestCounter.runs += 1
+                self.assertEqual(TestCounter.runs, 1)
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*run again to time it: AssertionError: 2 != 1",
+            '*or leave it unbudgeted: "test_*.py::TestCounter::test_once_only" = false'
+            " under [[]tool.perfbudget.budgets[]].",
+        ]
     )
     assert_clean(result)
 

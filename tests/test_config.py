@@ -82,6 +82,16 @@ def test_keys_of_every_matching_pattern_apply(
     result.stdout.fnmatch_lines(["*p50 * is over its 2.00 ms budget*"])
 
 
+def test_a_pattern_set_to_false_leaves_the_tests_it_matches_unbudgeted(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    write_pyproject(budgets='"test_*" = { p95 = "2ms" }\n"*::test_sleepy" = false')
+    pytester.makepyfile(SLEEPY_TEST)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line("*= perfbudget:*")
+
+
 def test_a_marker_replaces_the_pattern_budget(
     pytester: pytest.Pytester, write_pyproject: WritePyproject
 ) -> None:

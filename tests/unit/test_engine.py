@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 import types
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,12 @@ import pytest
 
 from pytest_perfbudget.engine.clock import MIN_SAMPLE_NS, clock_for
 from pytest_perfbudget.engine.runner import STACK_DEPTHS, Plan, Recorder, Runner
-from pytest_perfbudget.engine.tracing import TracerPause, peak_memory, silenced
+from pytest_perfbudget.engine.tracing import (
+    TracerPause,
+    peak_memory,
+    silenced,
+    warnings_dropped,
+)
 from pytest_perfbudget.errors import SpecError
 
 
@@ -574,3 +580,23 @@ def test_silenced_restores_the_streams_when_the_block_raises(
         1 / 0  # noqa: B018
     os.write(1, b"kept\n")
     assert capfd.readouterr().out == "kept\n"
+
+
+def test_warnings_dropped_shows_nothing_and_restores_showwarning() -> None:
+    show = warnings.showwarning
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with warnings_dropped():
+            warnings.warn("dropped", DeprecationWarning, stacklevel=1)
+        warnings.warn("kept", DeprecationWarning, stacklevel=1)
+    assert [str(w.message) for w in seen] == ["kept"]
+    assert warnings.showwarning is show
+
+
+def test_warnings_dropped_keeps_the_filters_and_pytest_warns() -> None:
+    with warnings.catch_warnings(), warnings_dropped():
+        with pytest.warns(DeprecationWarning, match="recorded"):
+            warnings.warn("recorded", DeprecationWarning, stacklevel=1)
+        warnings.simplefilter("error")
+        with pytest.raises(DeprecationWarning):
+            warnings.warn("raised", DeprecationWarning, stacklevel=1)

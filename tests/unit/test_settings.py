@@ -92,6 +92,11 @@ def test_pattern_budgets_are_read_in_file_order() -> None:
     assert second.source == "pattern a/*"
 
 
+def test_a_pattern_set_to_false_is_read_as_no_budget() -> None:
+    settings = _settings({"budgets": {"tests/*": {"p95": 200}, "tests/legacy/*": False}})
+    assert settings.patterns[1] == ("tests/legacy/*", None)
+
+
 # -- command-line overrides -----------------------------------------------------------
 
 
@@ -294,7 +299,15 @@ def test_an_unknown_stat_in_a_pattern_is_an_error() -> None:
 def test_a_pattern_that_is_not_a_table_is_an_error() -> None:
     assert _error({"budgets": {"api/*": "200ms"}}) == (
         "/project/pyproject.toml: [tool.perfbudget.budgets] 'api/*' = '200ms': "
-        "expected an inline table such as { p95 = 200 }"
+        "expected an inline table such as { p95 = 200 }, "
+        "or false to leave the tests it matches unbudgeted"
+    )
+
+
+@pytest.mark.parametrize("value", [True, 0])
+def test_only_false_unbudgets_a_pattern(value: object) -> None:
+    assert "or false to leave the tests it matches unbudgeted" in _error(
+        {"budgets": {"api/*": value}}
     )
 
 

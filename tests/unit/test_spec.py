@@ -265,3 +265,21 @@ def test_a_pattern_equal_to_a_parametrized_node_id_matches_it() -> None:
     patterns = (("t.py::test_x[big]", budget_from_kwargs({"p95": 1})),)
     assert match("t.py::test_x[big]", patterns) is not None
     assert match("t.py::test_x[small]", patterns) is None
+
+
+def test_a_pattern_set_to_false_drops_the_patterns_before_it() -> None:
+    patterns = (*PATTERNS, ("tests/api/test_slow.py::test_once*", None))
+    assert match("tests/api/test_slow.py::test_once", patterns) is None
+    assert match("tests/api/test_slow.py::test_big", patterns) is not None
+
+
+def test_patterns_after_false_apply_again() -> None:
+    patterns = (
+        ("tests/*", budget_from_kwargs({"p95": 200})),
+        ("tests/legacy/*", None),
+        ("tests/legacy/test_hot.py::*", budget_from_kwargs({"p50": 5}, source="pattern hot")),
+    )
+    assert match("tests/legacy/test_cold.py::test_x", patterns) is None
+    budget = match("tests/legacy/test_hot.py::test_x", patterns)
+    assert budget is not None
+    assert budget.limits == {"p50": pytest.approx(0.005)}
