@@ -17,6 +17,7 @@ from typing import Any
 from pytest_perfbudget import compare
 from pytest_perfbudget.engine.clock import Clock
 from pytest_perfbudget.engine.runner import Plan, Recorder, Runner, peak_memory
+from pytest_perfbudget.engine.tracing import warnings_once
 from pytest_perfbudget.errors import SpecError
 from pytest_perfbudget.model import Budget, Change, Check, Measurement, Outcome, Summary
 
@@ -329,15 +330,16 @@ class Perf:
         if not self.enabled:
             return call()
         self.target = call
-        self.judgement, result = judge_callable(
-            call,
-            self.budget,
-            self.plan,
-            mode="perf",
-            clock=self.clock,
-            reference=self.reference,
-            precise=self.precise,
-        )
+        with warnings_once():
+            self.judgement, result = judge_callable(
+                call,
+                self.budget,
+                self.plan,
+                mode="perf",
+                clock=self.clock,
+                reference=self.reference,
+                precise=self.precise,
+            )
         return result
 
     def _target(

@@ -53,6 +53,26 @@ def test_perf_calls_the_function_many_times(project: pytest.Pytester) -> None:
     project.runpytest().assert_outcomes(passed=1)
 
 
+def test_perf_shows_each_warning_of_the_calls_once(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import warnings
+
+        def old():
+            for n in (1, 2):
+                warnings.warn(f"old API {n}", DeprecationWarning)
+
+        def test_deprecated(perf):
+            perf(old)
+        """
+    )
+    result = project.runpytest()
+    result.assert_outcomes(passed=1, warnings=2)
+    result.stdout.fnmatch_lines(
+        ["*: DeprecationWarning: old API 1", "*: DeprecationWarning: old API 2"]
+    )
+
+
 def test_perf_of_a_slow_function_fails_its_budget(project: pytest.Pytester) -> None:
     project.makepyfile(
         """

@@ -11,8 +11,9 @@ import tracemalloc
 import warnings
 from collections.abc import Callable, Iterator
 from types import TracebackType
+from typing import TextIO
 
-__all__ = ["TracerPause", "peak_memory", "silenced", "warnings_dropped"]
+__all__ = ["TracerPause", "peak_memory", "silenced", "warnings_dropped", "warnings_once"]
 
 #: The file descriptors of standard output and standard error.
 _STD_FDS = (1, 2)
@@ -72,6 +73,35 @@ def warnings_dropped() -> Iterator[None]:
 
 def _drop(*args: object, **kwargs: object) -> None:
     """A ``warnings.showwarning`` that shows nothing."""
+
+
+@contextlib.contextmanager
+def warnings_once() -> Iterator[None]:
+    """Issue each distinct warning of the block once, when it ends (or raises).
+
+    For a function called thousands of times to time it: the filters apply to
+    every call as usual, and what they let through is shown once per message,
+    category and place, as Python's ``"default"`` action would.
+    """
+    seen: dict[tuple[str, type[Warning], str, int], Warning | str] = {}
+
+    def keep(  # noqa: PLR0917 - warnings.showwarning's signature
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        seen.setdefault((str(message), category, filename, lineno), message)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = keep
+            yield
+    finally:
+        for (_, category, filename, lineno), message in seen.items():
+            warnings.warn_explicit(message, category, filename, lineno)
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ from pytest_perfbudget.engine.tracing import (
     peak_memory,
     silenced,
     warnings_dropped,
+    warnings_once,
 )
 from pytest_perfbudget.errors import SpecError
 
@@ -600,3 +601,32 @@ def test_warnings_dropped_keeps_the_filters_and_pytest_warns() -> None:
         warnings.simplefilter("error")
         with pytest.raises(DeprecationWarning):
             warnings.warn("raised", DeprecationWarning, stacklevel=1)
+
+
+def test_warnings_once_issues_each_distinct_warning_once_at_the_end() -> None:
+    def old(n: int) -> None:
+        warnings.warn(f"old {n}", DeprecationWarning, stacklevel=1)
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with warnings_once():
+            for n in (1, 2, 1, 1, 2):
+                old(n)
+            assert seen == []
+    assert [str(w.message) for w in seen] == ["old 1", "old 2"]
+    assert {w.filename for w in seen} == {__file__}
+
+
+def test_warnings_once_issues_them_when_the_block_raises_and_keeps_error_filters() -> None:
+    def measured() -> None:
+        warnings.warn("kept", UserWarning, stacklevel=1)
+        with pytest.raises(RuntimeWarning):
+            warnings.warn("raised", RuntimeWarning, stacklevel=1)
+        raise ZeroDivisionError
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ZeroDivisionError), warnings_once():
+            measured()
+    assert [str(w.message) for w in seen] == ["kept"]
