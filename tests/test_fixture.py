@@ -73,6 +73,28 @@ def test_perf_shows_each_warning_of_the_calls_once(project: pytest.Pytester) -> 
     )
 
 
+def test_perf_inside_pytest_warns_passes_the_warning_on(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import warnings
+        import pytest
+
+        def old():
+            warnings.warn("old API", DeprecationWarning)
+
+        def test_deprecated(perf, recwarn):
+            with pytest.warns(DeprecationWarning, match="old API"):
+                perf(old)
+            assert len(recwarn) == 0  # pytest.warns kept the one it matched
+
+        def test_recorded(perf, recwarn):
+            perf(old)
+            assert [str(w.message) for w in recwarn] == ["old API"]
+        """
+    )
+    project.runpytest().assert_outcomes(passed=2)
+
+
 def test_perf_of_a_slow_function_fails_its_budget(project: pytest.Pytester) -> None:
     project.makepyfile(
         """
