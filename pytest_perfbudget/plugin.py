@@ -320,10 +320,12 @@ class PerfbudgetPlugin:
 
     def _hotspots(self, nodeid: str, target: Callable[[], object]) -> str:
         """The top functions of one profiled call; the .pstats goes next to the JSON report."""
+        from pytest_perfbudget.engine.tracing import warnings_dropped
         from pytest_perfbudget.hotspots import profile_call
 
         try:
-            hotspots = profile_call(target)
+            with warnings_dropped():  # one more call: its warnings were shown already
+                hotspots = profile_call(target)
         except Exception as exc:  # profiling is a diagnosis: never turn it into an error
             return f"\nhotspots: profiling failed: {type(exc).__name__}: {exc}"
         text = "\nhotspots (one profiled call, by own time):\n" + "\n".join(hotspots.lines)

@@ -281,10 +281,15 @@ def test_warnings_of_the_repeated_calls_are_not_listed(
         @pytest.mark.budget(p95=200)
         def test_deprecated():
             warnings.warn("old API", DeprecationWarning)
+
+        @pytest.mark.budget(p95="1us")  # fails: its failure profiles one more call
+        def test_deprecated_and_over_budget():
+            warnings.warn("old API", DeprecationWarning)
+            sum(range(1000))
         """
     )
     result = project.runpytest()
-    result.assert_outcomes(passed=1, warnings=1)
+    result.assert_outcomes(passed=1, failed=1, warnings=2)
     result.stdout.fnmatch_lines(["*DeprecationWarning: old API*"])
     assert_clean(result)
 
