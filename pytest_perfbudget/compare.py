@@ -15,6 +15,7 @@ from pytest_perfbudget.model import Budget, Change, Check, Outcome, Status, Summ
 from pytest_perfbudget.units import format_change, format_duration, format_size
 
 __all__ = [
+    "amounts",
     "check_limits",
     "check_memory",
     "decided",
@@ -103,25 +104,34 @@ def _bounds_text(check: Check) -> str:
     return f"99 % bounds {low} … {high}"
 
 
-def _times(ratio: float) -> str:
-    """``5.2x``, ``15x``, ``125x``: two significant digits, never an exponent."""
-    return f"{ratio:.2g}x" if ratio < 100 else f"{ratio:.0f}x"
+def amounts(stat: str, observed: float, limit: float) -> tuple[str, str]:
+    """``observed`` and its ``limit`` as text, the observed value with as many more
+    digits (up to six) as it takes to tell them apart: ``"200.4 ms"`` over a
+    ``"200 ms"`` budget, not ``"200 ms"``."""
+    fmt = format_size if stat == "memory" else format_duration
+    digits = 3
+    while digits < 6 and observed != limit and fmt(observed, digits) == fmt(limit, digits):
+        digits += 1
+    return fmt(observed, digits), fmt(limit)
+
+
+def _over(ratio: float) -> str:
+    """How far over its budget a statistic is: ``+0.2 % over the budget`` (as the
+    budget's own rounding would hide it), ``5.2x``, ``15x``, ``125x the budget``."""
+    if ratio < 2:
+        return f"{format_change(ratio)} over the budget"
+    return f"{ratio:.2g}x the budget" if ratio < 100 else f"{ratio:.0f}x the budget"
 
 
 def describe_check(check: Check) -> str:
     """A check as a sentence: "p95 23.1 ms is over its 2.00 ms budget (99 % bounds …)"."""
-    observed = _amount(check.stat, check.observed)
-    limit = _amount(check.stat, check.limit)
+    observed, limit = amounts(check.stat, check.observed, check.limit)
     relation = {
         Outcome.PASS: "is within",
         Outcome.FAIL: "is over",
         Outcome.INCONCLUSIVE: "cannot be told apart from",
     }[check.outcome]
-    ratio = (
-        f", {_times(check.observed / check.limit)} the budget"
-        if check.outcome is Outcome.FAIL
-        else ""
-    )
+    ratio = f", {_over(check.observed / check.limit)}" if check.outcome is Outcome.FAIL else ""
     note = "" if check.exact else "; decided on the point estimate"
     detail = f"{_bounds_text(check)}{ratio}{note}"
     return f"{check.stat} {observed} {relation} its {limit} budget ({detail})"

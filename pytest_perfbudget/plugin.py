@@ -47,8 +47,8 @@ MARKER_HELP = (
 )
 XDIST_NOTE = (
     "budgeted tests ran in parallel xdist workers, which compete for the CPU and perturb "
-    "timings; run them in a serial step of their own (e.g. `pytest -p no:xdist -m budget`, "
-    "or -n 0)"
+    "timings; run them in a serial step of their own (`-p no:xdist` or `-n 0`; `-m budget` "
+    "selects the tests with a budget marker, not those budgeted by a pattern)"
 )
 _STATUS_WORDS = {
     Status.OVER_BUDGET: "OVER BUDGET",

@@ -99,29 +99,27 @@ def parse_ratio(value: object) -> float | None:
 _ROUNDS_UP = 0.9995
 
 
-def _significant(number: float) -> str:
-    if number >= 100:
-        return f"{number:.0f}"
-    if number >= 10:
-        return f"{number:.1f}"
-    return f"{number:.2f}"
+def _significant(number: float, digits: int) -> str:
+    whole = 3 if number >= 100 else 2 if number >= 10 else 1
+    return f"{number:.{max(0, digits - whole)}f}"
 
 
-def format_duration(seconds: float) -> str:
-    """Format seconds with a unit chosen so that 1 <= number < 1000: ``"231 ms"``."""
+def format_duration(seconds: float, digits: int = 3) -> str:
+    """Format seconds with a unit chosen so that 1 <= number < 1000, to ``digits``
+    significant digits (at least the whole number): ``"231 ms"``, ``"231.4 ms"``."""
     if not math.isfinite(seconds):
         return "∞"
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
         if abs(seconds) >= scale * _ROUNDS_UP:
-            return f"{_significant(seconds / scale)} {unit}"
-    return f"{_significant(seconds / 1e-9)} ns"
+            return f"{_significant(seconds / scale, digits)} {unit}"
+    return f"{_significant(seconds / 1e-9, digits)} ns"
 
 
-def format_size(size: float) -> str:
+def format_size(size: float, digits: int = 3) -> str:
     """Format bytes with a decimal unit, as budgets are usually written: ``"64.0 MB"``."""
     for unit, scale in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
         if abs(size) >= scale * _ROUNDS_UP:
-            return f"{_significant(size / scale)} {unit}"
+            return f"{_significant(size / scale, digits)} {unit}"
     return f"{size:.0f} B"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 
+from pytest_perfbudget.compare import amounts
 from pytest_perfbudget.model import Check, Outcome, Status, Summary, Verdict
 from pytest_perfbudget.report.terminal import ATTENTION  # the first table's statuses
 from pytest_perfbudget.units import format_duration, format_size
@@ -138,8 +139,8 @@ def _headline_stat(verdict: Verdict) -> str | None:
 
 def _observed(verdict: Verdict, check: Check | None, stat: str | None) -> str:
     if check is not None:
-        fmt = _formatter(check.stat)
-        return fmt(check.observed) + _bounds(check.low, check.high, fmt)
+        observed, _ = amounts(check.stat, check.observed, check.limit)
+        return observed + _bounds(check.low, check.high, _formatter(check.stat))
     value = _value(verdict.summary, stat)
     if value is None or verdict.summary is None or stat is None:
         return _NONE

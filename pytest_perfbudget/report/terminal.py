@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from pytest_perfbudget.compare import amounts
 from pytest_perfbudget.model import Check, Outcome, Status, Verdict
 from pytest_perfbudget.units import format_change, format_duration, format_size
 
@@ -50,8 +51,8 @@ def _main_check(verdict: Verdict) -> Check | None:
 def _row(verdict: Verdict, check: Check | None) -> tuple[str, ...]:
     summary = verdict.summary
     if check is not None:
-        stat, observed = check.stat, _amount(check.stat, check.observed)
-        budget = _amount(check.stat, check.limit)
+        stat = check.stat
+        observed, budget = amounts(stat, check.observed, check.limit)
         bounds = f"{_amount(stat, check.low)} … {_amount(stat, check.high)}"
     else:  # no budget: the median when measured; nothing when the test failed or skipped
         stat, budget, bounds = ("p50" if summary else "–"), "–", "–"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_perfbudget.compare import (
+    amounts,
     check_limit,
     check_limits,
     check_memory,
@@ -228,10 +229,40 @@ def test_a_memory_check_reads_in_bytes_from_one_traced_call() -> None:
     )
 
 
-@pytest.mark.parametrize(("observed", "ratio"), [(2.5, "1.2x"), (30, "15x"), (250, "125x")])
-def test_the_ratio_to_the_budget_is_a_plain_number(observed: float, ratio: str) -> None:
+@pytest.mark.parametrize(
+    ("observed", "ratio"),
+    [(2.5, "+25 % over the budget"), (30, "15x the budget"), (250, "125x the budget")],
+)
+def test_how_far_over_the_budget_is_a_percentage_below_twice_it(
+    observed: float, ratio: str
+) -> None:
     check = _check(Outcome.FAIL, observed=observed * MS, low=None, high=None)
-    assert f", {ratio} the budget" in describe_check(check)
+    assert describe_check(check).endswith(f", {ratio})")
+
+
+def test_a_value_just_over_its_budget_gets_the_digits_that_tell_them_apart() -> None:
+    check = _check(Outcome.FAIL, observed=200.4 * MS, limit=200 * MS, low=None, high=None)
+    assert describe_check(check) == (
+        "p95 200.4 ms is over its 200 ms budget (too few samples for 99 % bounds, "
+        "+0.2 % over the budget)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("stat", "observed", "limit", "texts"),
+    [
+        ("p95", 0.2004, 0.2, ("200.4 ms", "200 ms")),
+        ("p95", 0.19996, 0.2, ("199.96 ms", "200 ms")),
+        ("p95", 0.2, 0.2, ("200 ms", "200 ms")),
+        ("p95", 0.0201, 0.002, ("20.1 ms", "2.00 ms")),
+        ("memory", 1_000_400, 1_000_000, ("1.0004 MB", "1.00 MB")),
+        ("p95", 0.2 + 1e-12, 0.2, ("200.000 ms", "200 ms")),  # six digits at the most
+    ],
+)
+def test_amounts_show_an_observed_value_apart_from_its_limit(
+    stat: str, observed: float, limit: float, texts: tuple[str, str]
+) -> None:
+    assert amounts(stat, observed, limit) == texts
 
 
 def test_a_change_reads_as_a_sentence_with_its_interval_and_allowance() -> None:

@@ -151,6 +151,12 @@ def test_every_attention_status_is_shown_when_quiet(status: Status) -> None:
     assert _names(render_table([_verdict("test_a", status)], verbosity=-1)) == ["test_a"]
 
 
+def test_a_value_just_over_its_budget_is_shown_apart_from_it() -> None:
+    check = Check("p95", 2 * MS, 2.0004 * MS, None, None, Outcome.FAIL)
+    lines = render_table([_verdict("test_a", Status.OVER_BUDGET, check)])
+    assert _cells(lines[1])[3:5] == ["2.0004 ms", "2.00 ms"]
+
+
 def test_the_default_row_shows_the_failing_check() -> None:
     checks = (_check("p50"), _check("p95", Outcome.INCONCLUSIVE), _check("p99", Outcome.FAIL))
     lines = render_table([_verdict("test_a", Status.OVER_BUDGET, *checks)])

@@ -111,6 +111,13 @@ def test_a_duration_is_formatted_with_a_readable_unit(seconds: float, text: str)
     assert format_duration(seconds) == text
 
 
+@pytest.mark.parametrize(
+    ("digits", "text"), [(3, "231 ms"), (4, "231.4 ms"), (5, "231.42 ms"), (1, "231 ms")]
+)
+def test_a_duration_takes_more_significant_digits_on_request(digits: int, text: str) -> None:
+    assert format_duration(0.2314159, digits) == text
+
+
 def test_a_duration_just_under_a_unit_boundary_moves_to_the_next_unit() -> None:
     assert format_duration(0.99996) == "1.00 s"
     assert format_duration(0.9994) == "999 ms"
