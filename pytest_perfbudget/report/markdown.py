@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from pytest_perfbudget.compare import amounts
 from pytest_perfbudget.model import Check, Outcome, Status, Summary, Verdict
-from pytest_perfbudget.report.terminal import ATTENTION  # the first table's statuses
+from pytest_perfbudget.report.terminal import ATTENTION, stat_value  # statuses, values
 from pytest_perfbudget.units import format_duration, format_size
 
 __all__ = ["ATTENTION", "LABELS", "render_markdown"]
@@ -150,12 +150,7 @@ def _observed(verdict: Verdict, check: Check | None, stat: str | None) -> str:
 
 def _value(summary: Summary | None, stat: str | None) -> float | None:
     """``stat`` of ``summary``, or None when missing (a summary has no p10, for one)."""
-    if summary is None or stat is None:
-        return None
-    try:
-        return summary.value(stat)
-    except AttributeError:
-        return None
+    return None if stat is None else stat_value(summary, stat)
 
 
 def _bounds(low: float | None, high: float | None, fmt: _Format) -> str:

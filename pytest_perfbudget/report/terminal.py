@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from pytest_perfbudget.compare import amounts
-from pytest_perfbudget.model import Check, Outcome, Status, Verdict
+from pytest_perfbudget.model import Check, Outcome, Status, Summary, Verdict
 from pytest_perfbudget.units import format_change, format_duration, format_size
 
 __all__ = ["ATTENTION", "counts_line", "render_table"]
@@ -57,8 +57,10 @@ def _row(verdict: Verdict, check: Check | None) -> tuple[str, ...]:
     else:  # no budget: the median when measured; nothing when the test failed or skipped
         stat, budget, bounds = ("p50" if summary else "–"), "–", "–"
         observed = _amount(stat, summary.p50 if summary else None)
-    baseline = verdict.baseline.p50 if verdict.baseline else None
     change = verdict.change
+    changed = format_change(change.ratio) if change else "–"
+    if change is not None and change.stat != stat:  # the minimum, against a p95 budget say
+        changed += f" ({change.stat})"
     return (
         verdict.nodeid,
         verdict.status.value.replace("_", " "),
@@ -67,9 +69,19 @@ def _row(verdict: Verdict, check: Check | None) -> tuple[str, ...]:
         budget,
         bounds if stat != "memory" else "–",
         str(summary.n) if summary else "–",
-        _amount("p50", baseline),
-        format_change(change.ratio) if change else "–",
+        _amount(stat, stat_value(verdict.baseline, stat)),
+        changed,
     )
+
+
+def stat_value(summary: Summary | None, stat: str) -> float | None:
+    """``stat`` of ``summary``; None when there is none (no summary, or ``memory``)."""
+    if summary is None:
+        return None
+    try:
+        return summary.value(stat)
+    except AttributeError:
+        return None
 
 
 def _rows(verdicts: Sequence[Verdict], verbosity: int) -> list[tuple[str, ...]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from pytest_perfbudget.model import Budget, Change, Check, Outcome, Status, Summary, Verdict
@@ -59,12 +61,20 @@ def test_baseline_and_change_columns_appear_when_a_test_has_them() -> None:
         "test_a",
         Status.REGRESSED,
         baseline=_summary(0.8 * MS),
-        change=Change("p10", 1.25, 1.2, 1.3),
+        change=Change("p95", 1.25, 1.2, 1.3),
     )
     lines = render_table([verdict, _verdict("test_b")])
     assert _cells(lines[0])[-2:] == ["baseline", "change"]
     assert _cells(lines[1])[-2:] == ["800 µs", "+25 %"]
     assert _cells(lines[2])[-2:] == ["–", "–"]
+
+
+def test_the_baseline_is_of_the_rows_statistic_and_another_changes_is_named() -> None:
+    baseline = replace(_summary(0.8 * MS), p95=1.5 * MS)
+    verdict = _verdict(
+        "test_a", Status.IMPROVED, baseline=baseline, change=Change("min", 0.42, 0.42, 0.42)
+    )
+    assert _cells(render_table([verdict])[1])[-2:] == ["1.50 ms", "-58 % (min)"]
 
 
 def test_columns_line_up() -> None:
