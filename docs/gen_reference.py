@@ -206,7 +206,10 @@ CLI_COMMANDS: dict[str, str] = {
     "refresh": (
         "Re-measure and record: runs `python -m pytest --perfbudget-save` with every "
         "argument after `refresh` passed to pytest unchanged and in order, then prints "
-        "old → new (p50 and min) for each baseline entry that changed. The baseline is "
+        "old → new (p50 and min) for each baseline entry that is new or whose minimum "
+        "moved by 5 % or more either way, then how many others changed (`--all` lists "
+        "every entry that changed; like `--runs`, it comes before the pytest arguments). "
+        "The baseline is "
         "the one pytest uses: the last `--perfbudget-baseline` among the arguments, else "
         "`baseline` in `[tool.perfbudget]` of `./pyproject.toml`, else "
         "`.perfbudget/baseline.json`, relative to the current folder. Exits with pytest's "

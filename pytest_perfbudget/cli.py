@@ -35,6 +35,9 @@ __all__ = ["DEFAULT_BASELINE", "baseline_from_args", "default_baseline", "main"]
 GENERATOR = f"pytest-perfbudget {__version__}"
 DEFAULT_BASELINE = Path(".perfbudget/baseline.json")
 COMPARE_SCHEMA_VERSION = 1
+#: ``perfbudget refresh`` lists an entry whose minimum moved by at least this much
+#: either way (and every new one); ``--all`` lists every entry that changed.
+LISTED_CHANGE = 0.05
 _BASELINE_FLAG = "--perfbudget-baseline"
 _NONE = "—"
 _Samples = Mapping[str, tuple[Sequence[float], Summary]]
@@ -46,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args, unknown = parser.parse_known_args(argv)
     if args.command == "refresh":
-        # Everything after "refresh" (and its own --runs) goes to pytest untouched, in order.
+        # Everything after "refresh" (and its own options) goes to pytest untouched, in order.
         args.pytest_args = _pytest_args(args, argv[argv.index("refresh") + 1 :])
     elif unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
@@ -73,8 +76,9 @@ def _parser() -> argparse.ArgumentParser:
         "refresh",
         help="run pytest with --perfbudget-save, then print what changed in the baseline",
         description="Run `python -m pytest --perfbudget-save PYTEST_ARGS…`, then print "
-        "old → new for each baseline entry that changed. Exits with pytest's status (with "
-        "--runs, the first run's that is not 0).",
+        f"old → new for each baseline entry that is new or whose minimum moved by "
+        f"{LISTED_CHANGE * 100:.0f} %% or more, and how many others changed. Exits with "
+        "pytest's status (with --runs, the first run's that is not 0).",
     )
     cmd.add_argument(
         "--runs",
@@ -85,6 +89,12 @@ def _parser() -> argparse.ArgumentParser:
         f"history holds enough runs ({NOISE_RUNS}) to learn its run-to-run noise at once, "
         "and each entry keeps the samples of its fastest run (by the minimum); "
         "it must come before the pytest arguments",
+    )
+    cmd.add_argument(
+        "--all",
+        action="store_true",
+        help=f"list every entry that changed, not only those new or whose minimum moved by "
+        f"{LISTED_CHANGE * 100:.0f} %% or more; it must come before the pytest arguments",
     )
     cmd.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="PYTEST_ARGS")
     cmd.set_defaults(handler=refresh)
@@ -127,13 +137,18 @@ def _runs(text: str) -> int:
 
 
 def _pytest_args(args: argparse.Namespace, rest: list[str]) -> list[str]:
-    """The arguments after ``refresh`` but its own ``--runs N`` (or ``--runs=N``), which
-    counts only before them (argparse has checked its value)."""
-    if rest[:1] == ["--runs"]:
-        return rest[2:]
-    if rest and rest[0].startswith("--runs="):
-        return rest[1:]
-    args.runs = 1
+    """The arguments after ``refresh`` but its own options (``--runs N``, ``--runs=N``,
+    ``--all``), which count only before them (argparse has checked their values)."""
+    args.runs, args.all = 1, False
+    while rest:
+        if rest[0] == "--runs" and len(rest) > 1:
+            args.runs, rest = _runs(rest[1]), rest[2:]
+        elif rest[0].startswith("--runs="):
+            args.runs, rest = _runs(rest[0].partition("=")[2]), rest[1:]
+        elif rest[0] == "--all":
+            args.all, rest = True, rest[1:]
+        else:
+            break
     return rest
 
 
@@ -202,13 +217,19 @@ def refresh(args: argparse.Namespace) -> int:
             break
     after = baseline.load(path).entries
     changed = [
-        _entry_change(nodeid, before.get(nodeid), entry)
+        (nodeid, before.get(nodeid), entry)
         for nodeid, entry in sorted(after.items())
         if before.get(nodeid) != entry
     ]
     print(f"\nperfbudget: {len(changed)} of {len(after)} baseline entries changed in {path}")
-    for line in changed:
-        print(line)
+    listed = [item for item in changed if args.all or _listed(item[1], item[2])]
+    for nodeid, old, new in listed:
+        print(_entry_change(nodeid, old, new))
+    if len(listed) < len(changed):
+        print(
+            f"perfbudget: {len(changed) - len(listed)} more changed, each minimum by less than "
+            f"{LISTED_CHANGE * 100:.0f} % (`perfbudget refresh --all` lists them)"
+        )
     short = _short_histories(after)
     if short:
         print(
@@ -226,6 +247,15 @@ def _short_histories(entries: Mapping[str, BaselineEntry]) -> int:
     return sum(
         len(usable_mins(entry.history, entry.machine)) < NOISE_RUNS for entry in entries.values()
     )
+
+
+def _listed(old: BaselineEntry | None, new: BaselineEntry) -> bool:
+    """Whether a refresh lists the change of an entry: new, or its minimum moved by at
+    least :data:`LISTED_CHANGE` either way."""
+    if old is None or old.summary.min <= 0:
+        return True
+    ratio = new.summary.min / old.summary.min
+    return not 1 / (1 + LISTED_CHANGE) < ratio < 1 + LISTED_CHANGE
 
 
 def _entry_change(nodeid: str, old: BaselineEntry | None, new: BaselineEntry) -> str:

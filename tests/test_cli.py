@@ -515,6 +515,47 @@ def test_refresh_runs_pytest_and_prints_what_changed(
     ]
 
 
+@pytest.mark.parametrize(
+    ("option", "listed"),
+    [
+        ([], ["t.py::moved  p50 1.00 ms → 1.06 ms (+6.0 %) · min 1.00 ms → 1.06 ms (+6.0 %)"]),
+        (
+            ["--all", "--runs", "1"],
+            [
+                "t.py::moved  p50 1.00 ms → 1.06 ms (+6.0 %) · min 1.00 ms → 1.06 ms (+6.0 %)",
+                "t.py::steady  p50 1.00 ms → 1.04 ms (+4.0 %) · min 1.00 ms → 1.04 ms (+4.0 %)",
+            ],
+        ),
+    ],
+)
+def test_refresh_lists_entries_whose_minimum_moved_5_percent_and_counts_the_others(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    option: list[str],
+    listed: list[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = save_baseline(
+        tmp_path / ".perfbudget" / "baseline.json",
+        [measured("t.py::moved", 1.0), measured("t.py::steady", 1.0)],
+    )
+    fake = FakePytest(path, [measured("t.py::moved", 1.06), measured("t.py::steady", 1.04)])
+    monkeypatch.setattr(subprocess, "run", fake)
+    assert main(["refresh", *option, "-x"]) == 0
+    assert fake.commands[0][3:] == ["--perfbudget-save", "-x"]
+    lines = capsys.readouterr().out.splitlines()[1:-1]
+    summary = [] if option else [
+        "perfbudget: 1 more changed, each minimum by less than 5 % "
+        "(`perfbudget refresh --all` lists them)"
+    ]  # fmt: skip
+    assert lines == [
+        "perfbudget: 2 of 2 baseline entries changed in .perfbudget/baseline.json",
+        *listed,
+        *summary,
+    ]
+
+
 @pytest.mark.parametrize("form", ["joined", "split"])
 def test_refresh_follows_the_baseline_option(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], form: str
@@ -697,7 +738,7 @@ def test_refresh_end_to_end_saves_and_then_shows_changes(pytester: pytest.Pytest
     )
     saved = baseline.load(pytester.path / ".perfbudget" / "baseline.json").entries
     assert [len(entry.history) for entry in saved.values()] == [2, 2]
-    second = pytester.run(*command, "-p", "no:asyncio", "-k", "test_b")
+    second = pytester.run(*command[:4], "--all", *command[4:], "-p", "no:asyncio", "-k", "test_b")
     assert second.ret == 0
     second.stdout.fnmatch_lines(
         [
