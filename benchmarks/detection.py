@@ -182,6 +182,12 @@ def run_ours(root: Path, baseline: str, python: str) -> dict[str, tuple[str, str
 def _detail(test: dict[str, Any]) -> str:
     change = test.get("change") or {}
     numbers = " ".join(f"{k}={change.get(k)}" for k in ("ratio", "low", "high", "threshold"))
+    # the two minimums (raw, not glitch-filtered), to tell a slow save from a fast gate
+    mins = {
+        side: (test.get(key) or {}).get("min")
+        for side, key in (("now", "stats"), ("base", "baseline"))
+    }
+    numbers += " " + " ".join(f"{side}_min={value}" for side, value in mins.items())
     return f"n={test['stats']['n']} it={test['iterations']} {numbers} | " + " | ".join(
         test.get("messages", [])
     )
