@@ -9,7 +9,7 @@ falls back to the point estimate and says so (``exact=False``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pytest_perfbudget.model import Budget, Change, Check, Outcome, Status, Summary, Verdict
 from pytest_perfbudget.units import format_change, format_duration, format_size
@@ -20,6 +20,7 @@ __all__ = [
     "check_memory",
     "decided",
     "describe_check",
+    "formatter",
     "limit_status",
     "verdict_status",
 ]
@@ -90,8 +91,13 @@ def verdict_status(limits: Status, regression: str | None) -> Status:
     return limits
 
 
+def formatter(stat: str) -> Callable[..., str]:
+    """How a value of ``stat`` is written: bytes for ``memory``, else a duration."""
+    return format_size if stat == "memory" else format_duration
+
+
 def _amount(stat: str, value: float) -> str:
-    return format_size(value) if stat == "memory" else format_duration(value)
+    return formatter(stat)(value)
 
 
 def _bounds_text(check: Check) -> str:
@@ -108,7 +114,7 @@ def amounts(stat: str, observed: float, limit: float) -> tuple[str, str]:
     """``observed`` and its ``limit`` as text, the observed value with as many more
     digits (up to six) as it takes to tell them apart: ``"200.4 ms"`` over a
     ``"200 ms"`` budget, not ``"200 ms"``."""
-    fmt = format_size if stat == "memory" else format_duration
+    fmt = formatter(stat)
     digits = 3
     while digits < 6 and observed != limit and fmt(observed, digits) == fmt(limit, digits):
         digits += 1

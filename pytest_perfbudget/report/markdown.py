@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from pytest_perfbudget.compare import amounts
+from pytest_perfbudget.compare import amounts, formatter
 from pytest_perfbudget.model import Check, Outcome, Status, Summary, Verdict
 from pytest_perfbudget.report.terminal import ATTENTION, stat_value  # statuses, values
-from pytest_perfbudget.units import format_duration, format_size
+from pytest_perfbudget.units import format_duration
 
 __all__ = ["ATTENTION", "LABELS", "render_markdown"]
 
@@ -140,7 +140,7 @@ def _headline_stat(verdict: Verdict) -> str | None:
 def _observed(verdict: Verdict, check: Check | None, stat: str | None) -> str:
     if check is not None:
         observed, _ = amounts(check.stat, check.observed, check.limit)
-        return observed + _bounds(check.low, check.high, _formatter(check.stat))
+        return observed + _bounds(check.low, check.high, formatter(check.stat))
     value = _value(verdict.summary, stat)
     if value is None or verdict.summary is None or stat is None:
         return _NONE
@@ -164,7 +164,7 @@ def _bounds(low: float | None, high: float | None, fmt: _Format) -> str:
 def _limit(check: Check | None) -> str:
     if check is None:
         return _NONE
-    return _formatter(check.stat)(check.limit)
+    return formatter(check.stat)(check.limit)
 
 
 def _baseline(baseline: Summary | None, stat: str | None) -> str:
@@ -181,10 +181,6 @@ def _change(verdict: Verdict, stat: str | None) -> str:
     if change.mode == "paired":
         notes.append("paired")
     return f"{text} ({', '.join(notes)})" if notes else text
-
-
-def _formatter(stat: str) -> _Format:
-    return format_size if stat == "memory" else format_duration
 
 
 def _code(text: str) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from pytest_perfbudget.compare import amounts
+from pytest_perfbudget.compare import amounts, formatter
 from pytest_perfbudget.model import Check, Outcome, Status, Summary, Verdict
-from pytest_perfbudget.units import format_change, format_duration, format_size
+from pytest_perfbudget.units import format_change
 
 __all__ = ["ATTENTION", "counts_line", "render_table"]
 
@@ -34,9 +34,7 @@ _HEADERS = (
 
 
 def _amount(stat: str, value: float | None) -> str:
-    if value is None:
-        return "–"
-    return format_size(value) if stat == "memory" else format_duration(value)
+    return "–" if value is None else formatter(stat)(value)
 
 
 def _main_check(verdict: Verdict) -> Check | None:
