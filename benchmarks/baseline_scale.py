@@ -49,6 +49,7 @@ import statistics
 import sys
 import tempfile
 import time
+from array import array
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def make_entries(count: int, rng: random.Random, records: int) -> list[BaselineE
     for _ in range(50):  # distinct sample sets, reused round-robin (summaries are costly)
         base = rng.uniform(5e3, 5e6)
         ns = [round(base * rng.lognormvariate(0, 0.1)) for _ in range(SAMPLES)]
-        sample_sets.append(tuple(ns))
+        sample_sets.append(array("Q", ns))  # as a measurement holds them
         summaries.append(summarize([v * 1e-9 for v in ns]))
     entries = []
     for i in range(count):

@@ -10,7 +10,9 @@ by field, which gives the error messages.
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -251,7 +253,7 @@ def entry_text(entry: BaselineEntry) -> str:
     rows = _history(entry.history).rows
     stats = _stats_json(entry.summary)
     return _ENTRY_TEXT % (
-        dumps_field(rounded(entry.budget)),
+        _budget_text(entry.budget),
         dumps_inline(entry.commit),
         "[\n        " + ",\n        ".join(rows) + "\n      ]" if rows else "[]",
         dumps_inline(entry.iterations),
@@ -264,38 +266,85 @@ def entry_text(entry: BaselineEntry) -> str:
     )
 
 
+#: The text of each budget a save wrote, by its ``repr`` (see :func:`_budget_text`).
+_BUDGET_TEXTS: dict[str, str] = {}
+
+
+def _budget_text(budget: Mapping[str, Any]) -> str:
+    """``dumps_field(rounded(budget))``, made once for each budget: the tests of a
+    folder share theirs. A JSON value's ``repr`` tells it from every other one
+    (``1`` from ``1.0`` and ``True``, ``0.0`` from ``-0.0``)."""
+    if type(budget) is not dict:
+        return dumps_field(rounded(budget))
+    key = repr(budget)
+    text = _BUDGET_TEXTS.get(key)
+    if text is None:
+        text = dumps_field(rounded(budget))
+        if len(_BUDGET_TEXTS) < 1024:
+            _BUDGET_TEXTS[key] = text
+    return text
+
+
 #: The float fields of a summary, sorted.
 _FLOAT_STATS = ("max", "mean", "min", "p50", "p75", "p90", "p95", "p99", "p999", "stdev")
-#: A summary as :func:`~pytest_perfbudget.codec.dumps` lays it out in an entry: the
-#: bounds, then the other fields, sorted (``tests/unit/test_entry.py`` checks it).
-_STATS_TEXT = (
-    "{\n        "
-    + ",\n        ".join(
-        f'"{name}": %s' for name in ("bounds", *_FLOAT_STATS[:3], "n", *_FLOAT_STATS[3:])
+_float_stats = operator.attrgetter(*_FLOAT_STATS)
+_FLOATS = (float,) * len(_FLOAT_STATS)
+_BOUND_TYPES = frozenset((float, type(None)))
+
+
+@functools.lru_cache(maxsize=256)
+def _stats_template(stats: tuple[str, ...], types: tuple[type, ...], number: str) -> str | None:
+    """A summary as :func:`~pytest_perfbudget.codec.dumps` lays it out in an entry, with
+    ``number`` (a ``%`` format) for each float and ``%s`` for ``n``, bounds first
+    (``tests/unit/test_entry.py`` checks it).
+
+    ``stats`` are the names of the bounded statistics, sorted, and ``types`` those
+    of their low and high bounds, in turn; a None bound is written ``null``. None
+    when the bounds are not pairs of floats or None.
+    """
+    if len(types) != 2 * len(stats) or not _BOUND_TYPES.issuperset(types):
+        return None
+    values = iter("null" if kind is type(None) else number for kind in types)
+    pairs = ", ".join(
+        f"{dumps_inline(stat).replace('%', '%%')}: [{next(values)}, {next(values)}]"
+        for stat in stats
     )
-    + "\n      }"
-)
-#: The JSON text of each bound's name.
-_BOUND_NAMES: dict[str, str] = {}
+    names = ("bounds", *_FLOAT_STATS[:3], "n", *_FLOAT_STATS[3:])  # sorted: n after min
+    fields = {"bounds": "{" + pairs + "}", "n": "%s"}
+    body = ",\n        ".join(f'"{name}": {fields.get(name, number)}' for name in names)
+    return "{\n        " + body + "\n      }"
+
+
+#: Below this a float's ``%.6g`` text rounds to no integer (``%.6g`` of 0.9999995 is "1").
+_BELOW_ONE = 0.999999
 
 
 def _stats_json(summary: Summary) -> Any:
-    """``rounded(summary.to_dict())`` as the text it is written as, made in a few
-    calls: every float is rounded and formatted in one."""
+    """``rounded(summary.to_dict())`` as the text it is written as, in a template made
+    once for each shape of bounds.
+
+    Timings are fractions of a second: then every float's ``%.6g`` text is its JSON
+    text after rounding, and the template formats them all in one operation. Any
+    other float (a second or more, zero, a subnormal, NaN) takes
+    :func:`~pytest_perfbudget.codec.rounded_floats`.
+    """
     bounds = sorted(summary.bounds.items())
-    values = [getattr(summary, name) for name in _FLOAT_STATS]
-    values += [value for _, pair in bounds for value in pair if value is not None]
-    if type(summary.n) is not int or not all(type(value) is float for value in values):
+    flat = [value for _, pair in bounds for value in pair]
+    stats = _float_stats(summary)
+    names, types = tuple(stat for stat, _ in bounds), tuple(map(type, flat))
+    if type(summary.n) is not int or tuple(map(type, stats)) != _FLOATS:
+        return rounded(summary.to_dict())
+    values = [*(value for value in flat if value is not None), *stats]
+    cut = len(values) - len(_FLOAT_STATS) + 3  # n goes after min
+    if min(values) >= 1e-300 and max(values) < _BELOW_ONE and sum(values) < len(values):
+        template = _stats_template(names, types, "%.6g")  # NaN fails the sum's test
+        if template is not None:
+            return Encoded(template % (*values[:cut], summary.n, *values[cut:]))
+    template = _stats_template(names, types, "%s")
+    if template is None:
         return rounded(summary.to_dict())
     texts = rounded_floats(values)
-    stats, rest = texts[: len(_FLOAT_STATS)], iter(texts[len(_FLOAT_STATS) :])
-    pairs = ", ".join(
-        f"{_BOUND_NAMES.get(stat) or _BOUND_NAMES.setdefault(stat, dumps_inline(stat))}: "
-        f"[{'null' if low is None else next(rest)}, {'null' if high is None else next(rest)}]"
-        for stat, (low, high) in bounds
-    )
-    # n sorts between min (the third float) and p50
-    return Encoded(_STATS_TEXT % ("{" + pairs + "}", *stats[:3], summary.n, *stats[3:]))
+    return Encoded(template % (*texts[:cut], summary.n, *texts[cut:]))
 
 
 def _runs_of(history: Sequence[Mapping[str, Any]]) -> list[_Run]:

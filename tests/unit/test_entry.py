@@ -192,6 +192,47 @@ def test_stats_are_written_as_the_generic_writer_writes_them(
     assert dumps_test(fast) == dumps_test({**fast, "stats": rounded(summary.to_dict())})
 
 
+#: Timings as a summary holds them, and the edges of the one-operation path.
+timings = st.floats(1e-300, 0.999999, exclude_max=True) | st.sampled_from(
+    [1e-300, 0.9999989, 0.999999, 0.9999995, 1.0, 1e-4, 9.9999996e-5, 0.1, 0.5e-300]
+)
+
+
+@given(
+    st.lists(timings, min_size=10, max_size=10),
+    st.dictionaries(
+        st.sampled_from(["p50", "p95", "max", "mean", "p999"]),
+        st.tuples(st.none() | timings, st.none() | timings),
+        max_size=5,
+    ),
+    st.none() | st.sampled_from([math.nan, math.inf, 2.5]),
+)
+def test_timings_are_written_as_the_generic_writer_writes_them(
+    stats: list[float],
+    bounds: dict[str, tuple[float | None, float | None]],
+    odd: float | None,
+) -> None:
+    names = ("max", "mean", "min", "p50", "p75", "p90", "p95", "p99", "p999")
+    fields = dict(zip(names, stats[:9], strict=True))
+    summary = dataclasses.replace(summarize([1e-3, 2e-3]), **fields, stdev=stats[-1], bounds=bounds)
+    if odd is not None:  # one value the one-operation path must not take
+        summary = dataclasses.replace(summary, p75=odd)
+    fast = to_doc(_entry(summary))
+    assert isinstance(fast["stats"], Encoded)
+    assert dumps_test(fast) == dumps_test({**fast, "stats": rounded(summary.to_dict())})
+
+
+def test_budgets_equal_in_python_are_written_as_they_are() -> None:
+    """The texts of budgets are kept by ``repr``: 1, 1.0 and True differ, and so do 0.0 and -0.0."""
+    budgets = [{"p95": 1}, {"p95": 1.0}, {"p95": True}, {"p95": 0.0}, {"p95": -0.0}] * 2
+    texts = set()
+    for budget in budgets:
+        entry = dataclasses.replace(_entry(summarize([1e-3, 2e-3])), budget=budget)
+        texts.add(entry_text(entry))
+        assert entry_text(entry) == dumps_test(to_doc(entry))
+    assert len(texts) == 5
+
+
 def test_stats_of_other_types_take_the_generic_path() -> None:
     summary = dataclasses.replace(summarize([1e-3, 2e-3]), mean=np.float64(1.5e-3), n=2)
     stats = to_doc(_entry(summary))["stats"]
