@@ -415,9 +415,15 @@ def test_tests_under_a_freeze_are_paired_with_the_real_clock(
     pytester: pytest.Pytester, assert_clean: AssertClean
 ) -> None:
     """freezegun stops ``time.perf_counter`` while a fixture freezes time: read from
-    it, the workers' warm-up and the rounds' time limit would never end."""
+    it, the workers' warm-up and the rounds' time limit would never end.
+
+    The verdicts do not fail the run: under ``-n 2`` a pair of identical revisions
+    has read +24 % on this machine, and what is checked is that both tests are
+    paired and timed."""
     pytest.importorskip("freezegun")
     path = _repo(pytester)
+    with (path / "pyproject.toml").open("a") as config:
+        config.write('fail_on = ["budget"]\n')
     (path / "test_work.py").write_text(FROZEN_TESTS)
     _git(path, "commit", "-q", "-am", "frozen fixtures")
     result = pytester.runpytest_subprocess(
