@@ -50,7 +50,7 @@ import sys
 import tempfile
 import time
 from array import array
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from _common import describe, emit, header, table
@@ -59,6 +59,7 @@ from pytest_perfbudget.baseline import BaselineEntry, decode_samples, encode_sam
 from pytest_perfbudget.codec import loads_keyed
 from pytest_perfbudget.entry import History, appended, rounded
 from pytest_perfbudget.files import atomic_write
+from pytest_perfbudget.model import Measurement
 from pytest_perfbudget.regression import estimate_change, noise_floor
 from pytest_perfbudget.stats import summarize
 
@@ -116,7 +117,7 @@ def make_entries(count: int, rng: random.Random, records: int) -> list[BaselineE
 
 
 def compare_all(
-    entries: Mapping[str, BaselineEntry], now: list[float], only: int | None = None
+    entries: Mapping[str, BaselineEntry], now: Sequence[float], only: int | None = None
 ) -> int:
     """What a run does per baselined test, for every entry (or the first ``only``)."""
     count = 0
@@ -155,7 +156,9 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
     return time.perf_counter() - start, result
 
 
-def repetition(folder: Path, entries: list[BaselineEntry], now: list[float]) -> dict[str, float]:
+def repetition(
+    folder: Path, entries: list[BaselineEntry], now: Sequence[float]
+) -> dict[str, float]:
     """One pass over every step, in a fixed order, on a fresh file."""
     path = folder / "baseline.json"
     path.unlink(missing_ok=True)
@@ -222,7 +225,8 @@ def main() -> None:
     count, reps = (1_000, 2) if opts.quick else (ENTRIES, 3)
     rng = random.Random(7)
     entries = make_entries(count, rng, opts.history)
-    now = [rng.uniform(1e-4, 1.1e-4) for _ in range(SAMPLES)]
+    # a fresh measurement's seconds, as the plugin passes them to the comparison
+    now = Measurement([round(rng.uniform(1e5, 1.1e5)) for _ in range(SAMPLES)]).seconds
     runs = []
     with tempfile.TemporaryDirectory(prefix="perfbudget-bench-") as tmp:
         for i in range(reps):

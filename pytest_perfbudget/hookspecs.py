@@ -37,7 +37,9 @@ def pytest_perfbudget_compare(
     now: Sequence[float],
     baseline: Sequence[float],
 ) -> Change | None:
-    """Estimate the change of ``now`` against ``baseline`` (per-call seconds).
+    """Estimate the change of ``now`` against ``baseline`` (per-call seconds, in the
+    order taken: read-only sequences, whose ``numpy.asarray()`` is their array,
+    without a copy).
 
     Return a ``Change`` whose ``ratio`` is now / baseline with its ``low`` and
     ``high`` interval bounds, or None to let the next implementation decide. The

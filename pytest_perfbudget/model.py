@@ -136,10 +136,12 @@ class Measurement:
         return len(self.sample_ns)
 
     @property
-    def seconds(self) -> list[float]:
-        """Per-call durations in seconds, one per sample, in the order taken."""
-        scale = 1e-9 / self.iterations
-        return [ns * scale for ns in self.sample_ns]
+    def seconds(self) -> Sequence[float]:
+        """Per-call durations in seconds, one per sample, in the order taken: a numpy
+        array's values (:class:`~pytest_perfbudget.lazy.ArrayValues`), made at each read."""
+        from pytest_perfbudget.lazy import seconds_of  # numpy, on first use
+
+        return seconds_of(self.sample_ns, self.iterations)
 
     def extended(self, other: Measurement) -> Measurement:
         """Both measurements' samples as one (same iterations required)."""
