@@ -336,8 +336,9 @@ def _stats_json(summary: Summary) -> Any:
         return rounded(summary.to_dict())
     values = [*(value for value in flat if value is not None), *stats]
     cut = len(values) - len(_FLOAT_STATS) + 3  # n goes after min
+    # min() and max() can miss a NaN, the sum's test does not
     if min(values) >= 1e-300 and max(values) < _BELOW_ONE and sum(values) < len(values):
-        template = _stats_template(names, types, "%.6g")  # NaN fails the sum's test
+        template = _stats_template(names, types, "%.6g")
         if template is not None:
             return Encoded(template % (*values[:cut], summary.n, *values[cut:]))
     template = _stats_template(names, types, "%s")
