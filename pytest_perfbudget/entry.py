@@ -335,16 +335,13 @@ def _stats_json(summary: Summary) -> Any:
     if type(summary.n) is not int or tuple(map(type, stats)) != _FLOATS:
         return rounded(summary.to_dict())
     values = [*(value for value in flat if value is not None), *stats]
-    cut = len(values) - len(_FLOAT_STATS) + 3  # n goes after min
     # min() and max() can miss a NaN, the sum's test does not
-    if min(values) >= 1e-300 and max(values) < _BELOW_ONE and sum(values) < len(values):
-        template = _stats_template(names, types, "%.6g")
-        if template is not None:
-            return Encoded(template % (*values[:cut], summary.n, *values[cut:]))
-    template = _stats_template(names, types, "%s")
+    timings = min(values) >= 1e-300 and max(values) < _BELOW_ONE and sum(values) < len(values)
+    template = _stats_template(names, types, "%.6g" if timings else "%s")
     if template is None:
         return rounded(summary.to_dict())
-    texts = rounded_floats(values)
+    texts = values if timings else rounded_floats(values)
+    cut = len(values) - len(_FLOAT_STATS) + 3  # n goes after min
     return Encoded(template % (*texts[:cut], summary.n, *texts[cut:]))
 
 

@@ -31,9 +31,9 @@ def atomic_write(path: Path, text: str | bytes | Iterable[bytes | Raw]) -> None:
     """Replace ``path`` with ``text`` (bytes as they are, a string in UTF-8, or the
     bytes of each part, one after the other) so readers see the old or the new
     file, never half."""
-    parts = [text.encode("utf-8")] if isinstance(text, str) else text
-    if isinstance(parts, bytes):
-        parts = [parts]
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    parts = [text] if isinstance(text, bytes) else text
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
