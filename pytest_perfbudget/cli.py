@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run pytest with --perfbudget-save, then print what changed in the baseline",
         description="Run `python -m pytest --perfbudget-save PYTEST_ARGS…`, then print "
         f"old → new for each baseline entry that is new or whose minimum moved by "
-        f"{LISTED_CHANGE * 100:.0f} %% or more, and how many others changed. Exits with "
+        f"{LISTED_CHANGE * 100:.0f} % or more, and how many others changed. Exits with "
         "pytest's status (with --runs, the first run's that is not 0).",
     )
     cmd.add_argument(

@@ -49,6 +49,12 @@ def _kept(seconds: Sequence[float] | FloatArray) -> FloatArray:
     return data[cut:] if cut < n else data
 
 
+def _lowest(seconds: Sequence[float]) -> float:
+    """``_kept(seconds)[0]`` without sorting: the smallest sample at least half the median."""
+    data = np.asarray(seconds, dtype=np.float64)
+    return float(data[data >= 0.5 * np.median(data)].min())
+
+
 def _quantile(data: Sequence[float] | FloatArray, q: float) -> float:
     """The ``q``-quantile of sorted ``data``, as ``numpy.quantile`` (linear) computes it."""
     position = (len(data) - 1) * q
@@ -102,13 +108,22 @@ def estimate_change(
     test's first samples run slower than its later ones, so a gate run that stops
     after a hundred samples read fast tests about 4–6 % slower than the save it
     was compared with, on unchanged code (``benchmarks/RESULTS.md``).
+
+    The window is the fair comparison for a slowdown, not for a speed-up: when the
+    baseline's first samples fell in a slow moment of its run, a later run reads
+    faster than them on unchanged code. So a minimum below the window's is compared
+    with the minimum of all the baseline's samples, and one between the two is no
+    change (ratio 1): the baseline ran that fast too.
     """
     if len(now) == 0 or len(base) == 0:
         raise ValueError("estimate_change() needs samples on both sides")
     window = np.asarray(base)[: len(now)] if len(base) > len(now) else base
     now_kept, base_kept = _kept(now), _kept(window)
     if q == 0:  # the minimum has no distribution-free interval
-        ratio = float(now_kept[0] / base_kept[0])
+        low, reference = now_kept[0], base_kept[0]
+        if low < reference and window is not base:
+            reference = max(low, _lowest(base))
+        ratio = float(low / reference)
         return Change(stat="min", ratio=ratio, low=ratio, high=ratio, mode="stored")
     one_sided = 1 - (1 - confidence) / 2
     now_low, now_high = _quantile_interval(now_kept, q, one_sided)

@@ -52,6 +52,17 @@ def save_report(path: Path, verdicts: Sequence[Verdict]) -> Path:
     return path
 
 
+@pytest.mark.parametrize("command", ["refresh", "compare", "show", "merge", "import-benchmark"])
+def test_help_shows_percent_signs_once(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "%%" not in out
+    if command == "refresh":
+        assert "moved by 5 % or more" in " ".join(out.split())
+
+
 def test_version_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--version"])

@@ -26,6 +26,7 @@ import pytest
 from pytest_perfbudget.errors import ConfigError
 from pytest_perfbudget.paired.effect import paired_change
 from pytest_perfbudget.paired.judgement import Measured, confirm
+from pytest_perfbudget.paired.pair import claim_cpu
 from pytest_perfbudget.paired.process import (
     BECOME_PYTEST,
     DIE_WITH_COORDINATOR,
@@ -258,9 +259,11 @@ def test_workers_end_when_the_coordinator_is_killed(pytester: pytest.Pytester) -
     test (the base hangs in it) must not run on, orphaned."""
     path = _repo(pytester)
     _base(path, HANGING, "hanging base")
+    scratch = pytester.mkdir("scratch")  # what the killed run cannot remove stays in here
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--perfbudget-against=HEAD"],
         cwd=path,
+        env={**os.environ, "TMPDIR": str(scratch)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -332,6 +335,32 @@ def test_workers_start_with_address_space_randomization_off_on_linux() -> None:
     launcher = NO_ASLR + DIE_WITH_COORDINATOR.format(pid=os.getpid()) + BECOME_PYTEST
     assert linux == [sys.executable, "-c", launcher, "-q", "test_work.py"]
     assert worker_command(["-q"], platform="win32") == [sys.executable, "-m", "pytest", "-q"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="CPU claims are Linux's")
+def test_concurrent_pairs_claim_different_cpus_while_there_are_enough(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    name = f"\0pytest-perfbudget-test-{os.getpid()}-{time.monotonic_ns()}-{{}}"
+    first, first_claim = claim_cpu(name)
+    second, second_claim = claim_cpu(name)
+    third, third_claim = claim_cpu(name)
+    assert (first, second, third) == (1, 0, 1)  # the last CPU first; all taken: shared
+    assert first_claim is not None
+    assert second_claim is not None
+    assert third_claim is None
+    first_claim.close()  # a pair that stops gives its CPU back
+    again, again_claim = claim_cpu(name)
+    assert again == 1
+    assert again_claim is not None
+    again_claim.close()
+    second_claim.close()
+
+
+def test_without_cpu_affinity_nothing_is_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    assert claim_cpu() == (None, None)
 
 
 def _aslr_can_be_turned_off() -> bool:

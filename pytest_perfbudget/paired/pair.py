@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 from pytest_perfbudget.paired.process import Listener, Ready, WorkerError, WorkerProcess
 from pytest_perfbudget.paired.protocol import Channel
 
-__all__ = ["Miss", "Tree", "WorkerPair", "shared_cpu"]
+__all__ = ["CLAIM", "Miss", "Tree", "WorkerPair", "claim_cpu"]
 
 #: Worker arguments besides the test files: no cache writes, keep going past a base
 #: file that no longer imports, quiet output (it goes to a log file).
@@ -36,13 +38,31 @@ class Miss:
     text: str = ""
 
 
-def shared_cpu() -> int | None:
-    """The CPU both workers are pinned to: the last one this process may use."""
+#: The abstract socket (Linux) whose name claims a CPU for a pair: concurrent paired
+#: runs on one machine (pytest-xdist workers, parallel jobs) pin their pairs to
+#: different CPUs while there are enough, and the kernel drops a claim when the
+#: process that made it ends, however it ends.
+CLAIM = "\0pytest-perfbudget-cpu-{}"
+
+
+def claim_cpu(name: str = CLAIM) -> tuple[int | None, socket.socket | None]:
+    """The CPU both workers are pinned to, and the socket that claims it (closing it
+    gives the CPU back): the last CPU this process may use that no other pair has
+    claimed; the last one, unclaimed, when every one is. None without pinning."""
     getter = getattr(os, "sched_getaffinity", None)
-    if getter is None:
-        return None
-    cpus = sorted(getter(0))
-    return cpus[-1] if cpus else None
+    cpus = sorted(getter(0), reverse=True) if getter is not None else []
+    if not cpus:
+        return None, None
+    if sys.platform == "linux":
+        for cpu in cpus:
+            claim = socket.socket(socket.AF_UNIX)
+            try:
+                claim.bind(name.format(cpu))
+            except OSError:  # claimed by another pair
+                claim.close()
+                continue
+            return cpu, claim
+    return cpus[0], None
 
 
 def _files(selection: Sequence[str], cwd: Path) -> list[str]:
@@ -54,9 +74,12 @@ class WorkerPair:
     """Two workers (``base`` and ``head``); ``base`` is None when no selected file
     exists at the base revision."""
 
-    def __init__(self, workers: Mapping[str, WorkerProcess | None]) -> None:
+    def __init__(
+        self, workers: Mapping[str, WorkerProcess | None], claim: socket.socket | None = None
+    ) -> None:
         self.workers = dict(workers)
         self.released: dict[str, set[str]] = {role: set() for role in workers}
+        self._claim = claim
 
     @classmethod
     def start(
@@ -72,7 +95,7 @@ class WorkerPair:
         folder.mkdir(parents=True, exist_ok=True)
         chosen = folder / "selection.json"
         chosen.write_text(json.dumps(list(selection)))
-        cpu = shared_cpu()
+        cpu, claim = claim_cpu()
         spawned: dict[str, tuple[WorkerProcess, str]] = {}
         try:
             for tree in trees:
@@ -87,7 +110,8 @@ class WorkerPair:
                 {
                     tree.role: spawned[tree.role][0] if tree.role in spawned else None
                     for tree in trees
-                }
+                },
+                claim,
             )
             for worker, token in spawned.values():
                 worker.channel = _accept(listener, worker, token, timeout)
@@ -95,6 +119,8 @@ class WorkerPair:
         except BaseException:
             for worker, _ in spawned.values():
                 worker.stop()
+            if claim is not None:
+                claim.close()
             raise
         return pair
 
@@ -131,10 +157,13 @@ class WorkerPair:
                 worker.release()
 
     def stop(self) -> None:
-        """End both processes."""
+        """End both processes and give their CPU back."""
         for worker in self.workers.values():
             if worker is not None:
                 worker.stop()
+        if self._claim is not None:
+            self._claim.close()
+            self._claim = None
 
 
 def _accept(listener: Listener, worker: WorkerProcess, token: str, timeout: float) -> Channel:
