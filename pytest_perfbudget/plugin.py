@@ -472,8 +472,10 @@ class PerfbudgetPlugin:
         improved = [v for v in verdicts if v.status is Status.IMPROVED]
         if any(v.change is None or v.change.mode != "paired" for v in improved):
             terminalreporter.write_line(
-                "improved tests: tighten their budgets, or refresh the baseline "
-                "(perfbudget refresh) so later slowdowns are measured from the new level"
+                "improved tests: if the code got faster, tighten their budgets or refresh the "
+                "baseline (perfbudget refresh) so later slowdowns are measured from the new "
+                "level; if it did not, the save ran them in a slow moment of the machine: "
+                "perfbudget refresh --runs 5 keeps each test's fastest of five runs"
             )
         elif improved:  # paired mode has no baseline file to refresh
             terminalreporter.write_line("improved tests: tighten their budgets to keep the gain")

@@ -230,6 +230,8 @@ def pytest_perfbudget_compare(config, nodeid, now, baseline):
         return Change(stat="p50", ratio=3.0, low=2.9, high=3.1)
     if rule == "same":
         return Change(stat="p50", ratio=1.0, low=0.99, high=1.01)
+    if rule == "half":
+        return Change(stat="min", ratio=0.5, low=0.5, high=0.5)
     if rule == "bad":
         return 1.5
     return None
@@ -268,6 +270,22 @@ def test_a_custom_compare_rule_can_call_a_run_unchanged(
     saved.runpytest("--perfbudget-json=report.json").assert_outcomes(passed=1)
     test = _tests(saved)["test_fast"]
     assert (test["status"], test["change"]["ratio"]) == ("unchanged", 1.0)
+
+
+def test_an_improved_test_is_listed_with_what_to_do_about_it(
+    saved: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RULE", "half")
+    result = saved.runpytest()
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_fast*improved*-50 % (min)*",
+            "improved tests: if the code got faster, tighten their budgets or refresh the "
+            "baseline (perfbudget refresh)*; if it did not, the save ran them in a slow moment "
+            "of the machine: perfbudget refresh --runs 5 keeps each test's fastest of five runs",
+        ]
+    )
 
 
 def test_after_a_few_confirmed_regressions_the_next_are_re_measured_at_once(
