@@ -217,7 +217,9 @@ CLI_COMMANDS: dict[str, str] = {
         "With `--runs N` the N runs measure the same code, so each entry keeps the samples "
         "of its fastest run (the lowest minimum) while its history gains a record of every "
         "run: the baseline does not depend on which run the machine happened to be slow "
-        "in. The runs share a token, which each of their history records holds as `refresh`."
+        "in. The runs share a token, which each of their history records holds as `refresh`. "
+        "A last line counts the entries whose saved runs allow a slowdown of +30 % or more "
+        "by themselves (see `show`'s `learned`): smaller slowdowns of them go unnoticed."
     ),
     "compare": (
         "Compare two run reports (`--perfbudget-json`) or baselines offline, test by test "
@@ -229,8 +231,12 @@ CLI_COMMANDS: dict[str, str] = {
     ),
     "show": (
         "Print a baseline as a table: per test the clock, the number of samples, min, "
-        "p50 and p95, the budget, how many runs its history holds, and the commit it was "
-        "measured at. `PATH` defaults to the configured baseline."
+        "p50 and p95, the budget, how many runs its history holds, what they allow by "
+        "themselves (`learned`: the slowdown their run-to-run noise and the spread of the "
+        "latest refresh's runs allow on the machine of the latest save, `—` until the "
+        "history holds 5 runs or 2 of one refresh; a run allows the larger of it and the "
+        "test's `regression`, widened by that spread), and the commit it was measured at. "
+        "`PATH` defaults to the configured baseline."
     ),
     "merge": (
         "Merge the baselines, or the run reports, of the shards of a split CI run into one "

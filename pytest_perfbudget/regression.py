@@ -22,6 +22,7 @@ from pytest_perfbudget.model import NOISE_RUNS, Change
 from pytest_perfbudget.stats import FloatArray, order_statistic_ranks
 
 __all__ = [
+    "allowed_slowdown",
     "classify",
     "estimate_change",
     "low_quantile",
@@ -174,6 +175,19 @@ def refresh_spread(history: Sequence[Mapping[str, Any]]) -> tuple[float, float]:
     if len(lows) < 2:
         return 1.0, 1.0
     return float(lows[1] / lows[0]), float(lows[-1] / lows[0])
+
+
+def allowed_slowdown(
+    threshold: float, history: Sequence[Mapping[str, Any]], machine: str | None = None
+) -> float:
+    """The slowdown a run allows a test whose declared allowance is ``threshold``: raised
+    to the noise floor of its ``history`` on ``machine``, widened by the second-fastest
+    over the fastest run of its latest refresh, and at least that refresh's slowest run
+    over its fastest (:func:`refresh_spread`). ``threshold=0`` gives what the history
+    alone allows."""
+    allowed = max(threshold, noise_floor(history, machine=machine) or 0.0)
+    second, slowest = refresh_spread(history)
+    return max((1 + allowed) * second, slowest) - 1
 
 
 def classify(change: Change, threshold: float) -> str:

@@ -90,13 +90,11 @@ def reference_for(
     if entry is None or entry.timer != timer:
         return None
     from pytest_perfbudget.measure import Reference
-    from pytest_perfbudget.regression import noise_floor, refresh_spread
+    from pytest_perfbudget.regression import allowed_slowdown
 
     allowed = threshold(budget, settings)
     if allowed is not None:
-        allowed = max(allowed, noise_floor(entry.history, machine=machine_id) or 0.0)
-        second, slowest = refresh_spread(entry.history)
-        allowed = max((1 + allowed) * second, slowest) - 1
+        allowed = allowed_slowdown(allowed, entry.history, machine_id)
     return Reference(entry.seconds, allowed, estimate, spread=spread)
 
 

@@ -126,13 +126,14 @@ def test_show_prints_the_baseline_as_an_aligned_table(
         "p95",
         "budget",
         "runs",
+        "learned",
         "commit",
     ]
     assert lines[3].split("  ")[0] == "tests/test_a.py::test_fast"
     assert lines[4].startswith(
         "tests/test_b.py::test_slow  wall   200  12.0 ms  12.1 ms  12.1 ms  "
     )
-    assert lines[4].endswith("memory 67.1 MB, p95 20.0 ms  1     0123456789")
+    assert lines[4].endswith("memory 67.1 MB, p95 20.0 ms  1     —        0123456789")
     assert lines[3].index("wall") == lines[4].index("wall")
 
 
@@ -677,6 +678,39 @@ def test_refresh_says_nothing_of_histories_that_hold_enough_runs(
     monkeypatch.setattr(subprocess, "run", fake)
     assert main(["refresh", "--runs", "5"]) == 0
     assert "saved runs" not in capsys.readouterr().out
+
+
+def test_refresh_warns_of_entries_whose_runs_spread_wide_and_show_lists_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / ".perfbudget" / "baseline.json"
+    runs = [
+        [measured("t.py::spread", ms), measured("t.py::steady", 1.0)] for ms in (1, 1, 1.6, 1, 1)
+    ]
+    monkeypatch.setattr(subprocess, "run", FakePytest(path, [], runs=runs))
+    assert main(["refresh", "--runs", "5"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "perfbudget: the saved runs of 1 of 2 entries allow a slowdown of +30 % or more by "
+        "themselves (their minimums spread that far: a busy machine, or tests that run at two "
+        "speeds), so smaller slowdowns of them go unnoticed; `perfbudget show` lists each "
+        "entry's, and a refresh on a quiet machine narrows them"
+    )
+    assert main(["show"]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[3:]}
+    # the slowest of the refresh's runs over its fastest; identical runs teach nothing
+    assert (rows["t.py::spread"][-3:-1], rows["t.py::steady"][-3:-1]) == (["+60", "%"], ["+0", "%"])
+
+
+def test_an_entry_learns_nothing_from_fewer_runs_than_the_noise_floor_needs() -> None:
+    from pytest_perfbudget.cli import learned
+
+    verdict = measured("t.py::x", 1.0)
+    entry = baseline.entry_from_verdict(verdict, None, machine="abc", commit=None)
+    assert learned(entry) is None
+    for _ in range(4):
+        entry = baseline.entry_from_verdict(verdict, entry, machine="abc", commit=None)
+    assert learned(entry) == 0.0  # five identical runs: no noise
 
 
 @pytest.mark.parametrize(("returncode", "calls"), [(1, 3), (2, 1), (4, 1), (5, 1)])
