@@ -210,10 +210,12 @@ def test_ctrl_c_removes_the_worktree_and_stops_the_workers(pytester: pytest.Pyte
     # a shell without job control has SIGINT ignored, which a child would inherit (a
     # handled signal is reset to its default in the child instead).
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    scratch = pytester.mkdir("scratch")  # what a run killed on a failure leaves stays in here
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--perfbudget-against=HEAD"],
             cwd=path,
+            env={**os.environ, "TMPDIR": str(scratch)},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
