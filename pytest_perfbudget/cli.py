@@ -38,10 +38,6 @@ COMPARE_SCHEMA_VERSION = 1
 #: ``perfbudget refresh`` lists an entry whose minimum moved by at least this much
 #: either way (and every new one); ``--all`` lists every entry that changed.
 LISTED_CHANGE = 0.05
-#: ``perfbudget refresh`` warns of entries whose saved runs alone allow this slowdown
-#: or more: a 30 % slowdown, the size the stored comparison is meant to catch, would
-#: go unnoticed.
-WIDE_LEARNED = 0.30
 _BASELINE_FLAG = "--perfbudget-baseline"
 _NONE = "—"
 _Samples = Mapping[str, tuple[Sequence[float], Summary]]
@@ -241,15 +237,11 @@ def refresh(args: argparse.Namespace) -> int:
             "until they do, their allowed slowdown is not raised to their run-to-run noise "
             f"(`perfbudget refresh --runs {NOISE_RUNS}` saves {NOISE_RUNS} runs at once)"
         )
-    wide = sum((learned(entry) or 0.0) >= WIDE_LEARNED for entry in after.values())
+    from pytest_perfbudget.regression import learned_slowdown, wide_note
+
+    wide = wide_note([learned_slowdown(entry.history, entry.machine) for entry in after.values()])
     if wide:
-        print(
-            f"perfbudget: the saved runs of {wide} of {len(after)} entries allow a slowdown of "
-            f"+{WIDE_LEARNED * 100:.0f} % or more by themselves (their minimums spread that "
-            "far: a busy machine, or tests that run at two speeds), so smaller slowdowns of "
-            "them go unnoticed; `perfbudget show` lists each entry's, and a refresh on a quiet "
-            "machine narrows them"
-        )
+        print(f"perfbudget: {wide}")
     return status
 
 
@@ -260,19 +252,6 @@ def _short_histories(entries: Mapping[str, BaselineEntry]) -> int:
     return sum(
         len(usable_mins(entry.history, entry.machine)) < NOISE_RUNS for entry in entries.values()
     )
-
-
-def learned(entry: BaselineEntry) -> float | None:
-    """The slowdown an entry's saved runs allow by themselves (their run-to-run noise and
-    the spread of their latest refresh, on the machine of its latest save); None when
-    they teach none: fewer than :data:`NOISE_RUNS` runs, none of them one refresh's."""
-    from pytest_perfbudget.entry import refresh_mins, usable_mins
-    from pytest_perfbudget.regression import allowed_slowdown
-
-    history = entry.history
-    if len(usable_mins(history, entry.machine)) < NOISE_RUNS and len(refresh_mins(history)) < 2:
-        return None
-    return allowed_slowdown(0.0, history, entry.machine)
 
 
 def _listed(old: BaselineEntry | None, new: BaselineEntry) -> bool:
@@ -409,7 +388,10 @@ def show(args: argparse.Namespace) -> int:
 
 
 def _show_row(entry: BaselineEntry) -> list[str]:
+    from pytest_perfbudget.regression import learned_slowdown
+
     summary = entry.summary
+    learned = learned_slowdown(entry.history, entry.machine)
     return [
         entry.nodeid,
         entry.timer,
@@ -419,7 +401,7 @@ def _show_row(entry: BaselineEntry) -> list[str]:
         format_duration(summary.p95),
         _budget_text(entry.budget),
         str(len(entry.history)),
-        _NONE if (allowed := learned(entry)) is None else f"+{allowed * 100:.0f} %",
+        _NONE if learned is None else f"+{learned * 100:.0f} %",
         (entry.commit or _NONE)[:10],
     ]
 

@@ -497,7 +497,7 @@ class PerfbudgetPlugin:
     def _finish(self, exitstatus: int) -> None:
         verdicts = sorted(self.verdicts.values(), key=lambda v: v.nodeid)
         if self.settings.save and exitstatus != pytest.ExitCode.INTERRUPTED:
-            saved = session.save_baseline(
+            self._notes += session.save_baseline(
                 verdicts,
                 self.settings,
                 self.baseline,
@@ -505,8 +505,6 @@ class PerfbudgetPlugin:
                 machine_id=self.machine_id(),
                 xdist=self._from_workers,
             )
-            if saved:
-                self._notes.append(saved)
         session.write_outputs(
             verdicts,
             self.settings,

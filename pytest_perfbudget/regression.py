@@ -22,12 +22,15 @@ from pytest_perfbudget.model import NOISE_RUNS, Change
 from pytest_perfbudget.stats import FloatArray, order_statistic_ranks
 
 __all__ = [
+    "WIDE_LEARNED",
     "allowed_slowdown",
     "classify",
     "estimate_change",
+    "learned_slowdown",
     "low_quantile",
     "noise_floor",
     "refresh_spread",
+    "wide_note",
 ]
 
 #: The MAD of a normal sample times this estimates its standard deviation.
@@ -188,6 +191,36 @@ def allowed_slowdown(
     allowed = max(threshold, noise_floor(history, machine=machine) or 0.0)
     second, slowest = refresh_spread(history)
     return max((1 + allowed) * second, slowest) - 1
+
+
+def learned_slowdown(history: Sequence[Mapping[str, Any]], machine: str | None) -> float | None:
+    """The slowdown saved runs allow by themselves (``allowed_slowdown(0, …)``: their
+    run-to-run noise and the spread of their latest refresh); None when they teach none:
+    fewer than :data:`NOISE_RUNS` runs on ``machine``, none of them one refresh's."""
+    if len(usable_mins(history, machine)) < NOISE_RUNS and len(refresh_mins(history)) < 2:
+        return None
+    return allowed_slowdown(0.0, history, machine)
+
+
+#: Entries whose saved runs allow this slowdown or more by themselves are counted after
+#: a save: a 30 % slowdown, the size the stored comparison is meant to catch, would go
+#: unnoticed.
+WIDE_LEARNED = 0.30
+
+
+def wide_note(learned: Sequence[float | None]) -> str | None:
+    """The line that counts the entries, of those whose :func:`learned_slowdown` is given,
+    at :data:`WIDE_LEARNED` or more (None when there is none)."""
+    wide = sum(value is not None and value >= WIDE_LEARNED for value in learned)
+    if not wide:
+        return None
+    return (
+        f"the saved runs of {wide} of {len(learned)} entries allow a slowdown of "
+        f"+{WIDE_LEARNED * 100:.0f} % or more by themselves (their minimums spread that far: "
+        "a busy machine, or tests that run at two speeds), so smaller slowdowns of them go "
+        "unnoticed; `perfbudget show` lists each entry's, and a refresh on a quiet machine "
+        "narrows them"
+    )
 
 
 def classify(change: Change, threshold: float) -> str:

@@ -236,15 +236,18 @@ def save_baseline(
     machine: Mapping[str, Any],
     machine_id: str,
     xdist: bool = False,
-) -> str | None:
-    """Merge the passing, measured verdicts into the baseline; a line saying what was
-    saved. ``xdist``: the verdicts came from pytest-xdist workers."""
+) -> list[str]:
+    """Merge the passing, measured verdicts into the baseline; the notes to show: what
+    was saved, and how many saved entries' runs allow a wide slowdown by themselves (not
+    under ``perfbudget refresh``, which counts them after its last run). ``xdist``: the
+    verdicts came from pytest-xdist workers."""
     from pytest_perfbudget.baseline import REFRESH_ENV, entry_from_verdict, save
     from pytest_perfbudget.machine import git_commit
+    from pytest_perfbudget.regression import learned_slowdown, wide_note
 
     keep = [v for v in verdicts if _savable(v, settings)]
     if not keep:
-        return None
+        return []
     current = baseline.entries if baseline else {}
     commit = git_commit(settings.rootdir)
     refresh = os.environ.get(REFRESH_ENV) or None
@@ -260,7 +263,11 @@ def save_baseline(
         for v in keep
     ]
     result = save(settings.baseline, entries, machine=machine, generator=GENERATOR)
-    return f"saved {len(entries)} baseline entries to {display(result.path, settings.rootdir)}"
+    notes = [f"saved {len(entries)} baseline entries to {display(result.path, settings.rootdir)}"]
+    wide = wide_note([learned_slowdown(entry.history, machine_id) for entry in entries])
+    if wide is not None and refresh is None:
+        notes.append(wide)
+    return notes
 
 
 def write_outputs(

@@ -703,14 +703,15 @@ def test_refresh_warns_of_entries_whose_runs_spread_wide_and_show_lists_them(
 
 
 def test_an_entry_learns_nothing_from_fewer_runs_than_the_noise_floor_needs() -> None:
-    from pytest_perfbudget.cli import learned
+    from pytest_perfbudget.regression import learned_slowdown
 
     verdict = measured("t.py::x", 1.0)
     entry = baseline.entry_from_verdict(verdict, None, machine="abc", commit=None)
-    assert learned(entry) is None
+    assert learned_slowdown(entry.history, "abc") is None
     for _ in range(4):
         entry = baseline.entry_from_verdict(verdict, entry, machine="abc", commit=None)
-    assert learned(entry) == 0.0  # five identical runs: no noise
+    assert learned_slowdown(entry.history, "abc") == 0.0  # five identical runs: no noise
+    assert learned_slowdown(entry.history, "another machine") is None
 
 
 @pytest.mark.parametrize(("returncode", "calls"), [(1, 3), (2, 1), (4, 1), (5, 1)])

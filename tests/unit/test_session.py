@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_perfbudget import session
-from pytest_perfbudget.baseline import BaselineEntry, load
+from pytest_perfbudget.baseline import REFRESH_ENV, BaselineEntry, load
 from pytest_perfbudget.errors import SpecError
 from pytest_perfbudget.measure import Judgement
 from pytest_perfbudget.model import Budget, Change, Measurement, Status, Verdict
@@ -193,8 +193,8 @@ def test_saving_keeps_only_passing_measured_verdicts(tmp_path: Path) -> None:
         Verdict("t::over", Status.OVER_BUDGET, measurement=measured),
         Verdict("t::traced", Status.PASS, measurement=_measurement("x active, not paused")),
     ]
-    line = session.save_baseline(verdicts, settings, None, machine={}, machine_id="m")
-    assert line == "saved 1 baseline entries to b.json"
+    notes = session.save_baseline(verdicts, settings, None, machine={}, machine_id="m")
+    assert notes == ["saved 1 baseline entries to b.json"]
     assert list(load(settings.baseline).entries) == ["t::ok"]
     assert "harness" not in load(settings.baseline).entries["t::ok"].history[-1]
 
@@ -209,9 +209,33 @@ def test_a_save_from_xdist_workers_records_the_harness(tmp_path: Path) -> None:
     assert load(settings.baseline).entries["t::ok"].history[-1]["harness"] == "xdist+tracer"
 
 
+def test_a_save_counts_the_entries_whose_runs_allow_a_wide_slowdown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(REFRESH_ENV, raising=False)
+    settings = _settings(tmp_path, save=True)
+
+    def save(scale: float) -> list[str]:
+        measured = Measurement(sample_ns=[round(ns * scale) for ns in SAMPLES])
+        verdict = Verdict(
+            "t::x", Status.PASS, measurement=measured, summary=summarize(measured.seconds)
+        )
+        return session.save_baseline(
+            [verdict], settings, load(settings.baseline), machine={}, machine_id="m"
+        )
+
+    # fewer than five runs teach nothing; five 1.0 … 1.8 apart teach a wide noise
+    assert [len(save(scale)) for scale in (1.0, 1.2, 1.4, 1.6)] == [1, 1, 1, 1]
+    notes = save(1.8)
+    assert notes[0] == "saved 1 baseline entries to b.json"
+    assert notes[1].startswith("the saved runs of 1 of 1 entries allow a slowdown of +30 % or more")
+    monkeypatch.setenv(REFRESH_ENV, "token")  # perfbudget refresh counts after its last run
+    assert len(save(1.8)) == 1
+
+
 def test_nothing_to_save_writes_nothing(tmp_path: Path) -> None:
     settings = _settings(tmp_path, save=True)
-    assert session.save_baseline([], settings, None, machine={}, machine_id="m") is None
+    assert session.save_baseline([], settings, None, machine={}, machine_id="m") == []
     assert not settings.baseline.exists()
 
 
