@@ -216,11 +216,12 @@ def refresh(args: argparse.Namespace) -> int:
         if code not in (0, 1):  # interrupted, an internal or usage error, no tests: stop
             break
     after = baseline.load(path).entries
-    changed = [
-        (nodeid, before.get(nodeid), entry)
-        for nodeid, entry in sorted(after.items())
-        if before.get(nodeid) != entry
-    ]
+    changed = []
+    runs = []  # each entry's history and machine, read in the one pass that decodes the entry
+    for nodeid, entry in sorted(after.items()):
+        runs.append((entry.history, entry.machine))
+        if before.get(nodeid) != entry:
+            changed.append((nodeid, before.get(nodeid), entry))
     print(f"\nperfbudget: {len(changed)} of {len(after)} baseline entries changed in {path}")
     listed = [item for item in changed if args.all or _listed(item[1], item[2])]
     for nodeid, old, new in listed:
@@ -230,28 +231,20 @@ def refresh(args: argparse.Namespace) -> int:
             f"perfbudget: {len(changed) - len(listed)} more changed, each minimum by less than "
             f"{LISTED_CHANGE * 100:.0f} % (`perfbudget refresh --all` lists them)"
         )
-    short = _short_histories(after)
+    from pytest_perfbudget.entry import usable_mins
+    from pytest_perfbudget.regression import learned_slowdown, wide_note
+
+    short = sum(len(usable_mins(history, machine)) < NOISE_RUNS for history, machine in runs)
     if short:
         print(
             f"perfbudget: {short} of {len(after)} entries hold fewer than {NOISE_RUNS} saved runs; "
             "until they do, their allowed slowdown is not raised to their run-to-run noise "
             f"(`perfbudget refresh --runs {NOISE_RUNS}` saves {NOISE_RUNS} runs at once)"
         )
-    from pytest_perfbudget.regression import learned_slowdown, wide_note
-
-    wide = wide_note([learned_slowdown(entry.history, entry.machine) for entry in after.values()])
+    wide = wide_note([learned_slowdown(history, machine) for history, machine in runs])
     if wide:
         print(f"perfbudget: {wide}")
     return status
-
-
-def _short_histories(entries: Mapping[str, BaselineEntry]) -> int:
-    """How many entries hold fewer saved runs on their machine than the noise floor needs."""
-    from pytest_perfbudget.entry import usable_mins
-
-    return sum(
-        len(usable_mins(entry.history, entry.machine)) < NOISE_RUNS for entry in entries.values()
-    )
 
 
 def _listed(old: BaselineEntry | None, new: BaselineEntry) -> bool:

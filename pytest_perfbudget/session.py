@@ -264,9 +264,10 @@ def save_baseline(
     ]
     result = save(settings.baseline, entries, machine=machine, generator=GENERATOR)
     notes = [f"saved {len(entries)} baseline entries to {display(result.path, settings.rootdir)}"]
-    wide = wide_note([learned_slowdown(entry.history, machine_id) for entry in entries])
-    if wide is not None and refresh is None:
-        notes.append(wide)
+    if refresh is None:  # perfbudget refresh counts them after its last run
+        wide = wide_note([learned_slowdown(entry.history, machine_id) for entry in entries])
+        if wide is not None:
+            notes.append(wide)
     return notes
 
 
