@@ -46,7 +46,10 @@ from pytest_perfbudget.entry import (
     checked,
     entry_text,
     from_doc,
+    latest_refresh,
+    marked_busy,
     read_current,
+    refresh_mins,
     rounded,
     thin_samples,
 )
@@ -69,6 +72,7 @@ __all__ = [
     "entry_from_verdict",
     "load",
     "load_samples",
+    "mark_busy_runs",
     "merge",
     "read_document",
     "save",
@@ -329,9 +333,48 @@ def save(
         for nodeid, entry in sorted(new.items()):
             saved.append((nodeid, texts.get(nodeid), entry))
             texts[nodeid] = entry_text(entry).encode("utf-8")
-        frame = {"generator": generator, "machine": dict(machine), "schema_version": SCHEMA_VERSION}
-        atomic_write(path, dumps_keyed(frame, texts.items()))
+        _write(path, texts, generator=generator, machine=machine)
     return SaveResult(path=path, changes=_Changes(path, saved))
+
+
+def mark_busy_runs(path: Path, token: str, runs: int) -> dict[str, list[int]]:
+    """Mark the records of the ``runs`` runs of refresh ``token`` that a test ran in a
+    slow stretch of the machine (``regression.slow_stretch_runs``) with ``"busy": true``,
+    so that its allowed slowdown leaves them out (``entry.refresh_mins``); returns the
+    places of the marked runs of each test marked (0: the first run).
+
+    Only the tests saved by every one of those runs (that HISTORY_LIMIT keeps) are
+    read: their records line up run by run. Under the lock of :func:`save`; the
+    entries marked are written again, the others copied as they are.
+    """
+    from pytest_perfbudget.regression import slow_stretch_runs
+
+    count = min(runs, HISTORY_LIMIT)
+    with locked(path), paused_collector():
+        current = load(path)
+        entries = {
+            nodeid: entry
+            for nodeid, entry in current.entries.items()
+            if latest_refresh(entry.history) == token
+        }
+        lows = {nodeid: refresh_mins(entry.history) for nodeid, entry in entries.items()}
+        marked = slow_stretch_runs({k: v for k, v in lows.items() if len(v) == count})
+        if not marked:
+            return marked
+        texts = _stored(path, read_text(path))
+        for nodeid, places in marked.items():
+            entry = entries[nodeid]
+            entry = replace(entry, history=marked_busy(entry.history, token, places))
+            texts[nodeid] = entry_text(entry).encode("utf-8")
+        _write(path, texts, generator=current.generator, machine=current.machine)
+    return marked
+
+
+def _write(
+    path: Path, texts: Mapping[str, _Text], *, generator: str, machine: Mapping[str, Any]
+) -> None:
+    frame = {"generator": generator, "machine": dict(machine), "schema_version": SCHEMA_VERSION}
+    atomic_write(path, dumps_keyed(frame, texts.items()))
 
 
 def _stored(path: Path, text: str | bytes | None) -> dict[str, _Text]:

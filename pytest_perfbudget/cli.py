@@ -205,9 +205,11 @@ def refresh(args: argparse.Namespace) -> int:
     before = baseline.load(path).entries
     command = [sys.executable, "-m", "pytest", "--perfbudget-save", *args.pytest_args]
     env = None
+    token = secrets.token_hex(6)
     if args.runs > 1:  # the runs measure the same code: each entry keeps the fastest
-        env = {**os.environ, baseline.REFRESH_ENV: secrets.token_hex(6)}
+        env = {**os.environ, baseline.REFRESH_ENV: token}
     status = 0
+    saved = 0  # runs that saved
     for run in range(args.runs):
         if args.runs > 1:
             print(f"perfbudget: refresh run {run + 1} of {args.runs}", flush=True)
@@ -215,6 +217,8 @@ def refresh(args: argparse.Namespace) -> int:
         status = status or code
         if code not in (0, 1):  # interrupted, an internal or usage error, no tests: stop
             break
+        saved += 1
+    busy = baseline.mark_busy_runs(path, token, saved) if saved > 1 and path.exists() else {}
     after = baseline.load(path).entries
     changed = []
     runs = []  # each entry's history and machine, read in the one pass that decodes the entry
@@ -232,7 +236,7 @@ def refresh(args: argparse.Namespace) -> int:
             f"{LISTED_CHANGE * 100:.0f} % (`perfbudget refresh --all` lists them)"
         )
     from pytest_perfbudget.entry import usable_mins
-    from pytest_perfbudget.regression import learned_slowdown, wide_note
+    from pytest_perfbudget.regression import STRETCH_SLOW, learned_slowdown, wide_note
 
     short = sum(len(usable_mins(history, machine)) < NOISE_RUNS for history, machine in runs)
     if short:
@@ -240,6 +244,13 @@ def refresh(args: argparse.Namespace) -> int:
             f"perfbudget: {short} of {len(after)} entries hold fewer than {NOISE_RUNS} saved runs; "
             "until they do, their allowed slowdown is not raised to their run-to-run noise "
             f"(`perfbudget refresh --runs {NOISE_RUNS}` saves {NOISE_RUNS} runs at once)"
+        )
+    if busy:
+        print(
+            f"perfbudget: {sum(map(len, busy.values()))} runs of {len(busy)} entries ran in a "
+            f"slow stretch of the machine (most tests of their class or module were "
+            f"{STRETCH_SLOW}x their fastest or more in the same run); their allowed slowdown "
+            "leaves those runs out"
         )
     wide = wide_note([learned_slowdown(history, machine) for history, machine in runs])
     if wide:

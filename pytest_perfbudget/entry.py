@@ -48,6 +48,8 @@ __all__ = [
     "entry_text",
     "from_doc",
     "latest_harness",
+    "latest_refresh",
+    "marked_busy",
     "mins",
     "read_current",
     "refresh_mins",
@@ -111,6 +113,7 @@ class _Run(msgspec.Struct, gc=False):
     min: Any = None
     refresh: Any = None
     harness: Any = None
+    busy: Any = None
 
 
 _runs = msgspec.json.Decoder(list[_Run]).decode
@@ -351,7 +354,13 @@ def _runs_of(history: Sequence[Mapping[str, Any]]) -> list[_Run]:
     runs = history._runs if isinstance(history, History) else None
     if runs is None:
         runs = [
-            _Run(run.get("machine"), run.get("min"), run.get("refresh"), run.get("harness"))
+            _Run(
+                run.get("machine"),
+                run.get("min"),
+                run.get("refresh"),
+                run.get("harness"),
+                run.get("busy"),
+            )
             for run in history
         ]
     return runs
@@ -374,19 +383,43 @@ def usable_mins(history: Sequence[Mapping[str, Any]], machine: str | None = None
 
 def refresh_mins(history: Sequence[Mapping[str, Any]]) -> list[Any]:
     """The positive ``min`` of each run of the latest record's refresh (the records
-    holding its ``refresh`` token, whatever their machine: one refresh runs on one);
-    none when the latest record holds no token."""
+    holding its ``refresh`` token, whatever their machine: one refresh runs on one)
+    that the refresh did not mark as run in a slow stretch of the machine
+    (``"busy": true``); none when the latest record holds no token."""
     runs = _runs_of(history)
     token = runs[-1].refresh if runs else None
     if token is None:
         return []
-    return [run.min for run in runs if run.refresh == token and _positive(run.min)]
+    return [
+        run.min
+        for run in runs
+        if run.refresh == token and run.busy is not True and _positive(run.min)
+    ]
 
 
 def latest_harness(history: Sequence[Mapping[str, Any]]) -> Any:
     """The ``harness`` of the latest record (None: a plain pytest run, or no record)."""
     runs = _runs_of(history)
     return runs[-1].harness if runs else None
+
+
+def latest_refresh(history: Sequence[Mapping[str, Any]]) -> Any:
+    """The ``refresh`` token of the latest record (None: not a refresh's, or no record)."""
+    runs = _runs_of(history)
+    return runs[-1].refresh if runs else None
+
+
+def marked_busy(history: Sequence[Mapping[str, Any]], token: str, runs: Iterable[int]) -> History:
+    """``history`` with ``"busy": true`` added to the records of refresh ``token``
+    whose places among that refresh's records are ``runs`` (0: its first run)."""
+    marked = set(runs)
+    rows = []
+    place = 0
+    for row, run in zip(_history(history).rows, _runs_of(history), strict=True):
+        busy = run.refresh == token and place in marked
+        place += run.refresh == token
+        rows.append(Encoded(dumps_inline({**json.loads(row), "busy": True})) if busy else row)
+    return History(rows)
 
 
 def _positive(value: object) -> bool:

@@ -22,6 +22,7 @@ from pytest_perfbudget.model import NOISE_RUNS, Change
 from pytest_perfbudget.stats import FloatArray, order_statistic_ranks
 
 __all__ = [
+    "STRETCH_SLOW",
     "WIDE_LEARNED",
     "allowed_slowdown",
     "classify",
@@ -30,6 +31,7 @@ __all__ = [
     "low_quantile",
     "noise_floor",
     "refresh_spread",
+    "slow_stretch_runs",
     "wide_note",
 ]
 
@@ -178,6 +180,52 @@ def refresh_spread(history: Sequence[Mapping[str, Any]]) -> tuple[float, float]:
     if len(lows) < 2:
         return 1.0, 1.0
     return float(lows[1] / lows[0]), float(lows[-1] / lows[0])
+
+
+#: In a run of a refresh, a test at this multiple of its fastest run's minimum or more
+#: is slow in that run (:func:`slow_stretch_runs`).
+STRETCH_SLOW = 1.3
+
+
+def slow_stretch_runs(refresh_runs: Mapping[str, Sequence[float]]) -> dict[str, list[int]]:
+    """The runs of a refresh that each test ran in a slow stretch of the machine.
+
+    ``refresh_runs`` maps node ids to the minimum of each run of one refresh, in
+    the order of the runs (every test the same number). A test's run is in a slow
+    stretch when the test was at least :data:`STRETCH_SLOW` times its fastest run
+    in it, and so was at least half of the other tests of its class (or of its
+    module, outside a class), of which there must be two or more: neighbours run
+    close together in time, so when most of them are slow in the same run, the
+    machine was, not the test. A test that runs at one of two speeds from one
+    process to the next is slow alone, and its slow runs are not marked. Returns
+    the indices of each marked test's runs; tests with none are left out.
+    """
+    slow = {
+        nodeid: [low >= STRETCH_SLOW * min(lows) for low in lows]
+        for nodeid, lows in refresh_runs.items()
+        if lows
+    }
+    groups: dict[str, list[str]] = {}
+    for nodeid in slow:
+        groups.setdefault(_group(nodeid), []).append(nodeid)
+    marked = {}
+    for nodeid, flags in slow.items():
+        peers = [slow[peer] for peer in groups[_group(nodeid)] if peer != nodeid]
+        if len(peers) < 2:
+            continue
+        runs = [
+            run
+            for run, own in enumerate(flags)
+            if own and 2 * sum(peer[run] for peer in peers) >= len(peers)
+        ]
+        if runs:
+            marked[nodeid] = runs
+    return marked
+
+
+def _group(nodeid: str) -> str:
+    """The class or module part of a node id (its parameters may hold ``::``)."""
+    return nodeid.partition("[")[0].rpartition("::")[0]
 
 
 def allowed_slowdown(

@@ -13,6 +13,7 @@ import pytest
 from pytest_perfbudget import baseline
 from pytest_perfbudget.cli import main
 from pytest_perfbudget.model import Budget, Measurement, Status, Verdict
+from pytest_perfbudget.regression import learned_slowdown
 from pytest_perfbudget.report.json import build_report, write_report
 from pytest_perfbudget.stats import summarize
 
@@ -702,9 +703,64 @@ def test_refresh_warns_of_entries_whose_runs_spread_wide_and_show_lists_them(
     assert (rows["t.py::spread"][-3:-1], rows["t.py::steady"][-3:-1]) == (["+60", "%"], ["+0", "%"])
 
 
-def test_an_entry_learns_nothing_from_fewer_runs_than_the_noise_floor_needs() -> None:
-    from pytest_perfbudget.regression import learned_slowdown
+def test_refresh_marks_the_runs_a_test_ran_in_a_slow_stretch_of_the_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run 3 is slow for every test of t.py; u.py::two_speeds is slow alone in runs 2 and 4."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / ".perfbudget" / "baseline.json"
+    stretch = (1.0, 1.02, 1.6, 1.0, 1.01)
+    runs = [
+        [
+            *(measured(f"t.py::test_{i}", ms * (1 + i)) for i in range(4)),
+            measured("u.py::two_speeds", (1.0, 1.5, 1.0, 1.5, 1.0)[run]),
+            *(measured(f"u.py::steady_{i}", 1.0) for i in range(2)),
+        ]
+        for run, ms in enumerate(stretch)
+    ]
+    runs[3] = runs[3][1:]  # t.py::test_0 is not saved in run 4: its records do not line up
+    monkeypatch.setattr(subprocess, "run", FakePytest(path, [], runs=runs))
+    assert main(["refresh", "--runs", "5"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "perfbudget: 3 runs of 3 entries ran in a slow stretch of the machine (most tests of "
+        "their class or module were 1.3x their fastest or more in the same run); their allowed "
+        "slowdown leaves those runs out"
+    ) in out
+    entries = baseline.load(path).entries
+    busy = {nodeid: [run.get("busy") for run in entry.history] for nodeid, entry in entries.items()}
+    assert busy["t.py::test_1"] == busy["t.py::test_3"] == [None, None, True, None, None]
+    assert True not in busy["t.py::test_0"] + busy["u.py::two_speeds"]
+    # without run 3, +2 % and the noise floor of the five; with it, it would be +60 %
+    assert learned_slowdown(entries["t.py::test_1"].history, "abc") < 0.1
+    assert learned_slowdown(entries["u.py::two_speeds"].history, "abc") == pytest.approx(0.5)
 
+
+def test_marking_busy_runs_rewrites_only_their_records(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.json"
+    token = "feed"
+    for ms in (1.0, 1.6, 1.0):
+        previous = baseline.load(path).entries
+        saved = [*(measured(f"t.py::test_{i}", ms) for i in range(3)), measured("u.py::x", 1.0)]
+        entries = [
+            baseline.entry_from_verdict(
+                v, previous.get(v.nodeid), machine="abc", commit=None, refresh=token
+            )
+            for v in saved
+        ]
+        baseline.save(path, entries, machine=MACHINE, generator="pytest-perfbudget 0.1.0")
+    before = path.read_text().splitlines()
+    assert baseline.mark_busy_runs(path, "another token", 3) == {}
+    assert baseline.mark_busy_runs(path, token, 3) == {f"t.py::test_{i}": [1] for i in range(3)}
+    after = path.read_text().splitlines()
+    assert len(after) == len(before)
+    changed = [(old, new) for old, new in zip(before, after, strict=True) if old != new]
+    assert len(changed) == 3
+    for old, new in changed:
+        assert new == old.replace('{"commit": null', '{"busy": true, "commit": null')
+
+
+def test_an_entry_learns_nothing_from_fewer_runs_than_the_noise_floor_needs() -> None:
     verdict = measured("t.py::x", 1.0)
     entry = baseline.entry_from_verdict(verdict, None, machine="abc", commit=None)
     assert learned_slowdown(entry.history, "abc") is None

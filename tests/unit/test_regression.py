@@ -18,6 +18,7 @@ from pytest_perfbudget.regression import (
     low_quantile,
     noise_floor,
     refresh_spread,
+    slow_stretch_runs,
 )
 from pytest_perfbudget.stats import order_statistic_ranks
 
@@ -159,6 +160,47 @@ def test_refresh_spread_is_the_second_fastest_and_the_slowest_run_of_the_latest_
     assert refresh_spread(runs[:3]) == (1.0, 1.0)  # one run of the latest refresh
     assert refresh_spread([*runs, *history([1.0])]) == (1.0, 1.0)  # the latest save: no refresh
     assert refresh_spread([]) == (1.0, 1.0)
+
+
+def test_refresh_spread_leaves_out_runs_marked_busy() -> None:
+    runs = refreshed([1.0, 1.05, 1.6, 1.1], "new")
+    runs[2]["busy"] = True
+    assert refresh_spread(runs) == (pytest.approx(1.05), pytest.approx(1.1))
+    runs[2]["busy"] = "yes"  # only true marks a run
+    assert refresh_spread(runs) == (pytest.approx(1.05), pytest.approx(1.6))
+
+
+def test_a_run_is_in_a_slow_stretch_when_most_of_the_tests_class_mates_were_slow_in_it() -> None:
+    runs = {
+        "t.py::TestA::test_1": [1.0, 1.0, 1.5, 1.0],
+        "t.py::TestA::test_2": [2.0, 2.1, 2.8, 2.0],
+        "t.py::TestA::test_3": [1.0, 1.0, 1.0, 1.4],  # slow alone in run 3
+        "t.py::TestA::test_4": [1.0, 1.0, 1.3, 1.0],  # exactly 1.3x: slow
+        "t.py::test_alone": [1.0, 1.0, 2.0, 1.0],  # no class mates (another group)
+    }
+    assert slow_stretch_runs(runs) == {
+        "t.py::TestA::test_1": [2],
+        "t.py::TestA::test_2": [2],
+        "t.py::TestA::test_4": [2],
+    }
+
+
+def test_a_test_slow_alone_is_not_in_a_slow_stretch() -> None:
+    """A test at one of two speeds, its module's other tests steady: nothing marked."""
+    two_speeds = [1.0, 1.6, 1.0, 1.6, 1.6]
+    runs = {f"t.py::test_{i}": [1.0, 1.1, 1.0, 1.0, 1.05] for i in range(3)}
+    assert slow_stretch_runs({**runs, "t.py::test_x": two_speeds}) == {}
+
+
+def test_a_slow_stretch_needs_at_least_two_neighbours_slow_in_half() -> None:
+    slow = [1.0, 1.5]
+    assert slow_stretch_runs({"m.py::a": slow, "m.py::b": slow}) == {}  # one neighbour
+    half = {"m.py::a": slow, "m.py::b": slow, "m.py::c": [1.0, 1.0]}
+    assert slow_stretch_runs(half) == {"m.py::a": [1], "m.py::b": [1]}
+    # parameters may hold "::": the test is still the module's
+    params = {"m.py::t[a::b]": slow, "m.py::t[c]": slow, "m.py::u": slow}
+    assert set(slow_stretch_runs(params)) == set(params)
+    assert slow_stretch_runs({}) == {}
 
 
 @pytest.mark.parametrize(
