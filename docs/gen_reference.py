@@ -218,6 +218,10 @@ CLI_COMMANDS: dict[str, str] = {
         "of its fastest run (the lowest minimum) while its history gains a record of every "
         "run: the baseline does not depend on which run the machine happened to be slow "
         "in. The runs share a token, which each of their history records holds as `refresh`. "
+        "After the last run, the runs a test ran in a slow stretch of the machine (it and at "
+        "least half of the other tests of its class or module were 1.3x their fastest or "
+        "more in that run) are marked `\"busy\": true` in their records, and a line says "
+        "how many: the allowed slowdown leaves them out. "
         "A last line counts the entries whose saved runs allow a slowdown of +30 % or more "
         "by themselves (see `show`'s `learned`): smaller slowdowns of them go unnoticed."
     ),

@@ -353,16 +353,7 @@ def _runs_of(history: Sequence[Mapping[str, Any]]) -> list[_Run]:
     file has them already, without parsing its records."""
     runs = history._runs if isinstance(history, History) else None
     if runs is None:
-        runs = [
-            _Run(
-                run.get("machine"),
-                run.get("min"),
-                run.get("refresh"),
-                run.get("harness"),
-                run.get("busy"),
-            )
-            for run in history
-        ]
+        runs = [_Run(*map(run.get, _Run.__struct_fields__)) for run in history]
     return runs
 
 
