@@ -220,7 +220,7 @@ CLI_COMMANDS: dict[str, str] = {
         "in. The runs share a token, which each of their history records holds as `refresh`. "
         "After the last run, the runs a test ran in a slow stretch of the machine (it and at "
         "least half of the other tests of its class or module were 1.3x their fastest or "
-        "more in that run) are marked `\"busy\": true` in their records, and a line says "
+        'more in that run) are marked `"busy": true` in their records, and a line says '
         "how many: the allowed slowdown leaves them out. "
         "A last line counts the entries whose saved runs allow a slowdown of +30 % or more "
         "by themselves (see `show`'s `learned`): smaller slowdowns of them go unnoticed."
