@@ -205,18 +205,23 @@ def slow_stretch_runs(refresh_runs: Mapping[str, Sequence[float]]) -> dict[str, 
         for nodeid, lows in refresh_runs.items()
         if lows
     }
-    groups: dict[str, list[str]] = {}
-    for nodeid in slow:
-        groups.setdefault(_group(nodeid), []).append(nodeid)
+    sizes: dict[str, int] = {}
+    slow_in_run: dict[str, list[int]] = {}  # per group, how many of its tests each run slowed
+    for nodeid, flags in slow.items():
+        group = _group(nodeid)
+        sizes[group] = sizes.get(group, 0) + 1
+        counts = slow_in_run.setdefault(group, [0] * len(flags))
+        for run, flag in enumerate(flags):
+            counts[run] += flag
     marked = {}
     for nodeid, flags in slow.items():
-        peers = [slow[peer] for peer in groups[_group(nodeid)] if peer != nodeid]
-        if len(peers) < 2:
-            continue
+        group = _group(nodeid)
+        peers = sizes[group] - 1
+        counts = slow_in_run[group]
         runs = [
             run
             for run, own in enumerate(flags)
-            if own and 2 * sum(peer[run] for peer in peers) >= len(peers)
+            if own and peers >= 2 and 2 * (counts[run] - 1) >= peers
         ]
         if runs:
             marked[nodeid] = runs
