@@ -22,6 +22,9 @@ running the steps in a fixed order:
   a save does);
 - ``save`` over the existing file of 100 such entries (a run of part of the
   suite: the other entries' text is copied);
+- ``mark_busy_runs`` on a file of the same entries after a 5-run refresh (five
+  more records under one token, one module in ten 1.5x slower in the third):
+  what ``perfbudget refresh --runs 5`` does after its last run;
 - the sample codec alone, for every entry: ``encode_samples`` (byte planes and
   base64, which the file format requires) and ``decode_samples``, a floor under
   any save and under any comparison that reads the samples;
@@ -55,7 +58,15 @@ from pathlib import Path
 
 from _common import describe, emit, header, table
 
-from pytest_perfbudget.baseline import BaselineEntry, decode_samples, encode_samples, load, save
+from pytest_perfbudget.baseline import (
+    HISTORY_LIMIT,
+    BaselineEntry,
+    decode_samples,
+    encode_samples,
+    load,
+    mark_busy_runs,
+    save,
+)
 from pytest_perfbudget.codec import loads_keyed
 from pytest_perfbudget.entry import History, appended, rounded
 from pytest_perfbudget.files import atomic_write
@@ -69,6 +80,9 @@ HISTORY = 10
 #: The entries a partial refresh (a run of a part of the suite) compares and saves.
 PARTIAL = 100
 TARGET = 0.5
+#: The refresh token of the file the busy-marking step reads.
+BUSY_TOKEN = "bench"
+REFRESH_RUNS = 5
 MACHINE = {"cpu": "bench", "cores": 2, "python": "CPython 3.11"}
 
 
@@ -149,6 +163,21 @@ def refreshed(
     return out
 
 
+def refresh_of(entries: list[BaselineEntry], runs: int) -> list[BaselineEntry]:
+    """The entries as a ``perfbudget refresh --runs RUNS`` leaves them: ``runs`` more
+    records under one token, the third run 1.5x slower for every test of one module in
+    ten (a slow stretch of the machine, which the refresh marks busy)."""
+    out = []
+    for i, entry in enumerate(entries):
+        history = entry.history
+        for run in range(runs):
+            slow = 1.5 if run == 2 and (i // 100) % 10 == 0 else 1.0
+            record = {**history[-1], "min": entry.summary.min * slow, "refresh": BUSY_TOKEN}
+            history = appended(history, rounded(record), HISTORY_LIMIT)
+        out.append(dataclasses.replace(entry, history=history))
+    return out
+
+
 def timed(fn: Callable[[], object]) -> tuple[float, object]:
     gc.collect()  # every step starts with the same garbage-collector state
     start = time.perf_counter()
@@ -187,6 +216,14 @@ def repetition(
     partial = refreshed(dict(itertools.islice(tests.items(), PARTIAL)), entries)
     step(f"save over existing ({PARTIAL} entries)", functools.partial(save_entries, partial))
     del loaded, tests, partial
+    busy = folder / "refreshed.json"
+    busy.unlink(missing_ok=True)
+    save(busy, refresh_of(entries, REFRESH_RUNS), machine=MACHINE, generator="bench")
+    marked = step(
+        f"mark busy runs after a {REFRESH_RUNS}-run refresh (all entries)",
+        lambda: mark_busy_runs(busy, BUSY_TOKEN, REFRESH_RUNS),
+    )
+    assert len(marked) == sum((i // 100) % 10 == 0 for i in range(len(entries)))  # type: ignore[arg-type]
     encoded = step(
         "of which: encode the samples of all entries",
         lambda: [encode_samples(entry.sample_ns) for entry in entries],

@@ -350,14 +350,19 @@ def mark_busy_runs(path: Path, token: str, runs: int) -> dict[str, list[int]]:
     from pytest_perfbudget.regression import slow_stretch_runs
 
     count = min(runs, HISTORY_LIMIT)
+    if not path.exists():
+        return {}
     with locked(path), paused_collector():
         current = load(path)
-        entries = {
-            nodeid: entry
-            for nodeid, entry in current.entries.items()
-            if latest_refresh(entry.history) == token
+        entries = current.entries
+        if not isinstance(entries, LazyEntries):  # removed meanwhile
+            return {}
+        histories = ((nodeid, entries.history(nodeid)) for nodeid in entries)
+        lows = {
+            nodeid: refresh_mins(history)
+            for nodeid, history in histories
+            if latest_refresh(history) == token
         }
-        lows = {nodeid: refresh_mins(entry.history) for nodeid, entry in entries.items()}
         marked = slow_stretch_runs({k: v for k, v in lows.items() if len(v) == count})
         if not marked:
             return marked

@@ -218,7 +218,7 @@ def refresh(args: argparse.Namespace) -> int:
         if code not in (0, 1):  # interrupted, an internal or usage error, no tests: stop
             break
         saved += 1
-    busy = baseline.mark_busy_runs(path, token, saved) if saved > 1 and path.exists() else {}
+    busy = baseline.mark_busy_runs(path, token, saved) if saved > 1 else {}
     after = baseline.load(path).entries
     changed = []
     runs = []  # each entry's history and machine, read in the one pass that decodes the entry

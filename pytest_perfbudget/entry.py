@@ -664,6 +664,12 @@ class LazyEntries(Mapping[str, BaselineEntry]):
     def __getitem__(self, nodeid: str) -> BaselineEntry:
         return from_doc(self._path, nodeid, self._tests[nodeid])
 
+    def history(self, nodeid: str) -> Sequence[Mapping[str, Any]]:
+        """The history of an entry, without decoding its samples when the file is of
+        the current schema."""
+        data = self._tests[nodeid]
+        return data.history if type(data) is _Ready else self[nodeid].history
+
     def __contains__(self, nodeid: object) -> bool:
         return nodeid in self._tests
 

@@ -19,9 +19,12 @@ from pytest_perfbudget.codec import Encoded, dumps, dumps_test, rounded_floats
 from pytest_perfbudget.entry import (
     BaselineEntry,
     History,
+    LazyEntries,
     appended,
+    checked,
     entry_text,
     from_doc,
+    marked_busy,
     mins,
     refresh_mins,
     rounded,
@@ -102,6 +105,21 @@ def test_refresh_mins_read_from_the_text_match_those_of_the_records() -> None:
     assert refresh_mins(records[:1]) == refresh_mins(()) == []
 
 
+def test_refresh_mins_leave_out_runs_marked_busy_and_marking_counts_the_refreshs_runs() -> None:
+    records = [{"machine": "m", "min": 1e-3 * k, "refresh": "r" if k else None} for k in range(4)]
+    history = marked_busy(records, "r", [1])  # the refresh's second run: the third record
+    assert [json.loads(row).get("busy") for row in history.rows] == [None, None, True, None]
+    assert (
+        refresh_mins(history)
+        == refresh_mins(History(text=history_text(list(history))))
+        == [
+            1e-3,
+            3e-3,
+        ]
+    )
+    assert list(marked_busy(records, "another", [0, 1])) == records
+
+
 def test_the_noise_floor_is_the_same_from_text_and_from_records() -> None:
     records = [{"machine": "m", "min": 1e-3 * (1 + 0.01 * k)} for k in range(8)]
     text = History(text=history_text(records))
@@ -163,6 +181,31 @@ def test_a_loaded_entry_compares_as_the_entry_it_was_made_from(tmp_path: Path) -
     assert dumps_test(to_doc(loaded)) == text
     now = [s * 1.05 for s in entry.seconds]
     assert estimate_change(now, loaded.seconds) == estimate_change(now, list(entry.seconds))
+
+
+def test_an_entrys_history_is_read_without_its_samples_in_either_form(tmp_path: Path) -> None:
+    entry = BaselineEntry(
+        nodeid="t::a",
+        timer="wall",
+        iterations=1,
+        sample_ns=(1000, 1100),
+        summary=summarize([1e-6, 1.1e-6]),
+        budget={},
+        history=tuple(RECORDS),
+        machine="m1",
+        commit=None,
+    )
+    path = tmp_path / "b.json"
+    text = dumps_test(to_doc(entry))
+    parsed = json.loads(text)  # how an older schema's entry is read
+    entries = LazyEntries(
+        path,
+        {
+            "raw": checked(path, "a", msgspec.Raw(text.encode())),
+            "parsed": checked(path, "b", parsed),
+        },
+    )
+    assert list(entries.history("raw")) == list(entries.history("parsed")) == RECORDS
 
 
 # -- writing ------------------------------------------------------------------------
