@@ -343,8 +343,9 @@ def mark_busy_runs(path: Path, token: str, runs: int) -> dict[str, list[int]]:
     so that its allowed slowdown leaves them out (``entry.refresh_mins``); returns the
     places of the marked runs of each test marked (0: the first run).
 
-    Only the tests saved by every one of those runs (that HISTORY_LIMIT keeps) are
-    read: their records line up run by run. Under the lock of :func:`save`; the
+    Only tests that hold a record of every one of those runs (of the last
+    :data:`HISTORY_LIMIT`, as many as a history keeps) are read: their records line
+    up run by run. Under the lock of :func:`save`; the
     entries marked are written again, the others copied as they are.
     """
     from pytest_perfbudget.regression import slow_stretch_runs

@@ -248,9 +248,9 @@ def refresh(args: argparse.Namespace) -> int:
     if busy:
         print(
             f"perfbudget: {sum(map(len, busy.values()))} runs of {len(busy)} entries ran in a "
-            f"slow stretch of the machine (most tests of their class or module were "
-            f"{STRETCH_SLOW}x their fastest or more in the same run); their allowed slowdown "
-            "leaves those runs out"
+            f"slow stretch of the machine (at least half of the other tests of their class or "
+            f"module were {STRETCH_SLOW}x their fastest or more in the same run too); their "
+            "allowed slowdown leaves those runs out"
         )
     wide = wide_note([learned_slowdown(history, machine) for history, machine in runs])
     if wide:
