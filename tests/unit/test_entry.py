@@ -109,14 +109,8 @@ def test_refresh_mins_leave_out_runs_marked_busy_and_marking_counts_the_refreshs
     records = [{"machine": "m", "min": 1e-3 * k, "refresh": "r" if k else None} for k in range(4)]
     history = marked_busy(records, "r", [1])  # the refresh's second run: the third record
     assert [json.loads(row).get("busy") for row in history.rows] == [None, None, True, None]
-    assert (
-        refresh_mins(history)
-        == refresh_mins(History(text=history_text(list(history))))
-        == [
-            1e-3,
-            3e-3,
-        ]
-    )
+    from_text = History(text=history_text(list(history)))
+    assert refresh_mins(history) == refresh_mins(from_text) == [1e-3, 3e-3]
     assert list(marked_busy(records, "another", [0, 1])) == records
 
 

@@ -170,7 +170,7 @@ def test_refresh_spread_leaves_out_runs_marked_busy() -> None:
     assert refresh_spread(runs) == (pytest.approx(1.05), pytest.approx(1.6))
 
 
-def test_a_run_is_in_a_slow_stretch_when_most_of_the_tests_class_mates_were_slow_in_it() -> None:
+def test_a_run_is_in_a_slow_stretch_when_half_the_tests_class_mates_were_slow_in_it() -> None:
     runs = {
         "t.py::TestA::test_1": [1.0, 1.0, 1.5, 1.0],
         "t.py::TestA::test_2": [2.0, 2.1, 2.8, 2.0],
