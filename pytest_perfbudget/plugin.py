@@ -326,7 +326,7 @@ class PerfbudgetPlugin:
         try:
             with warnings_dropped():  # one more call: its warnings were shown already
                 hotspots = profile_call(target)
-        except Exception as exc:  # profiling is a diagnosis: never turn it into an error
+        except _REPEAT_FAILURES as exc:  # profiling is a diagnosis: never an error
             return f"\nhotspots: profiling failed: {type(exc).__name__}: {exc}"
         text = "\nhotspots (one profiled call, by own time):\n" + "\n".join(hotspots.lines)
         if self.settings.json is not None:
@@ -379,7 +379,7 @@ class PerfbudgetPlugin:
                 )
         except RepetitionError:
             raise
-        except Exception as exc:
+        except _REPEAT_FAILURES as exc:  # pytest.fail() and pytest.warns() raise no Exception
             raise RepetitionError(f"{type(exc).__name__}: {exc}") from exc
         if fixture is not None:
             from pytest_perfbudget.integrations import BENCHMARK_FALLBACK
@@ -574,6 +574,11 @@ class _MeasuringHooks:
             plugin._attach(item, report, Verdict(item.nodeid, status, budget))
         return report
 
+
+#: What a repeated call of a test's body can raise that fails the measurement: any
+#: exception, and pytest's outcomes but ``pytest.exit()`` (``pytest.fail()``, or
+#: ``pytest.raises``/``pytest.warns`` that saw nothing, derive from BaseException).
+_REPEAT_FAILURES = (Exception, pytest.fail.Exception, pytest.skip.Exception, pytest.xfail.Exception)
 
 #: Fixtures that read the test's output: a test using one keeps its output while its
 #: body is repeated, as in its own call.

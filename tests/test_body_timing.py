@@ -270,6 +270,51 @@ def test_a_body_that_fails_only_when_repeated_fails_with_a_clear_message(
     assert_clean(result)
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("if seen: pytest.fail('ran twice')", "Failed: ran twice"),
+        ("if seen: pytest.skip('ran twice')", "Skipped: ran twice"),
+        ("if seen: pytest.xfail('ran twice')", "XFailed: ran twice"),
+        ("with pytest.warns(UserWarning): warn_once()", "Failed: DID NOT WARN.*"),
+    ],
+)
+def test_a_body_that_fails_by_a_pytest_outcome_when_repeated_gets_the_same_message(
+    project: pytest.Pytester,
+    assert_clean: Callable[[pytest.RunResult], None],
+    body: str,
+    message: str,
+) -> None:
+    """pytest.fail(), pytest.warns() and the like raise a BaseException, not an Exception."""
+    project.makepyfile(
+        f"""
+        import functools
+        import warnings
+        import pytest
+
+        seen = []
+
+        @functools.cache
+        def warn_once():
+            warnings.warn("first call only")
+
+        @pytest.mark.budget(p95=200)
+        def test_once_only():
+            {body}
+            seen.append(1)
+        """
+    )
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*perfbudget could not measure *::test_once_only: the test passed, then failed when"
+            f" its body was run again to time it: {message}"
+        ]
+    )
+    assert_clean(result)
+
+
 def test_warnings_of_the_repeated_calls_are_not_listed(
     project: pytest.Pytester, assert_clean: Callable[[pytest.RunResult], None]
 ) -> None:

@@ -111,3 +111,29 @@ def test_a_passing_budget_is_not_profiled(project: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1)
     result.stdout.no_fnmatch_line("*hotspots*")
     assert not (project.path / "report.profiles").exists()
+
+
+def test_a_profiled_call_that_fails_by_a_pytest_outcome_is_named_not_raised(
+    project: pytest.Pytester,
+) -> None:
+    """pytest.fail() raises a BaseException: the over-budget failure still says why."""
+    project.makepyfile(
+        """
+        import sys
+        import pytest
+
+        @pytest.mark.budget(p95="1us")
+        def test_slow():
+            if sys.getprofile() is not None:  # the profiled call
+                pytest.fail("not under a profiler")
+            sum(range(10_000))
+        """
+    )
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*p95 * is over its 1*budget*",
+            "*hotspots: profiling failed: Failed: not under a profiler",
+        ]
+    )
