@@ -195,8 +195,8 @@ def slow_stretch_runs(refresh_runs: Mapping[str, Sequence[float]]) -> dict[str, 
     stretch when the test was at least :data:`STRETCH_SLOW` times its fastest run
     in it, and so was at least half of the other tests of its class (or of its
     module, outside a class), of which there must be two or more: neighbours run
-    close together in time, so when most of them are slow in the same run, the
-    machine was, not the test. A test that runs at one of two speeds from one
+    close together in time, so when half of them or more are slow in the same run,
+    the machine was, not the test. A test that runs at one of two speeds from one
     process to the next is slow alone, and its slow runs are not marked. Returns
     the indices of each marked test's runs; tests with none are left out.
     """
