@@ -94,6 +94,17 @@ def test_the_pyproject_example_budgets_only_the_matching_test(pytester: pytest.P
     assert big["budget"] == {"p50": 0.005, "memory": 50_000_000}
 
 
+def test_the_hypothesis_example_times_a_fixed_input_and_each_example(fast: pytest.Pytester) -> None:
+    _copy(fast, "hypothesis_example.py", "test_hypothesis_example.py")
+    result, tests = _run(fast)
+    result.assert_outcomes(passed=2)
+    fixed = tests["test_hypothesis_example.py::test_normalize_is_fast"]
+    assert fixed["mode"] == "perf"
+    examples = tests["test_hypothesis_example.py::test_normalize_is_fast_for_any_words"]
+    assert examples["mode"] == "sample"
+    assert examples["stats"]["n"] > 1  # one sample per example Hypothesis ran
+
+
 def test_every_example_is_tested_and_included_in_a_page() -> None:
     tested = set(
         re.findall(r'"(?!test_)(\w+_example\.(?:py|toml))"', Path(__file__).read_text("utf-8"))
