@@ -120,15 +120,16 @@ def decode_sample_array(text: str) -> npt.NDArray[np.uint64]:
     if not 1 <= width <= 8 or not 0 <= low <= _MAX_NS:
         raise BaselineError(f"samples have a bad header {text[: len(head) + len(low_text) + 2]!r}")
     try:
-        planes = np.frombuffer(base64.b64decode(body, validate=True), dtype=np.uint8)
+        planes = base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise BaselineError(f"samples are not valid base64 ({exc})") from exc
     if len(planes) % width:
         raise BaselineError(f"samples hold {len(planes)} bytes, not a multiple of {width}")
     count = len(planes) // width
-    raw = np.zeros((count, 8), dtype=np.uint8)
-    raw[:, :width] = planes.reshape(width, count).T
-    deltas: npt.NDArray[np.uint64] = raw.view("<u8").ravel()
+    raw = bytearray(8 * count)  # each sample's 8 bytes, little-endian, the high ones zero
+    for plane in range(width):  # strided byte copies: fewer steps than numpy for 200 samples
+        raw[plane::8] = planes[plane * count : (plane + 1) * count]
+    deltas: npt.NDArray[np.uint64] = np.frombuffer(raw, dtype="<u8")
     if low + (1 << 8 * width) - 1 > _MAX_NS and count and low + int(deltas.max()) > _MAX_NS:
         raise BaselineError("samples are larger than 2**64-1")
     values: npt.NDArray[np.uint64] = deltas + np.uint64(low)
