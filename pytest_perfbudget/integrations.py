@@ -11,9 +11,11 @@ from pytest_perfbudget.model import Measurement
 
 __all__ = [
     "BENCHMARK_FALLBACK",
+    "HYPOTHESIS_NOTE",
     "RepetitionError",
     "benchmark_body",
     "benchmark_measurement",
+    "is_hypothesis_test",
     "tracer_unpaused",
     "unittest_body",
 ]
@@ -23,6 +25,19 @@ BENCHMARK_FALLBACK = (
     "--benchmark-disable, or another plugin replaced its fixture); perfbudget timed the test "
     "body itself"
 )
+
+
+HYPOTHESIS_NOTE = (
+    "a Hypothesis @given test: each sample is one call, with every example Hypothesis draws "
+    "and its own work around them; to budget the code under test, time a fixed input with "
+    "the perf fixture, or each example with perf.sample()"
+)
+
+
+def is_hypothesis_test(function: object) -> bool:
+    """True for a test function decorated with Hypothesis's ``@given`` (which marks it
+    ``is_hypothesis_test``; a bound method reads its function's attribute)."""
+    return getattr(function, "is_hypothesis_test", False) is True
 
 
 def benchmark_measurement(fixture: Any) -> Measurement | None:

@@ -381,10 +381,17 @@ class PerfbudgetPlugin:
             raise
         except _REPEAT_FAILURES as exc:  # pytest.fail() and pytest.warns() raise no Exception
             raise RepetitionError(f"{type(exc).__name__}: {exc}") from exc
-        if fixture is not None:
-            from pytest_perfbudget.integrations import BENCHMARK_FALLBACK
+        from pytest_perfbudget.integrations import (
+            BENCHMARK_FALLBACK,
+            HYPOTHESIS_NOTE,
+            is_hypothesis_test,
+        )
 
-            judgement = replace(judgement, messages=(*judgement.messages, BENCHMARK_FALLBACK))
+        notes = [BENCHMARK_FALLBACK] if fixture is not None else []
+        if is_hypothesis_test(getattr(item, "obj", None)) and _off_budget(judgement):
+            notes.append(HYPOTHESIS_NOTE)
+        if notes:
+            judgement = replace(judgement, messages=(*judgement.messages, *notes))
         return judgement, body
 
     def _attach(self, item: pytest.Item, report: pytest.TestReport, verdict: Verdict) -> None:
@@ -624,6 +631,16 @@ def _load_baseline(path: Path) -> Baseline | None:
         return load(path)
     except BaselineError as exc:
         raise pytest.UsageError(str(exc)) from exc
+
+
+_OFF_BUDGET = frozenset((Status.OVER_BUDGET, Status.REGRESSED, Status.INCONCLUSIVE))
+
+
+def _off_budget(judgement: Judgement) -> bool:
+    """Whether a judgement's verdict is over budget, regressed or inconclusive."""
+    from pytest_perfbudget.compare import limit_status, verdict_status
+
+    return verdict_status(limit_status(judgement.checks), judgement.regression) in _OFF_BUDGET
 
 
 def _body(item: pytest.Item) -> Callable[[], object]:
