@@ -306,6 +306,11 @@ class PerfbudgetPlugin:
             location=_location(item),
             harness=session.harness(judgement.measurement, xdist=self.is_worker),
         )
+        if verdict.status in _OFF_BUDGET and judgement.measurement.mode == "body":
+            from pytest_perfbudget.integrations import HYPOTHESIS_NOTE, is_hypothesis_test
+
+            if is_hypothesis_test(getattr(item, "obj", None)):  # timed with all its examples
+                verdict = replace(verdict, messages=(*verdict.messages, HYPOTHESIS_NOTE))
         if self.paired is not None:  # --perfbudget-against: logic in pytest_perfbudget/paired
             verdict = self.paired.verdict(item.nodeid, verdict.budget, judgement, verdict.location)
         item.ihook.pytest_perfbudget_verdict(item=item, verdict=verdict)
@@ -381,17 +386,10 @@ class PerfbudgetPlugin:
             raise
         except _REPEAT_FAILURES as exc:  # pytest.fail() and pytest.warns() raise no Exception
             raise RepetitionError(f"{type(exc).__name__}: {exc}") from exc
-        from pytest_perfbudget.integrations import (
-            BENCHMARK_FALLBACK,
-            HYPOTHESIS_NOTE,
-            is_hypothesis_test,
-        )
+        if fixture is not None:
+            from pytest_perfbudget.integrations import BENCHMARK_FALLBACK
 
-        notes = [BENCHMARK_FALLBACK] if fixture is not None else []
-        if is_hypothesis_test(getattr(item, "obj", None)) and _off_budget(judgement):
-            notes.append(HYPOTHESIS_NOTE)
-        if notes:
-            judgement = replace(judgement, messages=(*judgement.messages, *notes))
+            judgement = replace(judgement, messages=(*judgement.messages, BENCHMARK_FALLBACK))
         return judgement, body
 
     def _attach(self, item: pytest.Item, report: pytest.TestReport, verdict: Verdict) -> None:
@@ -582,6 +580,9 @@ class _MeasuringHooks:
         return report
 
 
+#: The statuses whose message of a budgeted ``@given`` test says what its samples hold.
+_OFF_BUDGET = frozenset((Status.OVER_BUDGET, Status.REGRESSED, Status.INCONCLUSIVE))
+
 #: What a repeated call of a test's body can raise that fails the measurement: any
 #: exception, and pytest's outcomes but ``pytest.exit()`` (``pytest.fail()``, or
 #: ``pytest.raises``/``pytest.warns`` that saw nothing, derive from BaseException).
@@ -631,16 +632,6 @@ def _load_baseline(path: Path) -> Baseline | None:
         return load(path)
     except BaselineError as exc:
         raise pytest.UsageError(str(exc)) from exc
-
-
-_OFF_BUDGET = frozenset((Status.OVER_BUDGET, Status.REGRESSED, Status.INCONCLUSIVE))
-
-
-def _off_budget(judgement: Judgement) -> bool:
-    """Whether a judgement's verdict is over budget, regressed or inconclusive."""
-    from pytest_perfbudget.compare import limit_status, verdict_status
-
-    return verdict_status(limit_status(judgement.checks), judgement.regression) in _OFF_BUDGET
 
 
 def _body(item: pytest.Item) -> Callable[[], object]:
