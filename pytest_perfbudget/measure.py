@@ -20,6 +20,7 @@ from pytest_perfbudget.engine.runner import Plan, Recorder, Runner, peak_memory
 from pytest_perfbudget.engine.tracing import warnings_once
 from pytest_perfbudget.errors import SpecError
 from pytest_perfbudget.model import Budget, Change, Check, Measurement, Outcome, Summary
+from pytest_perfbudget.units import format_change
 
 __all__ = [
     "Judgement",
@@ -230,6 +231,7 @@ def judge_callable(
     first, result = runner.measure(fn, decide, mode=mode)
     checks = compare.check_limits(budget, summarize(first.seconds), final=True)
     change, regression = _compare(first, reference)
+    flagged_change = change
     measurement, confirmed, messages = first, False, []
     failed, flagged = _failed(checks), regression == "regressed"
     if failed:
@@ -252,8 +254,10 @@ def judge_callable(
             messages.append(NOT_SPREAD)
     if failed or (flagged and not precise):
         confirmed = regression == "regressed" or _failed(checks)
-        if not confirmed:
+        if not confirmed and failed:
             messages.append(NOT_CONFIRMED)
+        if not confirmed and flagged and not precise and flagged_change is not None:
+            messages.append(not_confirmed_slowdown(flagged_change))
     memory, peak = _memory_check(budget, fn)
     if memory is not None:
         checks += (memory,)
@@ -262,6 +266,15 @@ def judge_callable(
     return Judgement(
         measurement, summary, checks, confirmed, tuple(messages), change, regression
     ), result
+
+
+def not_confirmed_slowdown(first: Change) -> str:
+    """Why a flagged regression reads ``inconclusive``: the slowdown the first
+    measurement showed, which the change now reported (over every sample) no longer does."""
+    return (
+        f"a re-measurement did not confirm the slowdown the first measurement showed "
+        f"({first.stat} {format_change(first.ratio)})"
+    )
 
 
 def _memory_check(budget: Budget, fn: Callable[[], object]) -> tuple[Check | None, int | None]:

@@ -319,7 +319,9 @@ def test_one_block_that_clears_a_regression_makes_it_inconclusive_and_stops(
     assert not judgement.confirmed
     assert judgement.change is not None
     assert judgement.change.ratio == 1.02
-    assert judgement.messages == (measure.NOT_CONFIRMED,)
+    assert judgement.messages == (
+        "a re-measurement did not confirm the slowdown the first measurement showed (min +50 %)",
+    )
 
 
 @pytest.mark.parametrize(
@@ -337,8 +339,10 @@ def test_without_the_spread_a_regression_is_re_measured_in_one_block_at_once(
     assert sleeps == []
     assert judgement.regression == status
     assert judgement.confirmed is (status == "regressed")
-    expected = measure.NOT_SPREAD if status == "regressed" else measure.NOT_CONFIRMED
-    assert judgement.messages == (expected,)
+    unconfirmed = "a re-measurement did not confirm the slowdown the first measurement showed"
+    assert judgement.messages == (
+        measure.NOT_SPREAD if status == "regressed" else f"{unconfirmed} (min +50 %)",
+    )
 
 
 def test_a_regression_the_first_block_does_not_repeat_is_inconclusive(phases: Phases) -> None:
@@ -346,7 +350,23 @@ def test_a_regression_the_first_block_does_not_repeat_is_inconclusive(phases: Ph
     assert phases.started == 2
     assert judgement.regression == "inconclusive"
     assert not judgement.confirmed
-    assert "a re-measurement did not confirm the first measurement" in judgement.messages
+    assert judgement.messages == (
+        "a re-measurement did not confirm the slowdown the first measurement showed (min +50 %)",
+    )
+
+
+def test_a_limit_and_a_regression_neither_confirmed_each_say_so(phases: Phases) -> None:
+    clock = FakeClock()
+    slow_then_fast = clock.work(lambda n: 10 * MS_NS if phases.started == 1 else MS_NS)
+    reference = Reference(_samples(100), 0.1, _by_phase(phases, [1.5, 1.0]))
+    judgement, _ = judge_callable(
+        slow_then_fast, budget(p95=2), plan(), mode="perf", clock=clock, reference=reference
+    )
+    assert (judgement.regression, judgement.confirmed) == ("inconclusive", False)
+    assert judgement.messages == (
+        measure.NOT_CONFIRMED,
+        "a re-measurement did not confirm the slowdown the first measurement showed (min +50 %)",
+    )
 
 
 def test_a_regression_flagged_while_saving_is_not_re_measured(phases: Phases) -> None:
