@@ -676,6 +676,8 @@ def _configure_paired(config: pytest.Config, plugin: PerfbudgetPlugin) -> None:
     settings = plugin.settings
     if settings.disable or (not settings.against and not os.environ.get(WORKER_ENV)):
         return
+    from pytest_perfbudget.paired.pair import forwarded_options
+
     try:
         plugin.paired = start(
             against=settings.against,
@@ -683,6 +685,8 @@ def _configure_paired(config: pytest.Config, plugin: PerfbudgetPlugin) -> None:
             paths=settings.against_paths,
             setup=settings.against_setup,
             environ=os.environ,
+            options=forwarded_options(config.getoption),
+            config_file=config.inipath if config.getoption("inifilename") else None,
         )
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from exc
@@ -728,6 +732,7 @@ class _PairedWorkerHooks:
 
     def __init__(self, worker: Any) -> None:
         self.worker = worker
+        self.errors: dict[str, str] = {}
 
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
@@ -738,8 +743,12 @@ class _PairedWorkerHooks:
         if dropped:
             config.hook.pytest_deselected(items=dropped)
 
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.errors[report.nodeid] = report.longreprtext
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.worker.collected([item.nodeid for item in session.items])
+        self.worker.collected([item.nodeid for item in session.items], self.errors)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed or report.skipped or report.when == "call":

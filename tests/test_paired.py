@@ -24,13 +24,15 @@ from typing import Any
 import pytest
 
 from pytest_perfbudget.errors import ConfigError
+from pytest_perfbudget.paired.coordinator import in_tree
 from pytest_perfbudget.paired.effect import paired_change
 from pytest_perfbudget.paired.judgement import Measured, confirm
-from pytest_perfbudget.paired.pair import claim_cpu
+from pytest_perfbudget.paired.pair import claim_cpu, forwarded_options
 from pytest_perfbudget.paired.process import (
     BECOME_PYTEST,
     DIE_WITH_COORDINATOR,
     NO_ASLR,
+    WorkerProcess,
     worker_command,
 )
 from pytest_perfbudget.paired.rounds import Rounds
@@ -179,6 +181,63 @@ def test_a_test_that_fails_at_the_base_is_inconclusive(
     assert "ValueError: broken at the base" in entry["messages"][0]
 
 
+def test_a_test_that_does_not_collect_at_the_base_is_inconclusive_with_the_error(
+    pytester: pytest.Pytester, assert_clean: AssertClean
+) -> None:
+    path = _repo(pytester)
+    (path / "test_work.py").write_text(TESTS + "\nbroken = (\n")
+    _git(path, "commit", "-q", "-am", "a test file that does not parse")
+    (path / "test_work.py").write_text(TESTS)
+    result, entry = _run_body(pytester, assert_clean)
+    result.assert_outcomes(passed=1)
+    assert entry["status"] == "inconclusive"  # not "new": the test is there, unreadable
+    assert entry["stats"]["n"] > 0
+    assert "the test does not collect at the base revision" in entry["messages"][0]
+    assert "SyntaxError" in entry["messages"][0]
+
+
+WARNS_AT_IMPORT = "import warnings\nwarnings.warn('at import', UserWarning)\n"
+
+
+def test_the_workers_get_the_runs_warning_filters(
+    pytester: pytest.Pytester, assert_clean: AssertClean
+) -> None:
+    path = _repo(pytester)
+    (path / "pyproject.toml").write_text(
+        PYPROJECT.format(max_time="0.4s").replace(
+            "[tool.pytest.ini_options]\n", '[tool.pytest.ini_options]\nfilterwarnings = ["error"]\n'
+        )
+    )
+    (path / "test_work.py").write_text(WARNS_AT_IMPORT + TESTS)
+    _git(path, "commit", "-q", "-am", "tests that need -W ignore::UserWarning")
+    result = pytester.runpytest(
+        "-W", "ignore::UserWarning", "--perfbudget-against=HEAD", "-k", "test_body",
+        "--perfbudget-json=r.json",
+    )  # fmt: skip
+    assert_clean(result)
+    result.assert_outcomes(passed=1)
+    [entry] = json.loads((path / "r.json").read_text())["tests"]
+    assert entry["change"]["mode"] == "paired", entry["messages"]
+
+
+def test_a_test_the_head_worker_cannot_collect_says_why(
+    pytester: pytest.Pytester, assert_clean: AssertClean
+) -> None:
+    path = _repo(pytester)
+    only_here = (
+        "import os\n"
+        "if os.environ.get('PERFBUDGET_PAIRED_WORKER'):\n"
+        "    raise RuntimeError('not in a worker')\n"
+    )
+    (path / "test_work.py").write_text(only_here + TESTS)
+    result, entry = _run_body(pytester, assert_clean)
+    result.assert_outcomes(passed=1)
+    assert entry["status"] == "inconclusive"
+    message = entry["messages"][0]
+    assert "the head worker could not collect the test (workers get this run's -W, -p" in message
+    assert "RuntimeError: not in a worker" in message
+
+
 def test_a_worker_that_crashes_makes_the_test_inconclusive(
     pytester: pytest.Pytester, assert_clean: AssertClean
 ) -> None:
@@ -308,6 +367,48 @@ def test_outside_a_git_repository_it_is_a_usage_error(pytester: pytest.Pytester)
 
 
 # -- pure parts ---------------------------------------------------------------------
+
+
+def test_the_workers_get_the_options_that_shape_collection() -> None:
+    options = {
+        "pythonwarnings": ["ignore::UserWarning"],
+        "plugins": ["no:randomly"],
+        "override_ini": ["xfail_strict=true"],
+        "importmode": "importlib",
+        "noconftest": True,
+        "rootdir": "/elsewhere",
+        "verbose": 2,
+        "keyword": "slow",
+    }
+    assert forwarded_options(options.get) == (
+        "-W", "ignore::UserWarning", "-p", "no:randomly", "-o", "xfail_strict=true",
+        "--import-mode=importlib", "--noconftest", "--rootdir=.",
+    )  # fmt: skip
+    assert forwarded_options({"importmode": "prepend"}.get) == ()
+
+
+def test_a_config_file_named_with_c_is_the_same_file_in_each_tree(tmp_path: Path) -> None:
+    top, tree = tmp_path / "work", tmp_path / "worktree"
+    assert in_tree(top / "ci" / "pytest.ini", top, tree) == tree / "ci" / "pytest.ini"
+    assert in_tree(tmp_path / "shared.ini", top, tree) == tmp_path / "shared.ini"
+
+
+@pytest.mark.parametrize(
+    ("errors", "nodeid", "found"),
+    [
+        ({"tests/test_a.py": "E"}, "tests/test_a.py::TestX::test_y", True),
+        ({"tests/test_a.py": "E"}, "tests/test_ab.py::test_y", False),
+        ({"tests/sub": "E"}, "tests/sub/test_b.py::test_y", True),
+        ({"tests/sub": "E"}, "tests/subway/test_b.py::test_y", False),
+        ({"": "E"}, "test_c.py::test_y", True),
+        ({}, "test_c.py::test_y", False),
+    ],
+)
+def test_a_collection_error_leaves_out_the_tests_under_its_node(
+    errors: dict[str, str], nodeid: str, found: bool
+) -> None:
+    worker = WorkerProcess("base", proc=None, log=Path("base.log"), collect_errors=errors)  # type: ignore[arg-type]
+    assert worker.collect_error(nodeid) == ("E" if found else None)
 
 
 def test_the_paired_change_is_the_median_ratio_with_a_sign_test_interval() -> None:

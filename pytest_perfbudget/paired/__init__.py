@@ -70,6 +70,8 @@ def start(
     paths: Sequence[str] = (),
     setup: str | None = None,
     environ: Mapping[str, str],
+    options: Sequence[str] = (),
+    config_file: Path | None = None,
 ) -> Coordinator | WorkerClient | None:
     """The paired role of this pytest process: worker (the env var), coordinator
     (``against`` set), or None. Raises ConfigError for a bad revision."""
@@ -82,4 +84,12 @@ def start(
         return None
     from pytest_perfbudget.paired.coordinator import Coordinator
 
-    return Coordinator(against, rootdir, paths=tuple(paths), setup=setup, environ=environ)
+    return Coordinator(
+        against,
+        rootdir,
+        paths=tuple(paths),
+        setup=setup,
+        environ=environ,
+        options=options,
+        config_file=config_file,
+    )

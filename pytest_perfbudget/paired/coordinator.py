@@ -50,6 +50,14 @@ STABLE_RATIO = 1.05
 _ORDER = Measured(status=Status.INCONCLUSIVE, messages=("order",))
 
 
+#: Why a worker may not collect what this run does.
+UNCOLLECTED_HINT = (
+    "workers get this run's -W, -p, -o, -c, --import-mode, --noconftest and "
+    "--rootdir options and read its ini file; give any other option they need "
+    "in the ini file's addopts"
+)
+
+
 class Coordinator:
     """Paired mode in the user's pytest process."""
 
@@ -61,8 +69,13 @@ class Coordinator:
         paths: Sequence[str] = (),
         setup: str | None = None,
         environ: Mapping[str, str],
+        options: Sequence[str] = (),
+        config_file: Path | None = None,
     ) -> None:
+        """``options`` go to both workers (see ``pair.forwarded_options``); ``config_file``
+        is the ini file the user named with ``-c``, which each worker reads in its tree."""
         self.against = against
+        self.options, self.config_file = tuple(options), config_file
         self.top, self.commit = resolve_revision(rootdir, against)
         self.rootdir, self.paths, self.setup = rootdir, tuple(paths), setup
         self.environ = dict(environ)
@@ -188,6 +201,7 @@ class Coordinator:
             return replace(measured, status=Status.NEW, messages=(note,))
         what = {
             "failed": "the test fails at the base revision",
+            "uncollected": "the test does not collect at the base revision",
             "skipped": "the test is skipped at the base revision",
             "ended": "the base worker ended before reaching the test",
         }.get(miss.reason, "the test measured nothing at the base revision")
@@ -262,11 +276,28 @@ class Coordinator:
         for role, top in (("base", base_top), ("head", self.top)):
             cwd = top / inside
             env = worker_env(self.environ, import_roots(cwd, self.paths), shared)
-            trees.append(Tree(role, cwd, env))
+            args = self.options
+            if self.config_file is not None:
+                args = (*args, "-c", str(in_tree(self.config_file, self.top, top)))
+            trees.append(Tree(role, cwd, env, args))
         return trees
 
 
+def in_tree(path: Path, top: Path, tree: Path) -> Path:
+    """``path`` of the working tree at ``top`` as the same file in ``tree`` (itself when
+    it lies outside the working tree)."""
+    try:
+        return tree / path.resolve().relative_to(top.resolve())
+    except ValueError:
+        return path
+
+
 def _head_miss(miss: Miss) -> str:
+    if miss.reason == "uncollected":
+        return (
+            f"the head worker could not collect the test ({UNCOLLECTED_HINT}); "
+            f"its collection error:{_indent(miss.text)}"
+        )
     return f"the head worker could not measure the test ({miss.reason}){_indent(miss.text)}"
 
 

@@ -6,18 +6,40 @@ import json
 import os
 import socket
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pytest_perfbudget.paired.process import Listener, Ready, WorkerError, WorkerProcess
 from pytest_perfbudget.paired.protocol import Channel
 
-__all__ = ["CLAIM", "Miss", "Tree", "WorkerPair", "claim_cpu"]
+__all__ = ["CLAIM", "Miss", "Tree", "WorkerPair", "claim_cpu", "forwarded_options"]
 
 #: Worker arguments besides the test files: no cache writes, keep going past a base
 #: file that no longer imports, quiet output (it goes to a log file).
 WORKER_ARGS = ("-p", "no:cacheprovider", "--continue-on-collection-errors", "-q", "-rN")
+
+
+def forwarded_options(getoption: Callable[[str], Any]) -> tuple[str, ...]:
+    """The options of the user's pytest run (read with ``config.getoption``) that shape
+    what its workers collect and how tests run, as worker arguments: ``-W``, ``-p``,
+    ``-o``, ``--import-mode``, ``--noconftest`` and ``--rootdir`` (each worker runs in the
+    rootdir of its tree). ``-c`` names a file of each tree (see ``Coordinator``); other
+    options reach the workers only through the ini file's ``addopts``, as they could
+    change what a worker writes (reports, the cache) or selects."""
+    args: list[str] = []
+    for flag, name in (("-W", "pythonwarnings"), ("-p", "plugins"), ("-o", "override_ini")):
+        for value in getoption(name) or ():
+            args += [flag, str(value)]
+    mode = getoption("importmode")
+    if mode and mode != "prepend":
+        args.append(f"--import-mode={mode}")
+    if getoption("noconftest"):
+        args.append("--noconftest")
+    if getoption("rootdir"):
+        args.append("--rootdir=.")
+    return tuple(args)
 
 
 @dataclass(frozen=True)
@@ -27,11 +49,14 @@ class Tree:
     role: str
     cwd: Path
     env: Mapping[str, str]
+    #: Options after :data:`WORKER_ARGS`: those of the user's run (see :func:`forwarded_options`).
+    args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Miss:
-    """Why a worker cannot measure a test: ``missing`` (not collected), ``failed``,
+    """Why a worker cannot measure a test: ``missing`` (not collected),
+    ``uncollected`` (left out by a collection error: ``text``), ``failed``,
     ``skipped``, ``order`` (already passed it), ``unmeasured`` or ``ended``."""
 
     reason: str
@@ -103,8 +128,8 @@ class WorkerPair:
                 if files:
                     log = folder / f"{tree.role}.log"
                     spawned[tree.role] = WorkerProcess.spawn(
-                        tree.role, cwd=tree.cwd, args=[*files, *WORKER_ARGS], env=tree.env,
-                        port=listener.port, cpu=cpu, selection=chosen, log=log,
+                        tree.role, cwd=tree.cwd, args=[*files, *WORKER_ARGS, *tree.args],
+                        env=tree.env, port=listener.port, cpu=cpu, selection=chosen, log=log,
                     )  # fmt: skip
             pair = cls(
                 {
@@ -128,7 +153,8 @@ class WorkerPair:
         """Bring the ``role`` worker to ``nodeid`` (releasing tests it stops at on the way)."""
         worker = self.workers.get(role)
         if worker is None or nodeid not in (worker.collected or ()):
-            return Miss("missing")
+            error = worker.collect_error(nodeid) if worker is not None else None
+            return Miss("missing") if error is None else Miss("uncollected", error)
         while True:
             if worker.ready is not None:
                 if worker.ready.nodeid == nodeid:

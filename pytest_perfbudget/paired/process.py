@@ -138,6 +138,8 @@ class WorkerProcess:
     log: Path
     channel: Channel | None = None
     collected: list[str] | None = None
+    #: Collection errors: their text by node id of the file or folder that failed.
+    collect_errors: dict[str, str] = field(default_factory=dict)
     ready: Ready | None = None
     reported: dict[str, tuple[str, str]] = field(default_factory=dict)
     finished: bool = False
@@ -179,6 +181,7 @@ class WorkerProcess:
         kind = event.get("event")
         if kind == "collected":
             self.collected = [str(n) for n in event.get("nodeids", [])]
+            self.collect_errors = {str(k): str(v) for k, v in event.get("errors", {}).items()}
         elif kind == "ready":
             self.ready = Ready(str(event["nodeid"]), str(event["kind"]))
         elif kind == "report":
@@ -189,6 +192,18 @@ class WorkerProcess:
         elif kind == "finished":
             self.finished = True
         return event
+
+    def collect_error(self, nodeid: str) -> str | None:
+        """The text of the collection error that left ``nodeid`` out, if one did: the
+        error of its file, of a folder above it, or of the rootdir (node id ``""``)."""
+        for failed, text in self.collect_errors.items():
+            if (
+                failed in ("", ".")
+                or nodeid == failed
+                or nodeid.startswith((f"{failed}::", f"{failed.rstrip('/')}/"))
+            ):
+                return text
+        return None
 
     def wait_collected(self, timeout: float) -> list[str]:
         """The node ids the worker collected (waits for its ``collected`` event)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,8 +160,11 @@ class WorkerClient:
         """Which collected tests the coordinator asked for."""
         return [nodeid in self.selection for nodeid in nodeids]
 
-    def collected(self, nodeids: Sequence[str]) -> None:
-        self._event({"event": "collected", "nodeids": list(nodeids)})
+    def collected(self, nodeids: Sequence[str], errors: Mapping[str, str]) -> None:
+        """What the worker collected, and the collection errors (text by node id of the
+        file or folder that failed) that left tests out."""
+        errors = {nodeid: text[-3000:] for nodeid, text in errors.items()}
+        self._event({"event": "collected", "nodeids": list(nodeids), "errors": errors})
 
     def report(self, nodeid: str, when: str, outcome: str, text: str) -> None:
         self._event(
