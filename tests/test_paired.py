@@ -220,6 +220,25 @@ def test_the_workers_get_the_runs_warning_filters(
     assert entry["change"]["mode"] == "paired", entry["messages"]
 
 
+def test_workers_run_their_tests_themselves_whatever_the_addopts(
+    pytester: pytest.Pytester, assert_clean: AssertClean
+) -> None:
+    path = _repo(pytester)
+    (path / "pyproject.toml").write_text(
+        PYPROJECT.format(max_time="0.4s").replace(
+            "[tool.pytest.ini_options]\n", '[tool.pytest.ini_options]\naddopts = "-n 2 --ff"\n'
+        )
+    )  # --ff needs pytest's cache plugin; -n 2 made each worker start two more
+    _git(path, "commit", "-q", "-am", "addopts")
+    result = pytester.runpytest(
+        "-n", "0", "--perfbudget-against=HEAD", "-k", "test_body", "--perfbudget-json=r.json"
+    )
+    assert_clean(result)
+    result.assert_outcomes(passed=1)
+    [entry] = json.loads((path / "r.json").read_text())["tests"]
+    assert entry["change"]["mode"] == "paired", entry["messages"]
+
+
 def test_a_test_the_head_worker_cannot_collect_says_why(
     pytester: pytest.Pytester, assert_clean: AssertClean
 ) -> None:
@@ -380,11 +399,12 @@ def test_the_workers_get_the_options_that_shape_collection() -> None:
         "verbose": 2,
         "keyword": "slow",
     }
-    assert forwarded_options(options.get) == (
+    assert forwarded_options(options.get, lambda name: False) == (
         "-W", "ignore::UserWarning", "-p", "no:randomly", "-o", "xfail_strict=true",
         "--import-mode=importlib", "--noconftest", "--rootdir=.",
     )  # fmt: skip
-    assert forwarded_options({"importmode": "prepend"}.get) == ()
+    assert forwarded_options({"importmode": "prepend"}.get, lambda name: False) == ()
+    assert forwarded_options({}.get, {"xdist"}.__contains__) == ("-n", "0")
 
 
 def test_a_config_file_named_with_c_is_the_same_file_in_each_tree(tmp_path: Path) -> None:
