@@ -231,7 +231,7 @@ def judge_callable(
     first, result = runner.measure(fn, decide, mode=mode)
     checks = compare.check_limits(budget, summarize(first.seconds), final=True)
     change, regression = _compare(first, reference)
-    flagged_change = change
+    first_change = change
     measurement, confirmed, messages = first, False, []
     failed, flagged = _failed(checks), regression == "regressed"
     if failed:
@@ -256,8 +256,8 @@ def judge_callable(
         confirmed = regression == "regressed" or _failed(checks)
         if not confirmed and failed:
             messages.append(NOT_CONFIRMED)
-        if not confirmed and flagged and not precise and flagged_change is not None:
-            messages.append(not_confirmed_slowdown(flagged_change))
+        if not confirmed and flagged and not precise and first_change is not None:
+            messages.append(not_confirmed_slowdown(first_change))
     memory, peak = _memory_check(budget, fn)
     if memory is not None:
         checks += (memory,)

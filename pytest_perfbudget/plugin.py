@@ -572,6 +572,8 @@ class _MeasuringHooks:
         if call.excinfo is not None and call.excinfo.value is not failure:
             verdict = None  # the test failed, or something after the judging did
         report = yield
+        if verdict is not None and failure is None and not report.passed:
+            verdict = None  # a unittest.TestCase that failed or skipped itself: it says so late
         if verdict is not None:
             plugin._attach(item, report, verdict)
         elif ours and (budget := item.stash.get(budget_key, None)) is not None:

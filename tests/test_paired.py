@@ -257,6 +257,44 @@ def test_a_test_the_head_worker_cannot_collect_says_why(
     assert "RuntimeError: not in a worker" in message
 
 
+UNITTEST_CASES = """\
+import unittest
+
+import work
+
+class TestWork(unittest.TestCase):
+    def test_passes(self):
+        work.work()
+
+    @unittest.skip("not today")
+    def test_skipped(self):
+        work.work()
+
+    def test_fails(self):
+        self.assertEqual(work.work(), -1)
+"""
+
+
+def test_a_unittest_case_that_skips_or_fails_itself_is_reported_so(
+    pytester: pytest.Pytester, assert_clean: AssertClean
+) -> None:
+    path = _repo(pytester)
+    (path / "test_cases.py").write_text(UNITTEST_CASES)
+    with (path / "pyproject.toml").open("a") as stream:
+        stream.write('[tool.perfbudget.budgets]\n"test_cases.py::*" = { p95 = "1s" }\n')
+    _git(path, "add", ".")
+    _git(path, "commit", "-q", "-m", "unittest cases")
+    result = pytester.runpytest(
+        "test_cases.py", "--perfbudget-against=HEAD", "--perfbudget-json=r.json"
+    )
+    assert_clean(result)
+    result.assert_outcomes(passed=1, skipped=1, failed=1)
+    report = json.loads((path / "r.json").read_text())
+    status = {t["nodeid"].rsplit("::", 1)[1]: t["status"] for t in report["tests"]}
+    assert status.pop("test_passes") in ("unchanged", "inconclusive")
+    assert status == {"test_skipped": "skipped", "test_fails": "failed"}
+
+
 def test_a_worker_that_crashes_makes_the_test_inconclusive(
     pytester: pytest.Pytester, assert_clean: AssertClean
 ) -> None:
