@@ -102,12 +102,20 @@ def _base(path: Path, source: str, message: str) -> None:
     _head(path, BASE_N)
 
 
+def _pytest_ini(path: Path, line: str) -> None:
+    """Add ``line`` to the project's ``[tool.pytest.ini_options]``."""
+    section = "[tool.pytest.ini_options]\n"
+    (path / "pyproject.toml").write_text(
+        PYPROJECT.format(max_time="0.4s").replace(section, f"{section}{line}\n")
+    )
+
+
 def _run_body(
-    pytester: pytest.Pytester, assert_clean: AssertClean
+    pytester: pytest.Pytester, assert_clean: AssertClean, *args: str
 ) -> tuple[pytest.RunResult, dict[str, Any]]:
     """``test_body`` paired against HEAD: the run and the test's entry in its JSON report."""
     result = pytester.runpytest(
-        "--perfbudget-against=HEAD", "-k", "test_body", "--perfbudget-json=r.json"
+        *args, "--perfbudget-against=HEAD", "-k", "test_body", "--perfbudget-json=r.json"
     )
     assert_clean(result)
     [entry] = json.loads((pytester.path / "r.json").read_text())["tests"]
@@ -199,43 +207,29 @@ def test_a_test_that_does_not_collect_at_the_base_is_inconclusive_with_the_error
 WARNS_AT_IMPORT = "import warnings\nwarnings.warn('at import', UserWarning)\n"
 
 
-def test_the_workers_get_the_runs_warning_filters(
-    pytester: pytest.Pytester, assert_clean: AssertClean
+@pytest.mark.parametrize(
+    ("ini", "tests", "args"),
+    [
+        # the test file warns at import: only the run's -W lets the workers collect it
+        ('filterwarnings = ["error"]', WARNS_AT_IMPORT + TESTS, ("-W", "ignore::UserWarning")),
+        # --ff needs pytest's cache plugin; -n 2 made each worker start two more
+        ('addopts = "-n 2 --ff"', TESTS, ("-n", "0")),
+    ],
+    ids=["warning-filters", "addopts"],
+)
+def test_workers_collect_and_run_the_tests_as_the_run_does(
+    pytester: pytest.Pytester,
+    assert_clean: AssertClean,
+    ini: str,
+    tests: str,
+    args: tuple[str, ...],
 ) -> None:
     path = _repo(pytester)
-    (path / "pyproject.toml").write_text(
-        PYPROJECT.format(max_time="0.4s").replace(
-            "[tool.pytest.ini_options]\n", '[tool.pytest.ini_options]\nfilterwarnings = ["error"]\n'
-        )
-    )
-    (path / "test_work.py").write_text(WARNS_AT_IMPORT + TESTS)
-    _git(path, "commit", "-q", "-am", "tests that need -W ignore::UserWarning")
-    result = pytester.runpytest(
-        "-W", "ignore::UserWarning", "--perfbudget-against=HEAD", "-k", "test_body",
-        "--perfbudget-json=r.json",
-    )  # fmt: skip
-    assert_clean(result)
+    _pytest_ini(path, ini)
+    (path / "test_work.py").write_text(tests)
+    _git(path, "commit", "-q", "-am", ini)
+    result, entry = _run_body(pytester, assert_clean, *args)
     result.assert_outcomes(passed=1)
-    [entry] = json.loads((path / "r.json").read_text())["tests"]
-    assert entry["change"]["mode"] == "paired", entry["messages"]
-
-
-def test_workers_run_their_tests_themselves_whatever_the_addopts(
-    pytester: pytest.Pytester, assert_clean: AssertClean
-) -> None:
-    path = _repo(pytester)
-    (path / "pyproject.toml").write_text(
-        PYPROJECT.format(max_time="0.4s").replace(
-            "[tool.pytest.ini_options]\n", '[tool.pytest.ini_options]\naddopts = "-n 2 --ff"\n'
-        )
-    )  # --ff needs pytest's cache plugin; -n 2 made each worker start two more
-    _git(path, "commit", "-q", "-am", "addopts")
-    result = pytester.runpytest(
-        "-n", "0", "--perfbudget-against=HEAD", "-k", "test_body", "--perfbudget-json=r.json"
-    )
-    assert_clean(result)
-    result.assert_outcomes(passed=1)
-    [entry] = json.loads((path / "r.json").read_text())["tests"]
     assert entry["change"]["mode"] == "paired", entry["messages"]
 
 
