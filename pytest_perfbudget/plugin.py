@@ -689,7 +689,6 @@ def _configure_paired(config: pytest.Config, plugin: PerfbudgetPlugin) -> None:
             environ=os.environ,
             options=forwarded_options(config.getoption, config.pluginmanager.hasplugin),
             config_file=config.inipath if config.getoption("inifilename") else None,
-            cache=config.pluginmanager.hasplugin("cacheprovider"),
         )
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from exc

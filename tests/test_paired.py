@@ -212,8 +212,8 @@ WARNS_AT_IMPORT = "import warnings\nwarnings.warn('at import', UserWarning)\n"
     [
         # the test file warns at import: only the run's -W lets the workers collect it
         ('filterwarnings = ["error"]', WARNS_AT_IMPORT + TESTS, ("-W", "ignore::UserWarning")),
-        # --ff needs pytest's cache plugin; -n 2 made each worker start two more
-        ('addopts = "-n 2 --ff"', TESTS, ("-n", "0")),
+        # -n 2 made each worker start two more
+        ('addopts = "-n 2"', TESTS, ("-n", "0")),
     ],
     ids=["warning-filters", "addopts"],
 )

@@ -72,7 +72,6 @@ def start(
     environ: Mapping[str, str],
     options: Sequence[str] = (),
     config_file: Path | None = None,
-    cache: bool = False,
 ) -> Coordinator | WorkerClient | None:
     """The paired role of this pytest process: worker (the env var), coordinator
     (``against`` set), or None. Raises ConfigError for a bad revision."""
@@ -93,5 +92,4 @@ def start(
         environ=environ,
         options=options,
         config_file=config_file,
-        cache=cache,
     )

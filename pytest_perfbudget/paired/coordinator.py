@@ -71,15 +71,11 @@ class Coordinator:
         environ: Mapping[str, str],
         options: Sequence[str] = (),
         config_file: Path | None = None,
-        cache: bool = False,
     ) -> None:
         """``options`` go to both workers (see ``pair.forwarded_options``); ``config_file``
-        is the ini file the user named with ``-c``, which each worker reads in its tree;
-        with ``cache`` (pytest's cache plugin is on) each worker keeps its cache in a
-        folder of its own, removed at the end, so that ``--lf``, ``--ff`` or ``--sw`` in
-        the ``addopts`` work and the user's ``.pytest_cache`` is left alone."""
+        is the ini file the user named with ``-c``, which each worker reads in its tree."""
         self.against = against
-        self.options, self.config_file, self.cache = tuple(options), config_file, cache
+        self.options, self.config_file = tuple(options), config_file
         self.top, self.commit = resolve_revision(rootdir, against)
         self.rootdir, self.paths, self.setup = rootdir, tuple(paths), setup
         self.environ = dict(environ)
@@ -283,9 +279,6 @@ class Coordinator:
             args = self.options
             if self.config_file is not None:
                 args = (*args, "-c", str(in_tree(self.config_file, self.top, top)))
-            if self.cache:
-                assert self._folder is not None
-                args = (*args, "-o", f"cache_dir={self._folder / f'{role}-cache'}")
             trees.append(Tree(role, cwd, env, args))
         return trees
 
