@@ -15,6 +15,7 @@ __all__ = [
     "RepetitionError",
     "benchmark_body",
     "benchmark_measurement",
+    "doctest_body",
     "is_hypothesis_test",
     "tracer_unpaused",
     "unittest_body",
@@ -72,6 +73,21 @@ def benchmark_body(fixture: Any, body: Callable[[], object]) -> Callable[[], obj
         if getattr(fixture, "_mode", None) is not None:
             fixture._mode = None
         return body()
+
+    return call
+
+
+def doctest_body(item: Any, globs: dict[str, object]) -> Callable[[], object]:
+    """A doctest item's ``runtest`` made repeatable.
+
+    doctest empties the test's globals at the end of each run (``clear_globs``),
+    so each repetition starts from a copy of ``globs``, taken as the test's own
+    call began: the module's names, ``doctest_namespace`` and ``getfixture``.
+    """
+
+    def call() -> object:
+        item.dtest.globs = dict(globs)
+        return item.runtest()
 
     return call
 

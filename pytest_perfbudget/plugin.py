@@ -37,6 +37,8 @@ plugin_key = pytest.StashKey["PerfbudgetPlugin"]()
 running_key = pytest.StashKey[bool]()
 #: The verdict of a test's call and the exception that fails it, until its report is made.
 judged_key = pytest.StashKey["tuple[Verdict | None, BaseException | None]"]()
+#: A doctest's globals as its own call began: doctest clears them after every run.
+doctest_globals_key = pytest.StashKey["dict[str, object]"]()
 
 MARKER_HELP = (
     "budget(p95=200, ...): performance budget of this test. Statistics p50 p75 p90 p95 p99 "
@@ -547,6 +549,9 @@ class _MeasuringHooks:
         # runs are subtests': only the test's own call report gets the verdict.
         plugin = self.plugin
         item.stash[running_key] = True
+        doctest_globals = getattr(getattr(item, "dtest", None), "globs", None)
+        if isinstance(doctest_globals, dict):  # a doctest (pytest's DoctestItem)
+            item.stash[doctest_globals_key] = dict(doctest_globals)
         try:
             result = yield
             if not plugin.settings.disable:
@@ -558,6 +563,8 @@ class _MeasuringHooks:
             return result
         finally:
             item.stash[running_key] = False
+            if doctest_globals_key in item.stash:  # the module's names: not kept to the end
+                del item.stash[doctest_globals_key]
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_makereport(
@@ -637,14 +644,20 @@ def _load_baseline(path: Path) -> Baseline | None:
 
 
 def _body(item: pytest.Item) -> Callable[[], object]:
-    """The test body to repeat: ``runtest`` (fixtures stay set up), or for a
-    ``unittest.TestCase`` its own run() into a private result."""
+    """The test body to repeat: ``runtest`` (fixtures stay set up), for a
+    ``unittest.TestCase`` its own run() into a private result, and for a doctest
+    ``runtest`` on a fresh copy of its globals."""
     import unittest
 
-    from pytest_perfbudget.integrations import unittest_body
+    from pytest_perfbudget.integrations import doctest_body, unittest_body
 
     case = getattr(item, "instance", None)
-    return unittest_body(case) if isinstance(case, unittest.TestCase) else item.runtest
+    if isinstance(case, unittest.TestCase):
+        return unittest_body(case)
+    doctest_globals = item.stash.get(doctest_globals_key, None)
+    if doctest_globals is not None:
+        return doctest_body(item, doctest_globals)
+    return item.runtest
 
 
 def _repetition_text(nodeid: str, budget: Budget | None, exc: RepetitionError) -> str:

@@ -242,6 +242,48 @@ def test_a_failing_unittest_method_is_reported_as_failed(
     result.stdout.no_fnmatch_line("*OVER BUDGET*")
 
 
+# -- doctests -------------------------------------------------------------------------
+
+DOCTESTED = '''
+def fast():
+    """
+    >>> import pathlib
+    >>> with pathlib.Path("calls.txt").open("a") as stream:
+    ...     print("x", file=stream)
+    >>> value = fast()
+    >>> value + answer
+    63
+    """
+    return 21
+
+
+def slow():
+    """
+    >>> import time
+    >>> time.sleep(0.01)
+    """
+'''
+
+
+def test_doctests_are_timed_each_run_on_the_globals_their_own_call_had(
+    pytester: pytest.Pytester, write_pyproject: Callable[..., Path]
+) -> None:
+    # doctest empties a test's globals after each run: the module's names, the
+    # names of doctest_namespace and those an example defines must be there again
+    write_pyproject(budgets='"lib.py::*" = { p95 = "2ms" }')
+    pytester.makepyfile(lib=DOCTESTED)
+    pytester.makeconftest(
+        "import pytest\n\n"
+        "@pytest.fixture(autouse=True)\n"
+        "def answer(doctest_namespace):\n"
+        "    doctest_namespace['answer'] = 42\n"
+    )
+    result = pytester.runpytest("--doctest-modules", "-v", "lib.py")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*lib.py::lib.fast PASSED*", "*lib.py::lib.slow OVER BUDGET*"])
+    assert _lines(pytester, "calls.txt") > 1
+
+
 def test_a_body_that_fails_only_when_repeated_fails_with_a_clear_message(
     project: pytest.Pytester, assert_clean: Callable[[pytest.RunResult], None]
 ) -> None:

@@ -233,6 +233,25 @@ def test_workers_collect_and_run_the_tests_as_the_run_does(
     assert entry["change"]["mode"] == "paired", entry["messages"]
 
 
+def test_doctests_are_compared_when_the_run_collects_them(
+    pytester: pytest.Pytester, assert_clean: AssertClean
+) -> None:
+    path = _repo(pytester)
+    doctest = '"""\n>>> from work import work\n>>> work() > 0\nTrue\n"""\n'
+    (path / "work.py").write_text(doctest + WORK.format(n=BASE_N))
+    with (path / "pyproject.toml").open("a") as stream:
+        stream.write('[tool.perfbudget.budgets]\n"work.py::*" = { p95 = 500 }\n')
+    _git(path, "commit", "-q", "-am", "a doctest")
+    result = pytester.runpytest(
+        "--doctest-modules", "work.py", "--perfbudget-against=HEAD", "--perfbudget-json=r.json"
+    )
+    assert_clean(result)
+    result.assert_outcomes(passed=1)
+    [entry] = json.loads((path / "r.json").read_text())["tests"]
+    assert entry["nodeid"] == "work.py::work"
+    assert entry["change"]["mode"] == "paired", entry["messages"]
+
+
 def test_a_test_the_head_worker_cannot_collect_says_why(
     pytester: pytest.Pytester, assert_clean: AssertClean
 ) -> None:
@@ -249,6 +268,24 @@ def test_a_test_the_head_worker_cannot_collect_says_why(
     message = entry["messages"][0]
     assert "the head worker could not collect the test (workers get this run's -W, -p" in message
     assert "RuntimeError: not in a worker" in message
+
+
+def test_a_test_the_head_worker_does_not_collect_names_the_options_workers_get(
+    pytester: pytest.Pytester, assert_clean: AssertClean
+) -> None:
+    _repo(pytester)
+    pytester.makeconftest(  # as if an option the workers do not get left the test out
+        "import os\n\n"
+        "def pytest_collection_modifyitems(items):\n"
+        "    if os.environ.get('PERFBUDGET_PAIRED_WORKER'):\n"
+        "        items.clear()\n"
+    )
+    result, entry = _run_body(pytester, assert_clean)
+    result.assert_outcomes(passed=1)
+    assert entry["status"] == "inconclusive"
+    assert entry["messages"][0].startswith(
+        "paired against HEAD: the head worker did not collect the test (workers get this run's"
+    )
 
 
 UNITTEST_CASES = """\
@@ -438,6 +475,11 @@ def test_the_workers_get_the_options_that_shape_collection() -> None:
         "-W", "ignore::UserWarning", "-p", "no:randomly", "-o", "xfail_strict=true",
         "--import-mode=importlib", "--noconftest", "--rootdir=.",
     )  # fmt: skip
+    doctests = {"doctestmodules": True, "doctestglob": ["*.rst"], "doctestreport": "ndiff"}
+    assert forwarded_options(doctests.get, {"doctest"}.__contains__) == (
+        "--doctest-glob=*.rst", "--doctest-modules",
+    )  # fmt: skip
+    assert forwarded_options(doctests.get, lambda name: False) == ()  # -p no:doctest
     assert forwarded_options({"importmode": "prepend"}.get, lambda name: False) == ()
     assert forwarded_options({}.get, {"xdist"}.__contains__) == ("-n", "0")
 

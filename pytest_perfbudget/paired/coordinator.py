@@ -52,8 +52,8 @@ _ORDER = Measured(status=Status.INCONCLUSIVE, messages=("order",))
 
 #: Why a worker may not collect what this run does.
 UNCOLLECTED_HINT = (
-    "workers get this run's -W, -p, -o, -c, --import-mode, --noconftest and "
-    "--rootdir options and read its ini file; give any other option they need "
+    "workers get this run's -W, -p, -o, -c, --import-mode, --noconftest, --rootdir "
+    "and --doctest-* options and read its ini file; give any other option they need "
     "in the ini file's addopts"
 )
 
@@ -293,6 +293,8 @@ def in_tree(path: Path, top: Path, tree: Path) -> Path:
 
 
 def _head_miss(miss: Miss) -> str:
+    if miss.reason == "missing":
+        return f"the head worker did not collect the test ({UNCOLLECTED_HINT})"
     if miss.reason == "uncollected":
         return (
             f"the head worker could not collect the test ({UNCOLLECTED_HINT}); "

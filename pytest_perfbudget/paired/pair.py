@@ -28,12 +28,14 @@ def forwarded_options(
 ) -> tuple[str, ...]:
     """The options of the user's pytest run (read with ``config.getoption``) that shape
     what its workers collect and how tests run, as worker arguments: ``-W``, ``-p``,
-    ``-o``, ``--import-mode``, ``--noconftest`` and ``--rootdir`` (each worker runs in the
-    rootdir of its tree). ``-c`` is per tree (see ``Coordinator``); other options reach
-    the workers only through the ini file's ``addopts``, as they could change what a
-    worker writes (reports, the cache) or selects. With pytest-xdist loaded
-    (``has_plugin``, the plugin manager's), ``-n 0``: a worker runs its tests itself,
-    whatever ``-n`` the ``addopts`` give."""
+    ``-o``, ``--import-mode``, ``--noconftest``, ``--rootdir`` (each worker runs in the
+    rootdir of its tree), and with pytest's doctest plugin loaded (``has_plugin``, the
+    plugin manager's) ``--doctest-modules``, ``--doctest-glob``,
+    ``--doctest-ignore-import-errors`` and ``--doctest-continue-on-failure``. ``-c`` is
+    per tree (see ``Coordinator``); other options reach the workers only through the
+    ini file's ``addopts``, as they could change what a worker writes (reports, the
+    cache) or selects. With pytest-xdist loaded, ``-n 0``: a worker runs its tests
+    itself, whatever ``-n`` the ``addopts`` give."""
     args: list[str] = ["-n", "0"] if has_plugin("xdist") else []
     for flag, name in (("-W", "pythonwarnings"), ("-p", "plugins"), ("-o", "override_ini")):
         for value in getoption(name) or ():
@@ -45,7 +47,19 @@ def forwarded_options(
         args.append("--noconftest")
     if getoption("rootdir"):
         args.append("--rootdir=.")
+    if has_plugin("doctest"):
+        args += [f"--doctest-glob={glob}" for glob in getoption("doctestglob") or ()]
+        for flag, name in _DOCTEST_FLAGS:
+            if getoption(name):
+                args.append(flag)
     return tuple(args)
+
+
+_DOCTEST_FLAGS = (
+    ("--doctest-modules", "doctestmodules"),
+    ("--doctest-ignore-import-errors", "doctest_ignore_import_errors"),
+    ("--doctest-continue-on-failure", "doctest_continue_on_failure"),
+)
 
 
 @dataclass(frozen=True)
