@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import linecache
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+
+from pytest_perfbudget.integrations import doctest_body
 
 WritePyproject = Callable[..., Path]
 
@@ -282,6 +286,24 @@ def test_doctests_are_timed_each_run_on_the_globals_their_own_call_had(
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*lib.py::lib.fast PASSED*", "*lib.py::lib.slow OVER BUDGET*"])
     assert _lines(pytester, "calls.txt") > 1
+
+
+def test_a_doctest_s_repetitions_skip_linecache_s_check_of_every_file_it_holds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # doctest's debugger calls linecache.checkcache() at each run: one stat() of each
+    # file the process read lines of, so a doctest's time grew with what ran before it
+    checks: list[str | None] = []
+    monkeypatch.setattr(linecache, "checkcache", lambda filename=None: checks.append(filename))
+    run = lambda: linecache.checkcache()  # noqa: E731, PLW0108 - looked up at each call
+    item = SimpleNamespace(dtest=SimpleNamespace(globs={}), runtest=run)
+    body = doctest_body(item, {"name": 1})
+    body()
+    body()
+    assert checks == []
+    assert item.dtest.globs == {"name": 1}
+    linecache.checkcache()
+    assert checks == [None]  # the real one is back after each run
 
 
 def test_a_body_that_fails_only_when_repeated_fails_with_a_clear_message(
