@@ -22,7 +22,7 @@ running the steps in a fixed order:
   a save does);
 - ``save`` over the existing file of 100 such entries (a run of part of the
   suite: the other entries' text is copied);
-- ``mark_busy_runs`` on a file of the same entries after a 5-run refresh (five
+- ``finish_refresh`` on a file of the same entries after a 5-run refresh (five
   more records under one token, one module in ten 1.5x slower in the third):
   what ``perfbudget refresh --runs 5`` does after its last run;
 - the sample codec alone, for every entry: ``encode_samples`` (byte planes and
@@ -63,8 +63,8 @@ from pytest_perfbudget.baseline import (
     BaselineEntry,
     decode_samples,
     encode_samples,
+    finish_refresh,
     load,
-    mark_busy_runs,
     save,
 )
 from pytest_perfbudget.codec import loads_keyed
@@ -219,11 +219,12 @@ def repetition(
     busy = folder / "refreshed.json"
     busy.unlink(missing_ok=True)
     save(busy, refresh_of(entries, REFRESH_RUNS), machine=MACHINE, generator="bench")
-    marked = step(
-        f"mark busy runs after a {REFRESH_RUNS}-run refresh (all entries)",
-        lambda: mark_busy_runs(busy, BUSY_TOKEN, REFRESH_RUNS),
+    finished = step(
+        f"finish a {REFRESH_RUNS}-run refresh: busy runs, moved levels (all entries)",
+        lambda: finish_refresh(busy, BUSY_TOKEN, REFRESH_RUNS),
     )
-    assert len(marked) == sum((i // 100) % 10 == 0 for i in range(len(entries)))  # type: ignore[arg-type]
+    assert len(finished.busy) == sum((i // 100) % 10 == 0 for i in range(len(entries)))  # type: ignore[attr-defined]
+    assert finished.restarted == []  # type: ignore[attr-defined]
     encoded = step(
         "of which: encode the samples of all entries",
         lambda: [encode_samples(entry.sample_ns) for entry in entries],

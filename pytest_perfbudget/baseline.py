@@ -51,6 +51,7 @@ from pytest_perfbudget.entry import (
     read_current,
     refresh_mins,
     rounded,
+    split_at_refresh,
     thin_samples,
 )
 from pytest_perfbudget.errors import BaselineError
@@ -64,15 +65,16 @@ __all__ = [
     "SCHEMA_VERSION",
     "Baseline",
     "BaselineEntry",
+    "Refreshed",
     "SaveResult",
     "atomic_write",
     "decode_samples",
     "dumps",
     "encode_samples",
     "entry_from_verdict",
+    "finish_refresh",
     "load",
     "load_samples",
-    "mark_busy_runs",
     "merge",
     "read_document",
     "save",
@@ -337,43 +339,61 @@ def save(
     return SaveResult(path=path, changes=_Changes(path, saved))
 
 
-def mark_busy_runs(path: Path, token: str, runs: int) -> dict[str, list[int]]:
-    """Mark the records of the ``runs`` runs of refresh ``token`` that a test ran in a
-    slow stretch of the machine (``regression.slow_stretch_runs``) with ``"busy": true``,
-    so that its allowed slowdown leaves them out (``entry.refresh_mins``); returns the
-    places of the marked runs of each test marked (0: the first run).
+@dataclass(frozen=True)
+class Refreshed:
+    """What :func:`finish_refresh` changed: the places of the runs marked busy of each
+    test marked (0: the refresh's first run), and the tests whose history restarted."""
 
-    Only tests that hold a record of every one of those runs (of the last
-    :data:`HISTORY_LIMIT`, as many as a history keeps) are read: their records line
-    up run by run. Under the lock of :func:`save`; the
-    entries marked are written again, the others copied as they are.
+    busy: dict[str, list[int]]
+    restarted: list[str]
+
+
+def finish_refresh(path: Path, token: str, runs: int) -> Refreshed:
+    """What ``perfbudget refresh --runs N`` does after its last run, to the entries of
+    its ``runs`` runs under ``token``:
+
+    - marks the records of the runs that a test ran in a slow stretch of the machine
+      (``regression.slow_stretch_runs``) with ``"busy": true``, so that its allowed
+      slowdown leaves them out (``entry.refresh_mins``). Only tests that hold a
+      record of every one of those runs (of the last :data:`HISTORY_LIMIT`, as many
+      as a history keeps) are read: their records line up run by run;
+    - drops the earlier records of a test whose level the refresh moved
+      (``regression.level_moved``): its history restarts with the refresh's runs, as
+      a new entry's would.
+
+    Under the lock of :func:`save`; the entries changed are written again, the others
+    copied as they are.
     """
-    from pytest_perfbudget.regression import slow_stretch_runs
+    from pytest_perfbudget.regression import level_moved, slow_stretch_runs
 
     count = min(runs, HISTORY_LIMIT)
     if not path.exists():
-        return {}
+        return Refreshed({}, [])
     with locked(path), paused_collector():
         current = load(path)
         entries = current.entries
         if not isinstance(entries, LazyEntries):  # removed meanwhile
-            return {}
-        histories = ((nodeid, entries.history(nodeid)) for nodeid in entries)
-        lows = {
-            nodeid: refresh_mins(history)
-            for nodeid, history in histories
-            if latest_refresh(history) == token
-        }
+            return Refreshed({}, [])
+        histories = {}
+        for nodeid in entries:
+            history = entries.history(nodeid)
+            if latest_refresh(history) == token:
+                histories[nodeid] = history
+        lows = {nodeid: refresh_mins(history) for nodeid, history in histories.items()}
         marked = slow_stretch_runs({k: v for k, v in lows.items() if len(v) == count})
-        if not marked:
-            return marked
-        texts = _stored(path, read_text(path))
         for nodeid, places in marked.items():
-            entry = entries[nodeid]
-            entry = replace(entry, history=marked_busy(entry.history, token, places))
-            texts[nodeid] = entry_text(entry).encode("utf-8")
-        _write(path, texts, generator=current.generator, machine=current.machine)
-    return marked
+            histories[nodeid] = marked_busy(histories[nodeid], token, places)
+        restarted = [nodeid for nodeid, history in histories.items() if level_moved(history, token)]
+        changed = {nodeid: histories[nodeid] for nodeid in marked}
+        for nodeid in restarted:
+            changed[nodeid] = split_at_refresh(histories[nodeid], token)[1]
+        if changed:
+            texts = _stored(path, read_text(path))
+            for nodeid, history in changed.items():
+                entry = replace(entries[nodeid], history=history)
+                texts[nodeid] = entry_text(entry).encode("utf-8")
+            _write(path, texts, generator=current.generator, machine=current.machine)
+    return Refreshed(marked, restarted)
 
 
 def _write(

@@ -218,7 +218,7 @@ def refresh(args: argparse.Namespace) -> int:
         if code not in (0, 1):  # interrupted, an internal or usage error, no tests: stop
             break
         saved += 1
-    busy = baseline.mark_busy_runs(path, token, saved) if saved > 1 else {}
+    refreshed = baseline.finish_refresh(path, token, saved) if saved > 1 else None
     after = baseline.load(path).entries
     changed = []
     runs = []  # each entry's history and machine, read in the one pass that decodes the entry
@@ -236,7 +236,12 @@ def refresh(args: argparse.Namespace) -> int:
             f"{LISTED_CHANGE * 100:.0f} % (`perfbudget refresh --all` lists them)"
         )
     from pytest_perfbudget.entry import usable_mins
-    from pytest_perfbudget.regression import STRETCH_SLOW, learned_slowdown, wide_note
+    from pytest_perfbudget.regression import (
+        LEVEL_MOVE,
+        STRETCH_SLOW,
+        learned_slowdown,
+        wide_note,
+    )
 
     short = sum(len(usable_mins(history, machine)) < NOISE_RUNS for history, machine in runs)
     if short:
@@ -245,12 +250,20 @@ def refresh(args: argparse.Namespace) -> int:
             "until they do, their allowed slowdown is not raised to their run-to-run noise "
             f"(`perfbudget refresh --runs {NOISE_RUNS}` saves {NOISE_RUNS} runs at once)"
         )
-    if busy:
+    if refreshed and refreshed.busy:
+        busy = refreshed.busy
         print(
             f"perfbudget: {sum(map(len, busy.values()))} runs of {len(busy)} entries ran in a "
             f"slow stretch of the machine (at least half of the other tests of their class or "
             f"module were {STRETCH_SLOW}x their fastest or more in the same run too); their "
             "allowed slowdown leaves those runs out"
+        )
+    if refreshed and refreshed.restarted:
+        print(
+            f"perfbudget: {len(refreshed.restarted)} entries ran at another level than their "
+            f"earlier saved runs allowed (by more than {LEVEL_MOVE * 100:.0f} % or their "
+            "run-to-run noise, faster or slower): their history restarts with this refresh's "
+            "runs, so the old level does not count as noise"
         )
     wide = wide_note([learned_slowdown(history, machine) for history, machine in runs])
     if wide:

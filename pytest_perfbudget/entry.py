@@ -379,8 +379,23 @@ def refresh_mins(history: Sequence[Mapping[str, Any]]) -> list[Any]:
     (``"busy": true``); none when the latest record holds no token."""
     runs = _runs_of(history)
     token = runs[-1].refresh if runs else None
-    if token is None:
-        return []
+    return [] if token is None else _refresh_lows(runs, token)
+
+
+def refresh_levels(history: Sequence[Mapping[str, Any]], token: str) -> tuple[list[Any], list[Any]]:
+    """The :func:`refresh_mins` of refresh ``token``, and those of the refresh before it
+    (or the positive ``min`` of the latest earlier record, when that is not a refresh's)."""
+    runs = _runs_of(history)
+    earlier = [run for run in runs if run.refresh != token]
+    before = earlier[-1].refresh if earlier else None
+    if before is None:
+        level = [run.min for run in earlier[-1:] if _positive(run.min)]
+    else:
+        level = _refresh_lows(earlier, before)
+    return _refresh_lows(runs, token), level
+
+
+def _refresh_lows(runs: Sequence[_Run], token: str) -> list[Any]:
     return [
         run.min
         for run in runs
@@ -411,6 +426,15 @@ def marked_busy(history: Sequence[Mapping[str, Any]], token: str, runs: Iterable
         place += run.refresh == token
         rows.append(Encoded(dumps_inline({**json.loads(row), "busy": True})) if busy else row)
     return History(rows)
+
+
+def split_at_refresh(history: Sequence[Mapping[str, Any]], token: str) -> tuple[History, History]:
+    """``history``'s records of other runs than refresh ``token``'s, and that refresh's."""
+    others: list[str] = []
+    its: list[str] = []
+    for row, run in zip(_history(history).rows, _runs_of(history), strict=True):
+        (its if run.refresh == token else others).append(row)
+    return History(others), History(its)
 
 
 def _positive(value: object) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from pytest_perfbudget.entry import refresh_mins, usable_mins
+from pytest_perfbudget.entry import refresh_levels, refresh_mins, split_at_refresh, usable_mins
 from pytest_perfbudget.model import NOISE_RUNS, Change
 from pytest_perfbudget.stats import FloatArray, order_statistic_ranks
 
@@ -253,6 +253,34 @@ def learned_slowdown(history: Sequence[Mapping[str, Any]], machine: str | None) 
     if len(usable_mins(history, machine)) < NOISE_RUNS and len(refresh_mins(history)) < 2:
         return None
     return allowed_slowdown(0.0, history, machine)
+
+
+#: The allowed slowdown (the default one) beyond which a refresh's runs put a test at
+#: another level than the runs saved before them (:func:`level_moved`).
+LEVEL_MOVE = 0.10
+
+
+def level_moved(history: Sequence[Mapping[str, Any]], token: str) -> bool:
+    """Whether the runs of refresh ``token`` measured the test at another level than
+    the runs saved before them: the fastest of them is slower than the earlier level
+    by more than the slowdown the earlier runs allow (:func:`allowed_slowdown` at
+    :data:`LEVEL_MOVE`), or faster by as much. The earlier level is the fastest of
+    the latest earlier refresh, or the latest earlier run.
+
+    Then the earlier runs tell how the code ran before it changed (or before the
+    machine did), not how much it moves from run to run now, which is what the noise
+    floor learns. Decided only for a refresh of :data:`NOISE_RUNS` runs or more not
+    marked busy, which are enough to learn from alone.
+    """
+    lows, level = refresh_levels(history, token)
+    if len(lows) < NOISE_RUNS or not level:
+        return False
+    ratio = float(min(lows) / min(level))
+    moved = max(ratio, 1 / ratio) - 1
+    # every allowance is LEVEL_MOVE or more: the earlier records are read only past it
+    if moved <= LEVEL_MOVE:
+        return False
+    return moved > allowed_slowdown(LEVEL_MOVE, split_at_refresh(history, token)[0])
 
 
 #: Entries whose saved runs allow this slowdown or more by themselves are counted after

@@ -736,6 +736,39 @@ def test_refresh_marks_the_runs_a_test_ran_in_a_slow_stretch_of_the_machine(
     assert learned_slowdown(entries["u.py::two_speeds"].history, "abc") == pytest.approx(0.5)
 
 
+def test_refresh_restarts_the_history_of_an_entry_whose_level_it_moved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two refreshes of 5 runs: between them, one test got 2x slower and one 2x faster."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / ".perfbudget" / "baseline.json"
+    levels = {"t.py::slower": 2.0, "t.py::faster": 0.5, "t.py::same": 1.03}
+    for moved in (False, True):
+        runs = [
+            [
+                measured(nodeid, (ms if moved else 1.0) * (1 + run / 100))
+                for nodeid, ms in levels.items()
+            ]
+            for run in range(5)
+        ]
+        monkeypatch.setattr(subprocess, "run", FakePytest(path, [], runs=runs))
+        assert main(["refresh", "--runs", "5"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "perfbudget: 2 entries ran at another level than their earlier saved runs allowed (by "
+        "more than 10 % or their run-to-run noise, faster or slower): their history restarts "
+        "with this refresh's runs, so the old level does not count as noise"
+    ) in out
+    entries = baseline.load(path).entries
+    assert {nodeid: len(entry.history) for nodeid, entry in entries.items()} == {
+        "t.py::faster": 5,
+        "t.py::same": 10,
+        "t.py::slower": 5,
+    }
+    # with the runs at 1 ms kept, their noise floor would allow +372 %
+    assert learned_slowdown(entries["t.py::slower"].history, "abc") < 0.1
+
+
 def test_marking_busy_runs_rewrites_only_their_records(tmp_path: Path) -> None:
     path = tmp_path / "baseline.json"
     token = "feed"
@@ -750,8 +783,9 @@ def test_marking_busy_runs_rewrites_only_their_records(tmp_path: Path) -> None:
         ]
         baseline.save(path, entries, machine=MACHINE, generator="pytest-perfbudget 0.1.0")
     before = path.read_text().splitlines()
-    assert baseline.mark_busy_runs(path, "another token", 3) == {}
-    assert baseline.mark_busy_runs(path, token, 3) == {f"t.py::test_{i}": [1] for i in range(3)}
+    assert baseline.finish_refresh(path, "another token", 3) == baseline.Refreshed({}, [])
+    marked = {f"t.py::test_{i}": [1] for i in range(3)}
+    assert baseline.finish_refresh(path, token, 3) == baseline.Refreshed(marked, [])
     after = path.read_text().splitlines()
     assert len(after) == len(before)
     changed = [(old, new) for old, new in zip(before, after, strict=True) if old != new]

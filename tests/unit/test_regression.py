@@ -15,6 +15,7 @@ from pytest_perfbudget.model import Change
 from pytest_perfbudget.regression import (
     classify,
     estimate_change,
+    level_moved,
     low_quantile,
     noise_floor,
     refresh_spread,
@@ -160,6 +161,33 @@ def test_refresh_spread_is_the_second_fastest_and_the_slowest_run_of_the_latest_
     assert refresh_spread(runs[:3]) == (1.0, 1.0)  # one run of the latest refresh
     assert refresh_spread([*runs, *history([1.0])]) == (1.0, 1.0)  # the latest save: no refresh
     assert refresh_spread([]) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("earlier", "now", "moved"),
+    [
+        (refreshed([1.0, 1.01, 1.02, 1.03, 1.04], "old"), [2.0, 2.01, 2.02, 2.03, 2.04], True),
+        (refreshed([1.0, 1.01, 1.02, 1.03, 1.04], "old"), [0.5, 0.51, 0.52, 0.53, 0.54], True),
+        # within what the earlier runs allow: 10 %, or their noise and spread
+        (refreshed([1.0, 1.01, 1.02, 1.03, 1.04], "old"), [1.05, 1.06, 1.07, 1.08, 1.09], False),
+        (refreshed([1.0, 1.3, 1.0, 1.3, 1.0], "old"), [1.28, 1.29, 1.3, 1.31, 1.32], False),
+        # single saves before: the latest one is the earlier level
+        (history([2.0, 1.0]), [1.5, 1.51, 1.52, 1.53, 1.54], True),
+        # too few runs of the refresh to learn from alone, or nothing before it
+        (refreshed([1.0, 1.01, 1.02, 1.03, 1.04], "old"), [2.0, 2.01, 2.02, 2.03], False),
+        ([], [2.0, 2.01, 2.02, 2.03, 2.04], False),
+    ],
+)
+def test_a_refresh_moved_the_level_when_its_fastest_run_is_beyond_what_earlier_runs_allow(
+    earlier: list[dict[str, object]], now: list[float], moved: bool
+) -> None:
+    assert level_moved([*earlier, *refreshed(now, "new")], "new") is moved
+
+
+def test_a_refresh_s_runs_marked_busy_do_not_count_towards_the_five_it_needs() -> None:
+    runs = [*refreshed([1.0] * 5, "old"), *refreshed([2.0] * 5, "new")]
+    runs[-1]["busy"] = True
+    assert level_moved(runs, "new") is False
 
 
 def test_refresh_spread_leaves_out_runs_marked_busy() -> None:
