@@ -469,12 +469,16 @@ class PerfbudgetPlugin:
         if not self.verdicts:
             return
         from pytest_perfbudget.report import github
-        from pytest_perfbudget.report.terminal import counts_line, render_table
+        from pytest_perfbudget.report.terminal import counts_line, reasons, render_table
 
         verdicts = list(self.verdicts.values())
         width = terminalreporter._tw.fullwidth
+        verbosity = self.config.get_verbosity()
         terminalreporter.write_sep("=", "perfbudget: " + counts_line(verdicts))
-        for line in render_table(verdicts, verbosity=self.config.get_verbosity(), width=width):
+        for line in render_table(verdicts, verbosity=verbosity, width=width):
+            terminalreporter.write_line(line)
+        passing = [v for v in verdicts if not session.fails(v, self.settings)]  # failures say why
+        for line in reasons(passing, verbosity=verbosity):
             terminalreporter.write_line(line)
         improved = [v for v in verdicts if v.status is Status.IMPROVED]
         if any(v.change is None or v.change.mode != "paired" for v in improved):

@@ -286,6 +286,9 @@ def test_a_test_the_head_worker_does_not_collect_names_the_options_workers_get(
     assert entry["messages"][0].startswith(
         "paired against HEAD: the head worker did not collect the test (workers get this run's"
     )
+    result.stdout.fnmatch_lines(
+        ["inconclusive tests:", "  test_work.py::test_body: paired against HEAD: the head worker*"]
+    )
 
 
 UNITTEST_CASES = """\

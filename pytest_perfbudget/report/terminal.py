@@ -9,7 +9,7 @@ from pytest_perfbudget.compare import amounts, formatter
 from pytest_perfbudget.model import Check, Outcome, Status, Summary, Verdict
 from pytest_perfbudget.units import format_change
 
-__all__ = ["ATTENTION", "counts_line", "render_table"]
+__all__ = ["ATTENTION", "REASONS_SHOWN", "counts_line", "reasons", "render_table"]
 
 #: Statuses listed first and shown even under ``-q``.
 ATTENTION = (
@@ -121,6 +121,34 @@ def render_table(verdicts: Sequence[Verdict], *, verbosity: int = 0, width: int 
             for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         ]
         lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+#: Inconclusive tests whose reasons :func:`reasons` lists without ``-v``.
+REASONS_SHOWN = 10
+
+
+def reasons(verdicts: Sequence[Verdict], *, verbosity: int = 0) -> list[str]:
+    """Why each ``inconclusive`` test of ``verdicts`` is, one test to a line (a message
+    of several lines goes on, indented): its messages, which a passing test shows
+    nowhere else in the terminal. The first :data:`REASONS_SHOWN` under the
+    default verbosity, all with ``-v``."""
+    undecided = sorted(
+        (v for v in verdicts if v.status is Status.INCONCLUSIVE and v.messages),
+        key=lambda v: v.nodeid,
+    )
+    if not undecided:
+        return []
+    shown = undecided if verbosity > 0 else undecided[:REASONS_SHOWN]
+    lines = ["inconclusive tests:"]
+    for verdict in shown:
+        first, *rest = "; ".join(verdict.messages).splitlines()
+        lines += [f"  {verdict.nodeid}: {first}", *(f"  {line}" for line in rest)]
+    if len(shown) < len(undecided):
+        lines.append(
+            f"  and {len(undecided) - len(shown)} more (-v lists them all, "
+            "--perfbudget-json=PATH writes every message)"
+        )
     return lines
 
 

@@ -7,7 +7,13 @@ from dataclasses import replace
 import pytest
 
 from pytest_perfbudget.model import Budget, Change, Check, Outcome, Status, Summary, Verdict
-from pytest_perfbudget.report.terminal import ATTENTION, counts_line, render_table
+from pytest_perfbudget.report.terminal import (
+    ATTENTION,
+    REASONS_SHOWN,
+    counts_line,
+    reasons,
+    render_table,
+)
 
 MS = 1e-3
 
@@ -234,3 +240,35 @@ def test_failed_and_skipped_tests_are_counted_last() -> None:
 
 def test_no_verdicts_give_an_empty_counts_line() -> None:
     assert counts_line([]) == ""
+
+
+# -- why tests are inconclusive ----------------------------------------------------------
+
+
+def test_each_inconclusive_test_s_messages_are_listed_under_the_table() -> None:
+    verdicts = [
+        _verdict("b", Status.INCONCLUSIVE, messages=("min cannot be told apart", "not confirmed")),
+        _verdict("a", Status.INCONCLUSIVE, messages=("head worker:\n    Error: no",)),
+        _verdict("c", Status.REGRESSED, messages=("slower",)),
+        _verdict("d", Status.INCONCLUSIVE),  # no message: nothing to say
+    ]
+    assert reasons(verdicts) == [
+        "inconclusive tests:",
+        "  tests/test_x.py::a: head worker:",
+        "      Error: no",
+        "  tests/test_x.py::b: min cannot be told apart; not confirmed",
+    ]
+    assert reasons(verdicts[2:]) == []
+
+
+def test_only_the_first_inconclusive_tests_are_listed_without_verbose() -> None:
+    verdicts = [
+        _verdict(f"t{i:02d}", Status.INCONCLUSIVE, messages=("noisy",))
+        for i in range(REASONS_SHOWN + 3)
+    ]
+    lines = reasons(verdicts)
+    assert len(lines) == 1 + REASONS_SHOWN + 1
+    assert lines[-1] == (
+        "  and 3 more (-v lists them all, --perfbudget-json=PATH writes every message)"
+    )
+    assert len(reasons(verdicts, verbosity=1)) == 1 + REASONS_SHOWN + 3
