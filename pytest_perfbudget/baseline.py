@@ -243,6 +243,7 @@ def _run_summary(
             "mean": summary.mean,
             "machine": machine,
             "commit": commit,
+            "mode": meas.mode,
         }
     )
     if refresh is not None:

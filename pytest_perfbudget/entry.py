@@ -114,6 +114,7 @@ class _Run(msgspec.Struct, gc=False):
     refresh: Any = None
     harness: Any = None
     busy: Any = None
+    mode: Any = None
 
 
 _runs = msgspec.json.Decoder(list[_Run]).decode
@@ -407,6 +408,13 @@ def latest_harness(history: Sequence[Mapping[str, Any]]) -> Any:
     """The ``harness`` of the latest record (None: a plain pytest run, or no record)."""
     runs = _runs_of(history)
     return runs[-1].harness if runs else None
+
+
+def latest_mode(history: Sequence[Mapping[str, Any]]) -> Any:
+    """The ``mode`` of the latest record: how its samples were taken (None: a record
+    of a version that did not write it, or no record)."""
+    runs = _runs_of(history)
+    return runs[-1].mode if runs else None
 
 
 def latest_refresh(history: Sequence[Mapping[str, Any]]) -> Any:

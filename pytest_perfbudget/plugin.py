@@ -229,8 +229,11 @@ class PerfbudgetPlugin:
             error = str(exc)
         pytest.fail(error, pytrace=False)
 
-    def reference_for(self, item: pytest.Item, budget: Budget, timer: str) -> Reference | None:
-        """The stored comparison for ``item``, when its baseline entry can be compared."""
+    def reference_for(
+        self, item: pytest.Item, budget: Budget, timer: str, mode: str | None = None
+    ) -> Reference | None:
+        """The stored comparison for ``item``, when its baseline entry can be compared
+        with samples taken in ``mode`` (any, when None)."""
         from pytest_perfbudget.measure import SPREAD_REGRESSIONS
 
         nodeid = item.nodeid
@@ -249,6 +252,7 @@ class PerfbudgetPlugin:
             machine_id=self.machine_id(),
             estimate=estimate,
             spread=self._regressions < SPREAD_REGRESSIONS,
+            mode=mode,
         )
 
     @pytest.hookimpl(trylast=True)
@@ -367,7 +371,6 @@ class PerfbudgetPlugin:
         from pytest_perfbudget.measure import judge_callable, judge_samples
 
         plan = session.plan_for(budget, self.settings)
-        reference = self.reference_for(item, budget, plan.timer)
         fixture = getattr(item, "funcargs", {}).get("benchmark")
         body = _body(item)
         if fixture is not None:
@@ -375,8 +378,10 @@ class PerfbudgetPlugin:
 
             samples = benchmark_measurement(fixture)
             if samples is not None:
+                reference = self.reference_for(item, budget, plan.timer, "benchmark")
                 return judge_samples(samples, budget, reference), None
             body = benchmark_body(fixture, body)
+        reference = self.reference_for(item, budget, plan.timer, "body")
         if budget.warmup is None:  # the test's own call has just warmed the body up
             plan = replace(plan, warmup=0.0)
         try:

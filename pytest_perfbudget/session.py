@@ -84,10 +84,12 @@ def reference_for(
     machine_id: str,
     estimate: Estimate,
     spread: bool = True,
+    mode: str | None = None,
 ) -> Reference | None:
-    """The stored comparison with ``entry`` (None when there is none, or another clock);
-    ``spread`` as :class:`~pytest_perfbudget.measure.Reference` takes it."""
-    if entry is None or entry.timer != timer:
+    """The stored comparison with ``entry`` (None when there is none, another clock, or
+    samples of another source: see :func:`other_source`); ``spread`` as
+    :class:`~pytest_perfbudget.measure.Reference` takes it."""
+    if entry is None or entry.timer != timer or other_source(entry, mode):
         return None
     from pytest_perfbudget.measure import Reference
     from pytest_perfbudget.regression import allowed_slowdown
@@ -96,6 +98,22 @@ def reference_for(
     if allowed is not None:
         allowed = allowed_slowdown(allowed, entry.history, machine_id)
     return Reference(entry.seconds, allowed, estimate, spread=spread)
+
+
+def other_source(entry: BaselineEntry, mode: str | None) -> str | None:
+    """Why ``entry`` cannot be compared with samples taken in ``mode``, when one of the
+    two is pytest-benchmark's and the other the plugin's (pytest-benchmark disables
+    itself under pytest-xdist and ``--benchmark-disable``, and the plugin then times
+    the test's body: another thing than pytest-benchmark's calls); None otherwise, or
+    when either is not known (a record written before the mode was)."""
+    from pytest_perfbudget.entry import latest_mode
+
+    saved = latest_mode(entry.history)
+    if mode is None or saved is None or (saved == "benchmark") == (mode == "benchmark"):
+        return None
+    if saved == "benchmark":
+        return "the baseline holds pytest-benchmark's samples, and this run timed the test body"
+    return "the baseline holds the timed test body, and this run pytest-benchmark's samples"
 
 
 def checked_change(result: object, nodeid: str) -> Change:
@@ -179,10 +197,11 @@ def build_verdict(
             messages.extend(_harness_hint(entry, harness))
     elif status is Status.PASS and expects_entry:
         status = Status.NEW
-        clock = (
-            "" if entry is None else f" (the baseline was measured with the {entry.timer} clock)"
-        )
-        messages.append(f"no comparable baseline entry{clock}; save one with --perfbudget-save")
+        why = None if entry is None else other_source(entry, judgement.measurement.mode)
+        if entry is not None and entry.timer != judgement.measurement.timer:
+            why = f"the baseline was measured with the {entry.timer} clock"
+        reason = f" ({why})" if why else ""
+        messages.append(f"no comparable baseline entry{reason}; save one with --perfbudget-save")
     return Verdict(
         nodeid=nodeid,
         status=status,

@@ -101,6 +101,36 @@ def test_a_benchmark_run_is_saved_in_the_baseline(project: pytest.Pytester) -> N
     assert list(baseline["tests"]) == ["test_a_benchmark_run_is_saved_in_the_baseline.py::test_it"]
 
 
+@pytest.mark.parametrize(
+    ("saved", "gated", "reason"),
+    [
+        (
+            (),
+            ("--benchmark-disable",),
+            "pytest-benchmark's samples, and this run timed the test body",
+        ),
+        (
+            ("--benchmark-disable",),
+            (),
+            "the timed test body, and this run pytest-benchmark's samples",
+        ),
+    ],
+    ids=["benchmark-then-body", "body-then-benchmark"],
+)
+def test_pytest_benchmark_s_samples_and_a_timed_body_are_not_compared(
+    project: pytest.Pytester, saved: tuple[str, ...], gated: tuple[str, ...], reason: str
+) -> None:
+    # pytest-benchmark disables itself under pytest-xdist: a baseline saved from its
+    # samples read the test's body +257 … +2,074 % slower (asgiref's benchmark tests)
+    _fast(project)
+    project.runpytest("--perfbudget-save", "--benchmark-max-time=0.05", *saved)
+    result = project.runpytest("--perfbudget-json=report.json", "--benchmark-max-time=0.05", *gated)
+    result.assert_outcomes(passed=1)
+    entry = _entry(project)
+    assert entry["status"] == "new"
+    assert f"no comparable baseline entry (the baseline holds {reason})" in entry["messages"][0]
+
+
 def test_with_benchmark_disabled_the_body_is_timed_instead(
     project: pytest.Pytester, assert_clean: AssertClean
 ) -> None:

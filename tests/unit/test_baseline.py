@@ -166,9 +166,9 @@ def test_entry_from_verdict_keeps_samples_summary_and_a_history_record() -> None
     assert entry.budget == {"p95": 0.002, "memory": 1000}
     assert (entry.iterations, entry.timer, entry.reference) == (4, "wall", None)
     (run,) = entry.history
-    assert set(run) == {"n", "min", "p10", "p50", "p95", "mean", "machine", "commit"}
+    assert set(run) == {"n", "min", "p10", "p50", "p95", "mean", "machine", "commit", "mode"}
     assert run["min"] <= run["p10"] <= run["p50"] <= run["p95"]
-    assert (run["n"], run["machine"], run["commit"]) == (200, "m1", "abc")
+    assert (run["n"], run["machine"], run["commit"], run["mode"]) == (200, "m1", "abc", "perf")
 
 
 def test_history_is_a_ring_buffer_of_the_last_runs() -> None:
