@@ -655,18 +655,20 @@ def _load_baseline(path: Path) -> Baseline | None:
 def _body(item: pytest.Item) -> Callable[[], object]:
     """The test body to repeat: ``runtest`` (fixtures stay set up), for a
     ``unittest.TestCase`` its own run() into a private result, and for a doctest
-    ``runtest`` on a fresh copy of its globals."""
+    ``runtest`` on a fresh copy of its globals; each call in a copy of the context."""
     import unittest
 
-    from pytest_perfbudget.integrations import doctest_body, unittest_body
+    from pytest_perfbudget.integrations import doctest_body, isolated, unittest_body
 
     case = getattr(item, "instance", None)
+    body: Callable[[], object]
     if isinstance(case, unittest.TestCase):
-        return unittest_body(case)
-    doctest_globals = item.stash.get(doctest_globals_key, None)
-    if doctest_globals is not None:
-        return doctest_body(item, doctest_globals)
-    return item.runtest
+        body = unittest_body(case)
+    elif (doctest_globals := item.stash.get(doctest_globals_key, None)) is not None:
+        body = doctest_body(item, doctest_globals)
+    else:
+        body = item.runtest
+    return isolated(body)
 
 
 def _repetition_text(nodeid: str, budget: Budget | None, exc: RepetitionError) -> str:

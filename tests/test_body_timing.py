@@ -246,6 +246,32 @@ def test_a_failing_unittest_method_is_reported_as_failed(
     result.stdout.no_fnmatch_line("*OVER BUDGET*")
 
 
+def test_the_context_variables_a_repetition_sets_are_gone_at_the_next(
+    project: pytest.Pytester,
+) -> None:
+    # asgiref's Local makes a context variable each; left in the context, every
+    # repetition made later tests that go through all of them slower
+    project.makepyfile(
+        """
+        import contextvars
+        import pytest
+
+        BEFORE = []
+
+        def test_counts_the_variables():
+            BEFORE.append(len(contextvars.copy_context()))
+
+        @pytest.mark.budget(p95=200)
+        def test_sets_a_new_variable():
+            contextvars.ContextVar("made at each call").set(1)
+
+        def test_the_context_holds_the_one_of_its_own_call():
+            assert len(contextvars.copy_context()) == BEFORE[0] + 1
+        """
+    )
+    project.runpytest("-p", "no:asyncio").assert_outcomes(passed=3)
+
+
 # -- doctests -------------------------------------------------------------------------
 
 DOCTESTED = '''
