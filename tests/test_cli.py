@@ -703,6 +703,14 @@ def test_refresh_warns_of_entries_whose_runs_spread_wide_and_show_lists_them(
     assert (rows["t.py::spread"][-3:-1], rows["t.py::steady"][-3:-1]) == (["+60", "%"], ["+0", "%"])
 
 
+def _refresh_runs(
+    monkeypatch: pytest.MonkeyPatch, path: Path, runs: Sequence[Sequence[Verdict]]
+) -> None:
+    """``perfbudget refresh --runs N``, its N pytest runs saving ``runs``."""
+    monkeypatch.setattr(subprocess, "run", FakePytest(path, [], runs=runs))
+    assert main(["refresh", "--runs", str(len(runs))]) == 0
+
+
 def test_refresh_marks_the_runs_a_test_ran_in_a_slow_stretch_of_the_machine(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -719,8 +727,7 @@ def test_refresh_marks_the_runs_a_test_ran_in_a_slow_stretch_of_the_machine(
         for run, ms in enumerate(stretch)
     ]
     runs[3] = runs[3][1:]  # t.py::test_0 is not saved in run 4: its records do not line up
-    monkeypatch.setattr(subprocess, "run", FakePytest(path, [], runs=runs))
-    assert main(["refresh", "--runs", "5"]) == 0
+    _refresh_runs(monkeypatch, path, runs)
     out = capsys.readouterr().out
     assert (
         "perfbudget: 3 runs of 3 entries ran in a slow stretch of the machine (at least half of "
@@ -751,8 +758,7 @@ def test_refresh_restarts_the_history_of_an_entry_whose_level_it_moved(
             ]
             for run in range(5)
         ]
-        monkeypatch.setattr(subprocess, "run", FakePytest(path, [], runs=runs))
-        assert main(["refresh", "--runs", "5"]) == 0
+        _refresh_runs(monkeypatch, path, runs)
     out = capsys.readouterr().out
     assert (
         "perfbudget: 2 entries ran at another level than their earlier saved runs allowed (by "
