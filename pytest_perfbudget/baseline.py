@@ -375,11 +375,11 @@ def finish_refresh(path: Path, token: str, runs: int) -> Refreshed:
         entries = current.entries
         if not isinstance(entries, LazyEntries):  # removed meanwhile
             return Refreshed({}, [])
-        histories = {}
-        for nodeid in entries:
-            history = entries.history(nodeid)
-            if latest_refresh(history) == token:
-                histories[nodeid] = history
+        histories = {
+            nodeid: history
+            for nodeid in entries
+            if latest_refresh(history := entries.history(nodeid)) == token
+        }
         lows = {nodeid: refresh_mins(history) for nodeid, history in histories.items()}
         marked = slow_stretch_runs({k: v for k, v in lows.items() if len(v) == count})
         for nodeid, places in marked.items():

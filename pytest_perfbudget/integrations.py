@@ -107,6 +107,8 @@ def doctest_body(item: Any, globs: dict[str, object]) -> Callable[[], object]:
     2 ms instead of 75 µs after 600 files. That is a no-op while the repetitions run.
     """
 
+    checkcache = linecache.checkcache
+
     def call() -> object:
         item.dtest.globs = dict(globs)
         linecache.checkcache = _unchecked
@@ -115,7 +117,6 @@ def doctest_body(item: Any, globs: dict[str, object]) -> Callable[[], object]:
         finally:
             linecache.checkcache = checkcache
 
-    checkcache = linecache.checkcache
     return call
 
 
