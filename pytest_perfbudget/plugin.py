@@ -559,8 +559,8 @@ class _MeasuringHooks:
         plugin = self.plugin
         item.stash[running_key] = True
         doctest_globals = getattr(getattr(item, "dtest", None), "globs", None)
-        if isinstance(doctest_globals, dict):  # a doctest (pytest's DoctestItem)
-            item.stash[doctest_globals_key] = dict(doctest_globals)
+        if isinstance(doctest_globals, dict) and plugin.budget_of(item) is not None:
+            item.stash[doctest_globals_key] = dict(doctest_globals)  # a budgeted doctest
         try:
             result = yield
             if not plugin.settings.disable:
