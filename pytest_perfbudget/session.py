@@ -86,10 +86,10 @@ def reference_for(
     spread: bool = True,
     mode: str | None = None,
 ) -> Reference | None:
-    """The stored comparison with ``entry`` (None when there is none, another clock, or
-    samples of another source: see :func:`other_source`); ``spread`` as
+    """The stored comparison with ``entry`` (None when there is none, or it cannot be
+    compared: see :func:`incomparable`); ``spread`` as
     :class:`~pytest_perfbudget.measure.Reference` takes it."""
-    if entry is None or entry.timer != timer or other_source(entry, mode):
+    if entry is None or incomparable(entry, timer, mode):
         return None
     from pytest_perfbudget.measure import Reference
     from pytest_perfbudget.regression import allowed_slowdown
@@ -100,14 +100,17 @@ def reference_for(
     return Reference(entry.seconds, allowed, estimate, spread=spread)
 
 
-def other_source(entry: BaselineEntry, mode: str | None) -> str | None:
-    """Why ``entry`` cannot be compared with samples taken in ``mode``, when one of the
-    two is pytest-benchmark's and the other the plugin's (pytest-benchmark disables
-    itself under pytest-xdist and ``--benchmark-disable``, and the plugin then times
-    the test's body: another thing than pytest-benchmark's calls); None otherwise, or
-    when either is not known (a record written before the mode was)."""
+def incomparable(entry: BaselineEntry, timer: str, mode: str | None) -> str | None:
+    """Why ``entry`` cannot be compared with samples taken with ``timer`` in ``mode``:
+    another clock, or one of the two is pytest-benchmark's samples and the other the
+    plugin's (pytest-benchmark disables itself under pytest-xdist and
+    ``--benchmark-disable``, and the plugin then times the test's body: another thing
+    than pytest-benchmark's calls). None when it can, or when a mode is not known
+    (``mode`` None, or a record written before the mode was)."""
     from pytest_perfbudget.entry import latest_mode
 
+    if entry.timer != timer:
+        return f"the baseline was measured with the {entry.timer} clock"
     saved = latest_mode(entry.history)
     if mode is None or saved is None or (saved == "benchmark") == (mode == "benchmark"):
         return None
@@ -197,9 +200,8 @@ def build_verdict(
             messages.extend(_harness_hint(entry, harness))
     elif status is Status.PASS and expects_entry:
         status = Status.NEW
-        why = None if entry is None else other_source(entry, judgement.measurement.mode)
-        if entry is not None and entry.timer != judgement.measurement.timer:
-            why = f"the baseline was measured with the {entry.timer} clock"
+        meas = judgement.measurement
+        why = None if entry is None else incomparable(entry, meas.timer, meas.mode)
         reason = f" ({why})" if why else ""
         messages.append(f"no comparable baseline entry{reason}; save one with --perfbudget-save")
     return Verdict(
