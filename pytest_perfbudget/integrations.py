@@ -13,6 +13,7 @@ from pytest_perfbudget.model import Measurement
 
 __all__ = [
     "BENCHMARK_FALLBACK",
+    "FRESH_FIXTURES",
     "HYPOTHESIS_NOTE",
     "RepetitionError",
     "benchmark_body",
@@ -30,6 +31,10 @@ BENCHMARK_FALLBACK = (
     "body itself"
 )
 
+FRESH_FIXTURES = (
+    "its body failed when repeated on the same fixtures, so each call was timed with the "
+    "test's function-scoped fixtures set up afresh before it (untimed)"
+)
 
 HYPOTHESIS_NOTE = (
     "a Hypothesis @given test: each sample is one call, with every example Hypothesis draws "

@@ -189,12 +189,14 @@ def _spread(  # noqa: PLR0917 - private, called from one place
     measurement: Measurement,
     reference: Reference,
     mode: str,
+    setup: Callable[[], object] | None,
 ) -> tuple[Measurement, object, Change | None, str | None]:
     """Re-measure a flagged regression in blocks spread out in time (see
     :data:`SPREAD_BLOCKS`); the measurement with every block, the last call's result,
     and the change and verdict on all of it: ``"regressed"`` only if every block
     kept it so, else ``"inconclusive"``."""
-    blocks = Runner(replace(plan, max_time=SPREAD_BLOCK * plan.max_time, min_rounds=1), clock)
+    block_plan = replace(plan, max_time=SPREAD_BLOCK * plan.max_time, min_rounds=1)
+    blocks = Runner(block_plan, clock, setup=setup)
     result: object = None
     change: Change | None = None
     regression: str | None = None
@@ -218,15 +220,17 @@ def judge_callable(
     clock: Clock | None = None,
     reference: Reference | None = None,
     precise: bool = False,
+    setup: Callable[[], object] | None = None,
 ) -> tuple[Judgement, object]:
     """Measure ``fn`` adaptively; re-measure when a limit fails (once) or a regression
     is flagged (in blocks spread out in time, :data:`SPREAD_BLOCKS`), and count only
-    what the re-measurement confirms; check memory."""
+    what the re-measurement confirms; check memory. ``setup``, when given, runs
+    untimed before every call of ``fn``."""
     from pytest_perfbudget import stats  # noqa: F401 - numpy loads before the timed window
 
     if precise:  # a baseline's minimum must not come from a moment's sampling
         plan = replace(plan, min_time=min(plan.max_time, SAVE_TIME))
-    runner = Runner(plan, clock)
+    runner = Runner(plan, clock, setup=setup)
     decide = stop_rule(budget, min_rounds=plan.min_rounds, reference=reference, precise=precise)
     first, result = runner.measure(fn, decide, mode=mode)
     checks = compare.check_limits(budget, summarize(first.seconds), final=True)
@@ -248,7 +252,7 @@ def judge_callable(
     elif flagged:
         assert reference is not None
         measurement, result, change, regression = _spread(
-            plan, clock, fn, measurement, reference, mode
+            plan, clock, fn, measurement, reference, mode, setup
         )
         if regression == "regressed" and not reference.spread:
             messages.append(NOT_SPREAD)
@@ -258,7 +262,7 @@ def judge_callable(
             messages.append(NOT_CONFIRMED)
         if not confirmed and flagged and not precise and first_change is not None:
             messages.append(not_confirmed_slowdown(first_change))
-    memory, peak = _memory_check(budget, fn)
+    memory, peak = _memory_check(budget, fn, setup)
     if memory is not None:
         checks += (memory,)
         measurement = replace(measurement, memory_peak=peak)
@@ -277,9 +281,13 @@ def not_confirmed_slowdown(first: Change) -> str:
     )
 
 
-def _memory_check(budget: Budget, fn: Callable[[], object]) -> tuple[Check | None, int | None]:
+def _memory_check(
+    budget: Budget, fn: Callable[[], object], setup: Callable[[], object] | None
+) -> tuple[Check | None, int | None]:
     if budget.memory is None:
         return None, None
+    if setup is not None:
+        setup()
     peak, _ = peak_memory(fn)
     return compare.check_memory(budget.memory, peak), peak
 

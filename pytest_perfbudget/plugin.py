@@ -26,8 +26,12 @@ from pytest_perfbudget.settings import Settings, load_table, settings_from_table
 
 if TYPE_CHECKING:
     from pytest_perfbudget.baseline import Baseline, BaselineEntry
+    from pytest_perfbudget.engine.runner import Plan
     from pytest_perfbudget.measure import Judgement, Perf, Reference
     from pytest_perfbudget.paired import PairedMode
+
+    #: A call to profile when a test fails its budget, and the setup it needs first.
+    _Target = tuple[Callable[[], object], Callable[[], object] | None]
 
 __all__ = ["PerfbudgetPlugin", "budget_key", "perf", "plugin_key"]
 
@@ -312,7 +316,7 @@ class PerfbudgetPlugin:
             location=_location(item),
             harness=session.harness(judgement.measurement, xdist=self.is_worker),
         )
-        if verdict.status in _OFF_BUDGET and judgement.measurement.mode == "body":
+        if verdict.status in _OFF_BUDGET and judgement.measurement.mode in ("body", "fresh"):
             from pytest_perfbudget.integrations import HYPOTHESIS_NOTE, is_hypothesis_test
 
             if is_hypothesis_test(getattr(item, "obj", None)):  # timed with all its examples
@@ -326,17 +330,21 @@ class PerfbudgetPlugin:
 
         text = failure_text(verdict, machine=self.machine_line())
         if target is not None:
-            text += self._hotspots(item.nodeid, target)
+            text += self._hotspots(item.nodeid, *target)
         return verdict, fail(text, pytrace=False)
 
-    def _hotspots(self, nodeid: str, target: Callable[[], object]) -> str:
+    def _hotspots(
+        self, nodeid: str, call: Callable[[], object], setup: Callable[[], object] | None
+    ) -> str:
         """The top functions of one profiled call; the .pstats goes next to the JSON report."""
         from pytest_perfbudget.engine.tracing import warnings_dropped
         from pytest_perfbudget.hotspots import profile_call
 
         try:
             with warnings_dropped():  # one more call: its warnings were shown already
-                hotspots = profile_call(target)
+                if setup is not None:
+                    setup()
+                hotspots = profile_call(call)
         except _REPEAT_FAILURES as exc:  # profiling is a diagnosis: never an error
             return f"\nhotspots: profiling failed: {type(exc).__name__}: {exc}"
         text = "\nhotspots (one profiled call, by own time):\n" + "\n".join(hotspots.lines)
@@ -345,7 +353,7 @@ class PerfbudgetPlugin:
             text += f"\nprofile saved to {hotspots.dump(folder, nodeid)}"
         return text
 
-    def _judge(self, item: pytest.Item) -> tuple[Judgement, Callable[[], object] | None] | None:
+    def _judge(self, item: pytest.Item) -> tuple[Judgement, _Target | None] | None:
         """Judge the test's own samples, pytest-benchmark's, or its timed body."""
         measurer = item.stash.get(perf_key, None)
         budget = self.budget_of(item)
@@ -357,18 +365,22 @@ class PerfbudgetPlugin:
 
         if measurer is not None:
             if measurer.judgement is not None:
-                return measurer.judgement, measurer.target
+                target = measurer.target
+                return measurer.judgement, None if target is None else (target, None)
             measurement = measurer.measurement()
             if measurement is not None:
                 return judge_samples(measurement, measurer.budget, measurer.reference), None
         return None if budget is None else self._judge_body(item, budget)
 
-    def _judge_body(
-        self, item: pytest.Item, budget: Budget
-    ) -> tuple[Judgement, Callable[[], object] | None]:
-        """A budgeted test measured by repeating its body, or by pytest-benchmark."""
+    def _judge_body(self, item: pytest.Item, budget: Budget) -> tuple[Judgement, _Target]:
+        """A budgeted test measured by repeating its body, or by pytest-benchmark.
+
+        A body that fails when repeated on the same fixtures is timed again with its
+        function-scoped fixtures torn down and set up afresh before each call (untimed):
+        a test that changes what its fixtures hold (routes added to a web app fixture,
+        say) can be repeated that way."""
         from pytest_perfbudget.engine.tracing import warnings_dropped
-        from pytest_perfbudget.measure import judge_callable, judge_samples
+        from pytest_perfbudget.measure import judge_samples
 
         plan = session.plan_for(budget, self.settings)
         fixture = getattr(item, "funcargs", {}).get("benchmark")
@@ -379,25 +391,57 @@ class PerfbudgetPlugin:
             samples = benchmark_measurement(fixture)
             if samples is not None:
                 reference = self.reference_for(item, budget, plan.timer, "benchmark")
-                return judge_samples(samples, budget, reference), None
+                return judge_samples(samples, budget, reference), (body, None)
             body = benchmark_body(fixture, body)
-        reference = self.reference_for(item, budget, plan.timer, "body")
         if budget.warmup is None:  # the test's own call has just warmed the body up
             plan = replace(plan, warmup=0.0)
-        try:
-            with warnings_dropped():  # the test's own call showed them once
-                judgement, _ = judge_callable(
-                    body, budget, plan, mode="body", reference=reference, precise=self.settings.save
-                )
-        except RepetitionError:
-            raise
-        except _REPEAT_FAILURES as exc:  # pytest.fail() and pytest.warns() raise no Exception
-            raise RepetitionError(f"{type(exc).__name__}: {exc}") from exc
+        with warnings_dropped():  # the test's own call showed them once
+            judgement, failure = self._time_body(item, body, budget, plan, None)
+            setup = _fixture_refresher(item) if failure is not None and fixture is None else None
+            if setup is not None:
+                judgement, again = self._time_body(item, body, budget, plan, setup)
+                failure = f"{failure}; and with its fixtures set up afresh for each call: {again}"
+        if judgement is None:
+            raise RepetitionError(failure)
+        if setup is not None:
+            from pytest_perfbudget.integrations import FRESH_FIXTURES
+
+            judgement = replace(judgement, messages=(*judgement.messages, FRESH_FIXTURES))
         if fixture is not None:
             from pytest_perfbudget.integrations import BENCHMARK_FALLBACK
 
             judgement = replace(judgement, messages=(*judgement.messages, BENCHMARK_FALLBACK))
-        return judgement, body
+        return judgement, (body, setup)
+
+    def _time_body(
+        self,
+        item: pytest.Item,
+        body: Callable[[], object],
+        budget: Budget,
+        plan: Plan,
+        setup: Callable[[], object] | None,
+    ) -> tuple[Judgement, None] | tuple[None, str]:
+        """Time ``body`` (after ``setup`` each call, when given): the judgement, or
+        what a call raised. What the failed call's frames hold is let go of before
+        this returns: kept by its traceback to a garbage collection in a later test
+        (a file it left open, say), its warnings would be that test's."""
+        import traceback
+
+        from pytest_perfbudget.measure import judge_callable
+
+        mode = "body" if setup is None else "fresh"
+        reference = self.reference_for(item, budget, plan.timer, mode)
+        precise = self.settings.save
+        try:
+            judgement, _ = judge_callable(
+                body, budget, plan, mode=mode, reference=reference, precise=precise, setup=setup
+            )
+        except _REPEAT_FAILURES as exc:
+            failure = _failure_text(exc)
+            traceback.clear_frames(exc.__traceback__)
+        else:
+            return judgement, None
+        return None, failure
 
     def _attach(self, item: pytest.Item, report: pytest.TestReport, verdict: Verdict) -> None:
         report.perfbudget = verdict.to_wire()  # type: ignore[attr-defined]
@@ -671,6 +715,59 @@ def _body(item: pytest.Item) -> Callable[[], object]:
     return isolated(body)
 
 
+def _fixture_refresher(item: pytest.Item) -> Callable[[], None] | None:
+    """A function that tears down the function-scoped fixtures of ``item`` (the
+    finalizers pytest keeps for the test, run last first, as pytest does) and sets
+    them up again, as for a new run of the test; None for a test that is not a plain
+    ``pytest.Function`` (a ``unittest.TestCase`` sets itself up in every run, a
+    doctest has no such fixtures), for a test without function-scoped fixtures, or
+    when pytest keeps no setup state for it.
+
+    The finalizer pytest put first, ``item.teardown``, stays for pytest's own
+    teardown, which then tears down the fixtures of the last set-up. What a teardown
+    deletes from the test's stash is put back: ``tmp_path``'s deletes the outcome
+    pytest stashed when the setup passed, and would fail at the next teardown."""
+    import unittest
+
+    stack = getattr(getattr(item.session, "_setupstate", None), "stack", None)
+    if (
+        not isinstance(item, pytest.Function)
+        or isinstance(getattr(item, "instance", None), unittest.TestCase)
+        or not isinstance(stack, dict)
+        or item not in stack
+    ):
+        return None
+    function = item
+    keep = 1 if stack[item][0] and stack[item][0][0] == item.teardown else 0
+    if len(stack[item][0]) == keep:
+        return None  # no function-scoped fixture: nothing to set up afresh
+    storage = getattr(item.stash, "_storage", None)
+    stashed = dict(storage) if isinstance(storage, dict) else {}
+
+    def refresh() -> None:
+        finalizers = stack[function][0]
+        failures: list[BaseException] = []
+        while len(finalizers) > keep:
+            try:
+                finalizers.pop()()
+            except _REPEAT_FAILURES as exc:  # the others still run, as in pytest's teardown
+                failures.append(exc)
+        for key, value in stashed.items():  # tmp_path's teardown deletes what it reads
+            if key not in function.stash:
+                function.stash[key] = value
+        if failures:
+            raise RepetitionError(f"a fixture's teardown raised {_failure_text(failures[0])}")
+        function._initrequest()  # new funcargs, and a new request that fills them
+        function.setup()
+
+    return refresh
+
+
+def _failure_text(exc: BaseException) -> str:
+    """What a repeated call raised: the exception's type and text."""
+    return str(exc) if isinstance(exc, RepetitionError) else f"{type(exc).__name__}: {exc}"
+
+
 def _repetition_text(nodeid: str, budget: Budget | None, exc: RepetitionError) -> str:
     """Why a test that passed failed its budget check, and what to do about it."""
     text = (
@@ -733,6 +830,7 @@ def _judge_paired(
         plan=session.plan_for(budget or Budget(source="none"), plugin.settings),
         threshold=session.threshold(budget or Budget(source="none"), plugin.settings),
         body=_body(item),
+        refresh=_fixture_refresher(item),
         measurer=item.stash.get(perf_key, None),
         selection=lambda: _measured_ids(plugin, item.session.items),
     )

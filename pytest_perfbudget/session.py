@@ -102,21 +102,40 @@ def reference_for(
 
 def incomparable(entry: BaselineEntry, timer: str, mode: str | None) -> str | None:
     """Why ``entry`` cannot be compared with samples taken with ``timer`` in ``mode``:
-    another clock, or one of the two is pytest-benchmark's samples and the other the
-    plugin's (pytest-benchmark disables itself under pytest-xdist and
-    ``--benchmark-disable``, and the plugin then times the test's body: another thing
-    than pytest-benchmark's calls). None when it can, or when a mode is not known
-    (``mode`` None, or a record written before the mode was)."""
+    another clock, or the two were taken in different ways that time different things
+    (:data:`_SEPARATE_MODES`). None when it can, or when a mode is not known (``mode``
+    None, or a record written before the mode was)."""
     from pytest_perfbudget.entry import latest_mode
 
     if entry.timer != timer:
         return f"the baseline was measured with the {entry.timer} clock"
     saved = latest_mode(entry.history)
-    if mode is None or saved is None or (saved == "benchmark") == (mode == "benchmark"):
+    if mode is None or saved is None or saved == mode:
         return None
-    if saved == "benchmark":
-        return "the baseline holds pytest-benchmark's samples, and this run timed the test body"
-    return "the baseline holds the timed test body, and this run pytest-benchmark's samples"
+    if saved not in _SEPARATE_MODES and mode not in _SEPARATE_MODES:
+        return None
+    held = _MODE_WORDS.get(saved, (f"samples taken as {saved!r}", ""))[0]
+    taken = _MODE_WORDS.get(mode, ("", f"took samples as {mode!r}"))[1]
+    return f"the baseline holds {held}, and this run {taken}"
+
+
+#: How a test's samples were taken, in the words of a ``new`` verdict's message: what
+#: the baseline holds, and what this run did.
+_MODE_WORDS = {
+    "benchmark": ("pytest-benchmark's samples", "pytest-benchmark's samples"),
+    "body": ("the timed test body", "timed the test body"),
+    "fresh": (
+        "the test body timed on fixtures set up afresh for each call",
+        "timed the test body on fixtures set up afresh for each call",
+    ),
+    "perf": ("the samples the test took with perf", "the samples the test took with perf"),
+}
+#: The modes whose samples are compared only with their own: pytest-benchmark's (it
+#: disables itself under pytest-xdist and ``--benchmark-disable``, and the plugin
+#: then times the body, another thing than pytest-benchmark's calls), and a body
+#: timed on fresh fixtures (with a new app fixture each call, say, whose first
+#: request costs more than the later ones on one fixture).
+_SEPARATE_MODES = frozenset(("benchmark", "fresh"))
 
 
 def checked_change(result: object, nodeid: str) -> Change:

@@ -459,6 +459,157 @@ def test_a_pattern_budgeted_body_that_fails_when_repeated_names_the_way_to_unbud
     assert_clean(result)
 
 
+# -- bodies that change their fixtures ------------------------------------------------------
+
+#: A test that adds to what its fixture holds, as one that adds a route to a web app
+#: fixture does: its body fails on the same fixture a second time.
+REGISTERING_TEST = """
+import pathlib
+import pytest
+
+def _tick(name):
+    with pathlib.Path(name).open("a") as stream:
+        stream.write("x\\n")
+
+@pytest.fixture
+def registry():
+    _tick("setups.txt")
+    yield set()
+    _tick("teardowns.txt")
+
+@pytest.mark.budget(p95=200)
+def test_registers(registry, tmp_path):
+    assert "route" not in registry
+    registry.add("route")
+    (tmp_path / "made").touch(exist_ok=False)  # a fresh tmp_path each call, too
+"""
+
+
+def test_a_body_that_changes_its_fixtures_is_timed_on_fixtures_set_up_afresh(
+    project: pytest.Pytester, assert_clean: Callable[[pytest.RunResult], None]
+) -> None:
+    project.makepyfile(REGISTERING_TEST)
+    result = project.runpytest("--perfbudget-json=report.json", "--perfbudget-save")
+    result.assert_outcomes(passed=1)
+    assert_clean(result)
+    setups, teardowns = _lines(project, "setups.txt"), _lines(project, "teardowns.txt")
+    assert setups == teardowns > 5  # each torn down, the last by pytest
+    (test,) = json.loads((project.path / "report.json").read_text())["tests"]
+    assert test["status"] == "pass"
+    assert any("set up afresh" in message for message in test["messages"])
+    baseline = json.loads((project.path / ".perfbudget/baseline.json").read_text())
+    (entry,) = baseline["tests"].values()
+    assert entry["history"][-1]["mode"] == "fresh"
+    project.runpytest().assert_outcomes(passed=1)  # compared with its own kind of samples
+
+
+def test_a_baseline_of_the_body_on_one_fixture_is_not_compared_with_fresh_fixtures(
+    project: pytest.Pytester,
+) -> None:
+    repeatable = REGISTERING_TEST.replace('assert "route" not in registry', "pass")
+    project.makepyfile(repeatable.replace("exist_ok=False", "exist_ok=True"))
+    project.runpytest("--perfbudget-save").assert_outcomes(passed=1)
+    project.makepyfile(REGISTERING_TEST)
+    project.runpytest("--perfbudget-json=report.json").assert_outcomes(passed=1)
+    (test,) = json.loads((project.path / "report.json").read_text())["tests"]
+    assert test["status"] == "new"
+    assert any(
+        "the baseline holds the timed test body, and this run timed the test body on "
+        "fixtures set up afresh for each call" in message
+        for message in test["messages"]
+    )
+
+
+def test_a_body_that_fails_on_fresh_fixtures_too_says_both(
+    project: pytest.Pytester, assert_clean: Callable[[pytest.RunResult], None]
+) -> None:
+    project.makepyfile(
+        """
+        import pytest
+
+        seen = []
+
+        @pytest.fixture
+        def resource():
+            return object()
+
+        @pytest.mark.budget(p95=200)
+        def test_once_only(resource):
+            assert not seen, "ran twice"
+            seen.append(1)
+        """
+    )
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*run again to time it: AssertionError: ran twice",
+            "*; and with its fixtures set up afresh for each call: AssertionError: ran twice",
+        ]
+    )
+    assert_clean(result)
+
+
+def test_a_fixture_teardown_that_fails_between_calls_is_named(
+    project: pytest.Pytester, assert_clean: Callable[[pytest.RunResult], None]
+) -> None:
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture
+        def resource():
+            holder = []
+            yield holder
+            assert len(holder) == 1, "torn down after more than one call"
+
+        @pytest.mark.budget(p95=200)
+        def test_fills(resource):
+            assert not resource
+            resource.append(1)
+            resource.append(2)
+        """
+    )
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)  # its own fixtures were torn down, and failed, in the call
+    result.stdout.fnmatch_lines(
+        [
+            "*; and with its fixtures set up afresh for each call: a fixture's teardown raised "
+            "AssertionError: torn down after more than one call*",
+        ]
+    )
+    assert_clean(result)
+
+
+def test_a_file_a_failed_repetition_left_open_does_not_fail_the_next_test(
+    project: pytest.Pytester,
+) -> None:
+    """Its ResourceWarning is an error under ``-W error``, which Python reports as an
+    unraisable exception where the file is freed; pytest would make it the next test's."""
+    project.makepyfile(
+        """
+        import gc
+        import pytest
+
+        seen = []
+
+        @pytest.mark.budget(p95=200)
+        def test_leaves_a_file_open_when_repeated():
+            stream = open(__file__)
+            assert not seen
+            seen.append(1)
+            stream.close()
+
+        def test_next():
+            gc.collect()
+        """
+    )
+    result = project.runpytest("-W", "error")
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["FAILED *::test_leaves_a_file_open_when_repeated"])
+    result.stdout.no_fnmatch_line("*Unraisable*")
+
+
 # -- xfail ----------------------------------------------------------------------------------
 
 

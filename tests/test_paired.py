@@ -332,6 +332,40 @@ def test_a_unittest_case_that_skips_or_fails_itself_is_reported_so(
     assert status == {"test_skipped": "skipped", "test_fails": "failed"}
 
 
+FRESH_TEST = """\
+import pytest
+import work
+
+@pytest.fixture
+def registry():
+    return set()
+
+@pytest.mark.budget(p95=500)
+def test_registers(registry):
+    assert "route" not in registry  # fails on the same fixture a second time
+    registry.add("route")
+    work.work()
+"""
+
+
+def test_a_body_that_changes_its_fixtures_is_paired_on_fresh_fixtures(
+    pytester: pytest.Pytester, assert_clean: AssertClean
+) -> None:
+    path = _repo(pytester)
+    (path / "test_fresh.py").write_text(FRESH_TEST)
+    _git(path, "add", ".")
+    _git(path, "commit", "-q", "-m", "a test that changes its fixture")
+    _head(path, 3 * BASE_N)
+    result = pytester.runpytest(
+        "test_fresh.py", "--perfbudget-against=HEAD", "--perfbudget-json=r.json"
+    )
+    assert_clean(result)
+    result.assert_outcomes(failed=1)
+    [entry] = json.loads((path / "r.json").read_text())["tests"]
+    assert entry["status"] == "regressed"
+    assert any("set up afresh" in message for message in entry["messages"])
+
+
 def test_a_worker_that_crashes_makes_the_test_inconclusive(
     pytester: pytest.Pytester, assert_clean: AssertClean
 ) -> None:

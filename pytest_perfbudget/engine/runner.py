@@ -78,12 +78,20 @@ class Runner:
     ``clock`` times the samples (default: the plan's timer). ``deadline_clock``
     measures warm-up, ``max_time`` and ``elapsed``: the injected ``clock`` when one
     is given, else the wall clock (so a CPU-timed call that sleeps still stops).
+    ``setup``, when given, runs untimed before every call, which makes each sample
+    one call; its time counts toward ``max_time``.
     """
 
     def __init__(
-        self, plan: Plan, clock: Clock | None = None, *, deadline_clock: Clock | None = None
+        self,
+        plan: Plan,
+        clock: Clock | None = None,
+        *,
+        deadline_clock: Clock | None = None,
+        setup: Callable[[], object] | None = None,
     ) -> None:
         self.plan = plan
+        self._setup = setup
         self._clock = clock if clock is not None else clock_for(plan.timer)
         if deadline_clock is None:
             deadline_clock = clock if clock is not None else clock_for("wall")
@@ -109,7 +117,7 @@ class Runner:
         """
         tracing = sys.gettrace() is not None or sys.getprofile() is not None
         if self.plan.pause_tracers and tracing:
-            fn()
+            self._call_untimed(fn)
         with TracerPause(pause=self.plan.pause_tracers) as tracer:
             start = self._deadline_clock()
             seed: list[int] = []
@@ -150,7 +158,7 @@ class Runner:
         while len(seed) < SINGLE_CALL_CHECKS and min(seed) < CLEARLY_SLOW * floor:
             duration, result = self._time_batch(fn, 1)
             seed.append(duration)
-        if min(seed) >= floor:
+        if min(seed) >= floor or self._setup is not None:  # a call after each setup
             return 1, seed, result
         iterations = 1
         duration = min(seed)
@@ -169,6 +177,8 @@ class Runner:
         separate = now is not clock
         w0 = now() if separate else 0
         result: object = None
+        if self._setup is not None:  # one call (see _calibrate), after its setup
+            self._setup()
         t0 = clock()
         for _ in range(iterations):
             result = fn()
@@ -180,7 +190,12 @@ class Runner:
         clock = self._deadline_clock
         until = start + round(self.plan.warmup * 1e9)
         while clock() < until:
-            fn()
+            self._call_untimed(fn)
+
+    def _call_untimed(self, fn: Callable[[], object]) -> object:
+        if self._setup is not None:
+            self._setup()
+        return fn()
 
     def _sample(  # noqa: PLR0917 - private, called from one place
         self,
@@ -204,7 +219,7 @@ class Runner:
         while (n := len(samples)) < plan.max_samples:
             count = self._chunk(n, checkpoint, deadline - now(), estimate)
             before = now()
-            result = _run_at_depths(self._clock, fn, iterations, count, samples, depth)
+            result = _run_at_depths(self._clock, fn, iterations, count, samples, depth, self._setup)
             depth = (depth + count) % STACK_DEPTHS
             after = now()
             estimate = max(1, (after - before) // count)
@@ -263,7 +278,13 @@ _pad = _make_pad()
 
 
 def _run_at_depths(  # noqa: PLR0917 - private, called from one place
-    clock: Clock, fn: Callable[[], object], iterations: int, count: int, out: list[int], first: int
+    clock: Clock,
+    fn: Callable[[], object],
+    iterations: int,
+    count: int,
+    out: list[int],
+    first: int,
+    setup: Callable[[], object] | None,
 ) -> object:
     """:func:`_run_chunk` in up to :data:`STACK_DEPTHS` parts, each run from the next
     call-stack depth in turn (``first`` is the depth to start at).
@@ -279,7 +300,11 @@ def _run_at_depths(  # noqa: PLR0917 - private, called from one place
     result: object = None
     for part in range(parts):
         share = count // parts + (part < count % parts)
-        result = _pad((first + part) % STACK_DEPTHS, _run_chunk, clock, fn, iterations, share, out)
+        depth = (first + part) % STACK_DEPTHS
+        if setup is None:
+            result = _pad(depth, _run_chunk, clock, fn, iterations, share, out)
+        else:
+            result = _pad(depth, _run_chunk_after, clock, fn, setup, share, out)
     return result
 
 
@@ -300,5 +325,19 @@ def _run_chunk(
         t0 = clock()
         for _ in batch:
             result = fn()
+        append(clock() - t0)
+    return result
+
+
+def _run_chunk_after(
+    clock: Clock, fn: Callable[[], object], setup: Callable[[], object], count: int, out: list[int]
+) -> object:
+    """:func:`_run_chunk` of one call per sample, each after an untimed ``setup()``."""
+    append = out.append
+    result: object = None
+    for _ in range(count):
+        setup()
+        t0 = clock()
+        result = fn()
         append(clock() - t0)
     return result

@@ -59,20 +59,31 @@ def silenced() -> Iterator[None]:
 
 @contextlib.contextmanager
 def warnings_dropped() -> Iterator[None]:
-    """Drop the warnings the block issues once the filters have let them through.
+    """Drop the warnings the block issues once the filters have let them through, and
+    the errors Python can only report: an exception in a ``__del__`` ("Exception
+    ignored in", a ``ResourceWarning`` for a file left open under ``-W error``, say)
+    and one that ends a thread.
 
     pytest lists every warning its capture sees, so a test body repeated 50,000
-    times to time it would list a deprecation 50,000 times. The filters stay as
-    they are (``-W error`` still raises) and a ``pytest.warns`` inside the block
-    still records: it installs its own recorder.
+    times to time it would list a deprecation 50,000 times, and it turns each of
+    those errors into a warning of the test that is running when Python reports
+    them, which under ``-W error`` fails it. The filters stay as they are (``-W
+    error`` still raises) and a ``pytest.warns`` inside the block still records: it
+    installs its own recorder.
     """
-    with warnings.catch_warnings():  # restores the filters and showwarning after
-        warnings.showwarning = _drop
-        yield
+    hooks = sys.unraisablehook, threading.excepthook
+    sys.unraisablehook = threading.excepthook = _drop
+    try:
+        with warnings.catch_warnings():  # restores the filters and showwarning after
+            warnings.showwarning = _drop
+            yield
+    finally:
+        sys.unraisablehook, threading.excepthook = hooks
 
 
 def _drop(*args: object, **kwargs: object) -> None:
-    """A ``warnings.showwarning`` that shows nothing."""
+    """A ``warnings.showwarning`` (or an unraisable or thread exception hook) that
+    shows nothing."""
 
 
 @contextlib.contextmanager

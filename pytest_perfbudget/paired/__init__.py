@@ -35,6 +35,10 @@ class Request:
     plan: Plan
     threshold: float | None
     body: Callable[[], object]
+    #: Tears down the test's function-scoped fixtures and sets them up again (None:
+    #: it has none, or is not a plain test function), for a body that cannot be
+    #: repeated on one set.
+    refresh: Callable[[], object] | None
     measurer: Perf | None
     selection: Callable[[], Sequence[str]]
 

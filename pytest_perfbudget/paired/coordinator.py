@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from pytest_perfbudget.engine.runner import Plan
+from pytest_perfbudget.integrations import FRESH_FIXTURES
 from pytest_perfbudget.measure import Judgement, Perf
 from pytest_perfbudget.model import Budget, Status, Verdict
 from pytest_perfbudget.paired import Request, kind_of
@@ -186,10 +187,11 @@ class Coordinator:
         memory = None
         if request.budget is not None and request.budget.memory is not None:
             memory = head.command({"op": "memory"}, self.timeout).get("bytes")
+        notes = (FRESH_FIXTURES,) if kind == "fresh" else ()
         if not paired:
-            return Measured(rounds, None, None, None, (), memory)
+            return Measured(rounds, None, None, None, notes, memory)
         change = judging.change_of(rounds, against=self.against, threshold=threshold)
-        return Measured(rounds, change, judging.classify(change, threshold), None, (), memory)
+        return Measured(rounds, change, judging.classify(change, threshold), None, notes, memory)
 
     def _alone(self, pair: WorkerPair, request: Request, head: Ready, miss: Miss) -> Measured:
         """No base to compare with: measure the head alone for its absolute budgets."""

@@ -35,29 +35,46 @@ def pin(cpu: int | None) -> None:
 
 
 class CallTarget:
-    """Times batches of calls of one callable (``perf(fn)`` or the test body)."""
+    """Times batches of calls of one callable (``perf(fn)`` or the test body), each
+    after an untimed ``setup()`` when one is given (a body timed on fresh fixtures)."""
 
-    def __init__(self, fn: Callable[[], object]) -> None:
+    def __init__(self, fn: Callable[[], object], setup: Callable[[], object] | None = None) -> None:
         self.fn = fn
+        self.setup = setup
         self.result: object = None
+
+    def _call(self) -> object:
+        if self.setup is not None:
+            self.setup()
+        return self.fn()
 
     def warmup(self, seconds: float) -> dict[str, Any]:
         until = wall_seconds() + seconds
-        self.result = self.fn()
+        self.result = self._call()
         while wall_seconds() < until:
-            self.result = self.fn()
+            self.result = self._call()
         return {}
 
     def time(self, k: int, timer: str) -> dict[str, Any]:
-        clock, fn = clock_for(timer), self.fn
+        clock, fn, setup = clock_for(timer), self.fn, self.setup
         with TracerPause():
-            t0 = clock()
-            for _ in range(k):
-                fn()
-            ns = clock() - t0
+            if setup is None:
+                t0 = clock()
+                for _ in range(k):
+                    fn()
+                ns = clock() - t0
+            else:
+                ns = 0
+                for _ in range(k):
+                    setup()
+                    t0 = clock()
+                    fn()
+                    ns += clock() - t0
         return {"ns": ns}
 
     def memory(self) -> dict[str, Any]:
+        if self.setup is not None:
+            self.setup()
         peak, self.result = peak_memory(self.fn)
         return {"bytes": peak}
 
@@ -152,7 +169,10 @@ class WorkerClient:
         if kind == "perf":
             return
         if kind == "body" or request.measurer is None:
-            self.serve(request.nodeid, "body", CallTarget(request.body))
+            if request.refresh is not None and not _repeats(request.body):
+                self.serve(request.nodeid, "fresh", CallTarget(request.body, request.refresh))
+            else:
+                self.serve(request.nodeid, "body", CallTarget(request.body))
         else:
             self.serve(request.nodeid, kind, WholeRunTarget(request.body, request.measurer))
 
@@ -204,6 +224,24 @@ class WorkerClient:
             self.channel.send(message)
         except ChannelClosedError:
             os._exit(0)
+
+
+def _repeats(body: Callable[[], object]) -> bool:
+    """Whether ``body`` runs again after the test's own call without raising. Its
+    frames are let go of at once, with its warnings dropped (see plugin.py)."""
+    import traceback
+
+    from pytest_perfbudget.engine.tracing import warnings_dropped
+
+    with warnings_dropped():
+        try:
+            body()
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # pytest's outcomes (pytest.fail()) too
+            traceback.clear_frames(exc.__traceback__)
+            return False
+    return True
 
 
 def _execute(target: CallTarget, command: dict[str, Any]) -> dict[str, Any]:

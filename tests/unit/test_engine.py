@@ -104,6 +104,31 @@ def test_short_calls_are_batched_to_the_wall_minimum_and_reported_per_call() -> 
     assert all(9e-9 <= s <= 11e-9 for s in measurement.seconds)
 
 
+def test_a_setup_runs_untimed_before_every_call_and_makes_each_sample_one_call() -> None:
+    clock = FakeClock(read_ns=50)
+    order: list[str] = []
+    work = clock.work(10)  # short: without a setup, calls would be batched
+
+    def setup() -> None:
+        order.append("setup")
+        clock.now += 1_000_000  # 1 ms of setup, which no sample may hold
+
+    def fn() -> int:
+        order.append("call")
+        return work()
+
+    runner = Runner(plan(max_time=0.05, warmup=0.002), clock, setup=setup)
+    measurement, _ = runner.measure(fn)
+    assert measurement.iterations == 1
+    assert order == ["setup", "call"] * (len(order) // 2)
+    assert len(measurement.sample_ns) >= 5
+    assert all(ns == 10 + 50 for ns in measurement.sample_ns)  # the call and one clock read
+    assert measurement.elapsed >= len(measurement.sample_ns) * 1e-3  # setups count toward time
+    again, _ = runner.measure(fn, iterations=1)  # a re-measurement, as a confirmation runs
+    assert all(ns == 60 for ns in again.sample_ns)
+    assert order == ["setup", "call"] * (len(order) // 2)
+
+
 def _depth() -> int:
     frame, depth = sys._getframe(), 0
     while frame is not None:
