@@ -13,12 +13,12 @@ from pytest_perfbudget.model import Measurement
 
 __all__ = [
     "BENCHMARK_FALLBACK",
-    "FRESH_FIXTURES",
     "HYPOTHESIS_NOTE",
     "RepetitionError",
     "benchmark_body",
     "benchmark_measurement",
     "doctest_body",
+    "fresh_fixtures_note",
     "is_hypothesis_test",
     "isolated",
     "tracer_unpaused",
@@ -31,10 +31,19 @@ BENCHMARK_FALLBACK = (
     "body itself"
 )
 
-FRESH_FIXTURES = (
-    "its body failed when repeated on the same fixtures, so each call was timed with the "
-    "test's function-scoped fixtures set up afresh before it (untimed)"
-)
+
+def fresh_fixtures_note(failure: str | None = None) -> str:
+    """The message of a body timed on fixtures set up afresh before each call, with
+    the first line of what a call on the same fixtures raised, when known."""
+    why = ""
+    if failure:
+        line = failure.strip().splitlines()[0]
+        why = f" ({line[:157]}...)" if len(line) > 160 else f" ({line})"
+    return (
+        f"its body failed when repeated on the same fixtures{why}, so each call was timed "
+        "with the test's function-scoped fixtures set up afresh before it (untimed)"
+    )
+
 
 HYPOTHESIS_NOTE = (
     "a Hypothesis @given test: each sample is one call, with every example Hypothesis draws "

@@ -380,6 +380,7 @@ class PerfbudgetPlugin:
         a test that changes what its fixtures hold (routes added to a web app fixture,
         say) can be repeated that way."""
         from pytest_perfbudget.engine.tracing import warnings_dropped
+        from pytest_perfbudget.integrations import fresh_fixtures_note
         from pytest_perfbudget.measure import judge_samples
 
         plan = session.plan_for(budget, self.settings)
@@ -400,13 +401,12 @@ class PerfbudgetPlugin:
             setup = _fixture_refresher(item) if failure is not None and fixture is None else None
             if setup is not None:
                 judgement, again = self._time_body(item, body, budget, plan, setup)
+                if judgement is not None:
+                    note = fresh_fixtures_note(failure)
+                    judgement = replace(judgement, messages=(*judgement.messages, note))
                 failure = f"{failure}; and with its fixtures set up afresh for each call: {again}"
         if judgement is None:
             raise RepetitionError(failure)
-        if setup is not None:
-            from pytest_perfbudget.integrations import FRESH_FIXTURES
-
-            judgement = replace(judgement, messages=(*judgement.messages, FRESH_FIXTURES))
         if fixture is not None:
             from pytest_perfbudget.integrations import BENCHMARK_FALLBACK
 
@@ -697,9 +697,10 @@ def _load_baseline(path: Path) -> Baseline | None:
 
 
 def _body(item: pytest.Item) -> Callable[[], object]:
-    """The test body to repeat: ``runtest`` (fixtures stay set up), for a
-    ``unittest.TestCase`` its own run() into a private result, and for a doctest
-    ``runtest`` on a fresh copy of its globals; each call in a copy of the context."""
+    """The test body to repeat: ``runtest`` (on the fixtures set up, or on fresh ones,
+    see :func:`_fixture_refresher`), for a ``unittest.TestCase`` its own run() into
+    a private result, and for a doctest ``runtest`` on a fresh copy of its globals;
+    each call in a copy of the context."""
     import unittest
 
     from pytest_perfbudget.integrations import doctest_body, isolated, unittest_body

@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from pytest_perfbudget.engine.runner import Plan
-from pytest_perfbudget.integrations import FRESH_FIXTURES
+from pytest_perfbudget.integrations import fresh_fixtures_note
 from pytest_perfbudget.measure import Judgement, Perf
 from pytest_perfbudget.model import Budget, Status, Verdict
 from pytest_perfbudget.paired import Request, kind_of
@@ -187,7 +187,7 @@ class Coordinator:
         memory = None
         if request.budget is not None and request.budget.memory is not None:
             memory = head.command({"op": "memory"}, self.timeout).get("bytes")
-        notes = (FRESH_FIXTURES,) if kind == "fresh" else ()
+        notes = (fresh_fixtures_note(),) if kind == "fresh" else ()
         if not paired:
             return Measured(rounds, None, None, None, notes, memory)
         change = judging.change_of(rounds, against=self.against, threshold=threshold)
