@@ -736,6 +736,7 @@ def _fixture_refresher(item: pytest.Item) -> Callable[[], None] | None:
         or isinstance(getattr(item, "instance", None), unittest.TestCase)
         or not isinstance(stack, dict)
         or item not in stack
+        or not hasattr(item, "_initrequest")
     ):
         return None
     function = item
