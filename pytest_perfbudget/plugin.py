@@ -372,7 +372,7 @@ class PerfbudgetPlugin:
                 return judge_samples(measurement, measurer.budget, measurer.reference), None
         return None if budget is None else self._judge_body(item, budget)
 
-    def _judge_body(self, item: pytest.Item, budget: Budget) -> tuple[Judgement, _Target]:
+    def _judge_body(self, item: pytest.Item, budget: Budget) -> tuple[Judgement, _Target | None]:
         """A budgeted test measured by repeating its body, or by pytest-benchmark.
 
         A body that fails when repeated on the same fixtures is timed again with its
@@ -392,7 +392,7 @@ class PerfbudgetPlugin:
             samples = benchmark_measurement(fixture)
             if samples is not None:
                 reference = self.reference_for(item, budget, plan.timer, "benchmark")
-                return judge_samples(samples, budget, reference), (body, None)
+                return judge_samples(samples, budget, reference), None  # nothing to re-run
             body = benchmark_body(fixture, body)
         if budget.warmup is None:  # the test's own call has just warmed the body up
             plan = replace(plan, warmup=0.0)

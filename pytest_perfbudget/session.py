@@ -128,7 +128,9 @@ _MODE_WORDS = {
         "the test body timed on fixtures set up afresh for each call",
         "timed the test body on fixtures set up afresh for each call",
     ),
-    "perf": ("the samples the test took with perf", "the samples the test took with perf"),
+    "perf": ("perf(fn)'s samples", "perf(fn)'s samples"),
+    "sample": ("perf.sample()'s samples", "perf.sample()'s samples"),
+    "record": ("what perf.record() recorded", "what perf.record() recorded"),
 }
 #: The modes whose samples are compared only with their own: pytest-benchmark's (it
 #: disables itself under pytest-xdist and ``--benchmark-disable``, and the plugin

@@ -14,15 +14,20 @@ from pytest_perfbudget.integrations import doctest_body
 
 WritePyproject = Callable[..., Path]
 
-#: A budgeted test whose body and fixture each append a line to a file per run.
-COUNTING_TEST = """
+#: Imports, and ``_tick(name)``, which appends a line to a file.
+TICKING = """
 import pathlib
 import pytest
 
 def _tick(name):
     with pathlib.Path(name).open("a") as stream:
         stream.write("x\\n")
+"""
 
+#: A budgeted test whose body and fixture each append a line to a file per run.
+COUNTING_TEST = (
+    TICKING
+    + """
 @pytest.fixture
 def resource():
     _tick("setups.txt")
@@ -33,6 +38,7 @@ def resource():
 def test_counted(resource):
     _tick("calls.txt")
 """
+)
 
 
 def _lines(pytester: pytest.Pytester, name: str) -> int:
@@ -463,14 +469,9 @@ def test_a_pattern_budgeted_body_that_fails_when_repeated_names_the_way_to_unbud
 
 #: A test that adds to what its fixture holds, as one that adds a route to a web app
 #: fixture does: its body fails on the same fixture a second time.
-REGISTERING_TEST = """
-import pathlib
-import pytest
-
-def _tick(name):
-    with pathlib.Path(name).open("a") as stream:
-        stream.write("x\\n")
-
+REGISTERING_TEST = (
+    TICKING
+    + """
 @pytest.fixture
 def registry():
     _tick("setups.txt")
@@ -483,6 +484,7 @@ def test_registers(registry, tmp_path):
     registry.add("route")
     (tmp_path / "made").touch(exist_ok=False)  # a fresh tmp_path each call, too
 """
+)
 
 
 def test_a_body_that_changes_its_fixtures_is_timed_on_fixtures_set_up_afresh(
@@ -505,6 +507,18 @@ def test_a_body_that_changes_its_fixtures_is_timed_on_fixtures_set_up_afresh(
     (entry,) = baseline["tests"].values()
     assert entry["history"][-1]["mode"] == "fresh"
     project.runpytest().assert_outcomes(passed=1)  # compared with its own kind of samples
+
+
+def test_an_over_budget_body_on_fresh_fixtures_is_profiled_on_fresh_ones(
+    project: pytest.Pytester, assert_clean: Callable[[pytest.RunResult], None]
+) -> None:
+    project.makepyfile(REGISTERING_TEST.replace("p95=200", 'p95="1us"'))
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*hotspots (one profiled call, by own time):*"])
+    result.stdout.no_fnmatch_line("*profiling failed*")
+    assert_clean(result)
+    assert _lines(project, "setups.txt") == _lines(project, "teardowns.txt")
 
 
 def test_a_baseline_of_the_body_on_one_fixture_is_not_compared_with_fresh_fixtures(
