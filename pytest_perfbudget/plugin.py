@@ -740,8 +740,9 @@ def _fixture_refresher(item: pytest.Item) -> Callable[[], None] | None:
     ):
         return None
     function = item
-    keep = 1 if stack[item][0] and stack[item][0][0] == item.teardown else 0
-    if len(stack[item][0]) == keep:
+    kept = stack[item][0]  # the list pytest appends the test's finalizers to
+    keep = 1 if kept and kept[0] == item.teardown else 0
+    if len(kept) == keep:
         return None  # no function-scoped fixture: nothing to set up afresh
     storage = getattr(item.stash, "_storage", None)
     stashed = dict(storage) if isinstance(storage, dict) else {}
