@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Generator, Sequence
+import sys
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ from pytest_perfbudget.model import Budget, Change, Status, Verdict
 from pytest_perfbudget.settings import Settings, load_table, settings_from_table
 
 if TYPE_CHECKING:
+    from _pytest.capture import CaptureManager
+
     from pytest_perfbudget.baseline import Baseline, BaselineEntry
     from pytest_perfbudget.engine.runner import Plan
     from pytest_perfbudget.measure import Judgement, Perf, Reference
@@ -586,10 +589,12 @@ class _MeasuringHooks:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         try:
-            self.plugin.budget_of(item)
+            budget = self.plugin.budget_of(item)
         except SpecError as exc:
             error = f"invalid budget for {item.nodeid}: {exc}"
         else:
+            if budget is not None or "perf" in getattr(item, "fixturenames", ()):
+                _import_judging()
             return
         pytest.fail(error, pytrace=False)
 
@@ -642,6 +647,32 @@ class _MeasuringHooks:
         return report
 
 
+#: The modules that measuring and judging a test import on first use.
+_JUDGING_MODULES = (
+    "numpy.ma",  # numpy imports it on first use, from np.percentile
+    "traceback",
+    "pytest_perfbudget.compare",
+    "pytest_perfbudget.hotspots",
+    "pytest_perfbudget.integrations",
+    "pytest_perfbudget.lazy",
+    "pytest_perfbudget.machine",
+    "pytest_perfbudget.measure",
+    "pytest_perfbudget.regression",
+    "pytest_perfbudget.stats",
+)
+
+
+def _import_judging() -> None:
+    """Import what judging a test needs before the test runs: a test that replaces
+    ``sys.modules`` for its call (``monkeypatch.setattr(sys, "modules", {})``) would
+    make importing them then fail. Once imported, ``import`` finds them without
+    ``sys.modules``."""
+    import importlib
+
+    for name in _JUDGING_MODULES:
+        importlib.import_module(name)
+
+
 #: The statuses whose message of a budgeted ``@given`` test says what its samples hold.
 _OFF_BUDGET = frozenset((Status.OVER_BUDGET, Status.REGRESSED, Status.INCONCLUSIVE))
 
@@ -660,11 +691,33 @@ def _quiet(item: pytest.Item) -> contextlib.AbstractContextManager[None]:
     only its own call's output is shown, captured as usual. Not under ``-s``, and
     not for a test that reads its output (capsys, capfd), which would miss it."""
     uses_capture = _CAPTURE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
-    if uses_capture or item.config.getoption("capture") == "no":
+    method = item.config.getoption("capture")
+    if uses_capture or method == "no":
         return contextlib.nullcontext()
+    capman = item.config.pluginmanager.getplugin("capturemanager")
+    if method in {"fd", "sys"} and capman is not None and capman.is_globally_capturing():
+        return _dropped_from_capture(capman)
     from pytest_perfbudget.engine.tracing import silenced
 
-    return silenced()
+    return silenced()  # tee-sys would show the calls' output as it comes
+
+
+@contextlib.contextmanager
+def _dropped_from_capture(capman: CaptureManager) -> Iterator[None]:
+    """Drop the block's output from pytest's capture, keeping what the test's own call
+    wrote. ``sys.stdout`` and ``sys.stderr`` stay the objects the test's call saw, as
+    code that compares a stream with them expects; file descriptors 1 and 2 point
+    at nothing in the block (C code, child processes)."""
+    from pytest_perfbudget.engine.tracing import silenced
+
+    kept = capman.read_global_capture()
+    try:
+        with silenced(streams=False):
+            yield
+    finally:
+        capman.read_global_capture()
+        sys.stdout.write(kept.out)
+        sys.stderr.write(kept.err)
 
 
 def _write_with(writer: object, verdicts: list[Verdict]) -> None:

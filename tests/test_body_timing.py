@@ -688,16 +688,19 @@ def _count(result: pytest.RunResult, text: str) -> int:
     return sum(line.count(text) for line in result.outlines + result.errlines)
 
 
+@pytest.mark.parametrize("capture", ["fd", "sys", "tee-sys"])
 @pytest.mark.parametrize(("args", "times"), [((), 0), (("-rP",), 1)])
 def test_only_the_test_s_own_call_output_is_captured_and_shown(
-    project: pytest.Pytester, args: tuple[str, ...], times: int
+    project: pytest.Pytester, args: tuple[str, ...], times: int, capture: str
 ) -> None:
     # -rP shows the captured output of passing tests: the test's own call, once.
     project.makepyfile(PRINTING_TEST)
-    result = project.runpytest_subprocess(*args)
+    result = project.runpytest_subprocess(f"--capture={capture}", *args)
     result.assert_outcomes(passed=1)
-    for text in ("via-print", "via-stderr", "via-fd"):
-        assert _count(result, text) == times, text
+    shown = capture == "tee-sys"  # the own call's print and sys.stderr, as it runs
+    assert _count(result, "via-print") == _count(result, "via-stderr") == times + shown
+    # only fd capture holds what is written to file descriptor 1
+    assert _count(result, "via-fd") == (times if capture == "fd" else 1)
 
 
 def test_under_dash_s_every_repeated_call_prints(project: pytest.Pytester) -> None:
@@ -705,6 +708,33 @@ def test_under_dash_s_every_repeated_call_prints(project: pytest.Pytester) -> No
     result = project.runpytest_subprocess("-s")
     result.assert_outcomes(passed=1)
     assert _count(result, "via-print") > 1
+
+
+@pytest.mark.parametrize("capture", ["fd", "sys"])
+def test_the_repeated_calls_see_the_streams_the_test_s_own_call_saw(
+    project: pytest.Pytester, capture: str
+) -> None:
+    # structlog's loggers pickle only when their file is sys.stdout or sys.stderr
+    project.makepyfile(
+        """
+        import sys
+        import pytest
+
+        streams = []
+
+        @pytest.mark.budget(p95=200)
+        def test_same_streams():
+            streams.append((sys.stdout, sys.stderr))
+            assert streams[-1][0] is streams[0][0] and streams[-1][1] is streams[0][1]
+            print("own-call")
+
+        def test_repeated():
+            assert len(streams) > 1
+        """
+    )
+    result = project.runpytest_subprocess(f"--capture={capture}", "-rP")
+    result.assert_outcomes(passed=2)
+    assert _count(result, "own-call") == 1
 
 
 @pytest.mark.parametrize("fixture", ["capsys", "capfd"])
@@ -722,3 +752,47 @@ def test_a_timed_body_that_reads_its_output_passes(project: pytest.Pytester, fix
     result = project.runpytest_subprocess("-v")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*test_reads_output*PASSED*"])
+
+
+def test_a_test_that_replaces_sys_modules_is_timed(project: pytest.Pytester) -> None:
+    # structlog's test of its process name without multiprocessing; the first budgeted
+    # test of a session, before the plugin has imported what judging needs
+    project.makepyfile(
+        """
+        import sys
+        import pytest
+
+        @pytest.fixture
+        def no_modules(monkeypatch):
+            monkeypatch.setattr(sys, "modules", {})
+
+        @pytest.mark.budget(p95=200)
+        def test_with_a_fixture(no_modules):
+            assert "os" not in sys.modules
+
+        @pytest.mark.budget(p95=200)
+        def test_in_its_body(monkeypatch):
+            monkeypatch.setattr(sys, "modules", {})
+            assert "os" not in sys.modules
+        """
+    )
+    project.runpytest_subprocess("-W", "error").assert_outcomes(passed=2)
+    project.runpytest_subprocess("-W", "error", "-k", "body").assert_outcomes(passed=1)
+
+
+def test_every_frame_a_repeated_call_runs_under_names_its_module(project: pytest.Pytester) -> None:
+    # code that walks up the stack, as logging libraries do to find their caller
+    project.makepyfile(
+        """
+        import sys
+        import pytest
+
+        @pytest.mark.budget(p95=200)
+        def test_walks_the_stack():
+            frame = sys._getframe()
+            while frame is not None:
+                assert isinstance(frame.f_globals["__name__"], str), frame.f_code
+                frame = frame.f_back
+        """
+    )
+    project.runpytest_subprocess().assert_outcomes(passed=1)

@@ -269,9 +269,9 @@ def _make_pad() -> Callable[..., object]:
         f"    {names} = None\n"
         "    return pad(k - 1, f, *args) if k else f(*args)\n"
     )
-    scope: dict[str, Callable[..., object]] = {}
+    scope: dict[str, object] = {"__name__": __name__}  # read by code that walks the stack
     exec(source, scope)  # a fixed text, built above
-    return scope["pad"]
+    return scope["pad"]  # type: ignore[return-value]
 
 
 _pad = _make_pad()

@@ -40,11 +40,12 @@ def peak_memory(fn: Callable[[], object]) -> tuple[int, object]:
 
 
 @contextlib.contextmanager
-def silenced() -> Iterator[None]:
-    """Drop what the block writes to standard output and error: through ``sys.stdout``
-    and ``sys.stderr``, and to file descriptors 1 and 2 (C code, child processes).
+def silenced(*, streams: bool = True) -> Iterator[None]:
+    """Drop what the block writes to file descriptors 1 and 2 (C code, child
+    processes) and, with ``streams``, through ``sys.stdout`` and ``sys.stderr``, which
+    are then other objects in the block.
 
-    Both are restored afterwards, whatever they were (a capture, a terminal).
+    Everything is restored afterwards, whatever it was (a capture, a terminal).
     """
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):  # a closed or odd stream: nothing to flush
@@ -52,8 +53,9 @@ def silenced() -> Iterator[None]:
     with open(os.devnull, "w", encoding="utf-8") as null, contextlib.ExitStack() as stack:
         for fd in _STD_FDS:
             stack.enter_context(_pointed_at(fd, null.fileno()))
-        stack.enter_context(contextlib.redirect_stdout(null))
-        stack.enter_context(contextlib.redirect_stderr(null))
+        if streams:
+            stack.enter_context(contextlib.redirect_stdout(null))
+            stack.enter_context(contextlib.redirect_stderr(null))
         yield
 
 
@@ -74,7 +76,9 @@ def warnings_dropped() -> Iterator[None]:
     hooks = sys.unraisablehook, threading.excepthook
     sys.unraisablehook = threading.excepthook = _drop
     try:
-        with warnings.catch_warnings():  # restores the filters and showwarning after
+        # restores the filters and showwarning after; the module named, not looked up in
+        # sys.modules, which the test may have replaced
+        with warnings.catch_warnings(module=warnings):
             warnings.showwarning = _drop
             yield
     finally:
@@ -107,7 +111,7 @@ def warnings_once() -> Iterator[None]:
         seen.setdefault((str(message), category, filename, lineno), message)
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(module=warnings):
             warnings.showwarning = keep
             yield
     finally:

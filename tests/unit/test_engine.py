@@ -599,6 +599,17 @@ def test_silenced_drops_output_and_restores_both_streams(capfd: pytest.CaptureFi
     assert capfd.readouterr() == ("kept\n", "kept\n")
 
 
+def test_silenced_without_streams_keeps_them_and_drops_the_descriptors_output(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    stdout = sys.stdout
+    with silenced(streams=False):
+        assert sys.stdout is stdout
+        print("kept")
+        os.write(1, b"dropped\n")
+    assert capfd.readouterr().out == "kept\n"
+
+
 def test_silenced_restores_the_streams_when_the_block_raises(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
