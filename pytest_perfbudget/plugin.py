@@ -440,6 +440,8 @@ class PerfbudgetPlugin:
                 body, budget, plan, mode=mode, reference=reference, precise=precise, setup=setup
             )
         except _REPEAT_FAILURES as exc:
+            if not _raised_in(exc, body, setup):
+                raise  # the plugin's: "could not measure", not the body's failure
             failure = _failure_text(exc)
             traceback.clear_frames(exc.__traceback__)
         else:
@@ -718,6 +720,21 @@ def _dropped_from_capture(capman: CaptureManager) -> Iterator[None]:
         capman.read_global_capture()
         sys.stdout.write(kept.out)
         sys.stderr.write(kept.err)
+
+
+def _raised_in(exc: BaseException, *calls: Callable[[], object] | None) -> bool:
+    """Whether ``exc`` came out of one of ``calls`` (its traceback passes through the
+    frame of one), rather than from the code that called them; true when that
+    cannot be told (a call with no code of its own)."""
+    codes = [getattr(call, "__code__", None) for call in calls if call is not None]
+    if None in codes:
+        return True
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code in codes:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _write_with(writer: object, verdicts: list[Verdict]) -> None:

@@ -780,10 +780,14 @@ def test_a_test_that_replaces_sys_modules_is_timed(project: pytest.Pytester) -> 
     project.runpytest_subprocess("-W", "error", "-k", "body").assert_outcomes(passed=1)
 
 
-def test_every_frame_a_repeated_call_runs_under_names_its_module(project: pytest.Pytester) -> None:
-    # code that walks up the stack, as logging libraries do to find their caller
+def test_every_frame_a_repeated_call_runs_under_names_its_module_and_file(
+    project: pytest.Pytester,
+) -> None:
+    # Code that walks up the stack, as logging libraries do to find their caller. For a
+    # frame of code with no file, inspect.stack() goes through every loaded module.
     project.makepyfile(
         """
+        import os
         import sys
         import pytest
 
@@ -792,7 +796,37 @@ def test_every_frame_a_repeated_call_runs_under_names_its_module(project: pytest
             frame = sys._getframe()
             while frame is not None:
                 assert isinstance(frame.f_globals["__name__"], str), frame.f_code
+                if frame.f_globals["__name__"].startswith("pytest_perfbudget"):
+                    assert os.path.isfile(frame.f_code.co_filename), frame.f_code
                 frame = frame.f_back
         """
     )
     project.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+def test_an_error_of_the_plugin_while_timing_a_body_is_not_blamed_on_the_body(
+    project: pytest.Pytester,
+) -> None:
+    project.makeconftest(
+        """
+        import pytest_perfbudget.stats
+
+        def broken(seconds):
+            raise RuntimeError("broken summary")
+
+        pytest_perfbudget.stats.summarize = broken
+        """
+    )
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.budget(p95=200)
+        def test_fine():
+            pass
+        """
+    )
+    result = project.runpytest_subprocess()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*could not measure *test_fine: RuntimeError: broken summary"])
+    result.stdout.no_fnmatch_line("*run again*")

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from pytest_perfbudget.engine._pad import pad as _pad
 from pytest_perfbudget.engine.clock import MIN_SAMPLE_NS, Clock, clock_for
 from pytest_perfbudget.engine.recorder import Recorder
 from pytest_perfbudget.engine.tracing import TracerPause, peak_memory
@@ -257,24 +258,6 @@ def _gc_paused(paused: bool) -> Iterator[None]:
         yield
     finally:
         gc.enable()
-
-
-def _make_pad() -> Callable[..., object]:
-    """``pad(k, f, *args)``: ``f(*args)`` called ``k`` frames deeper, each frame holding
-    120 locals (about 1 KiB of CPython's frame stack). Written out, the function would
-    be 120 assignments long."""
-    names = " = ".join(f"_{i}" for i in range(120))
-    source = (
-        "def pad(k, f, *args):\n"
-        f"    {names} = None\n"
-        "    return pad(k - 1, f, *args) if k else f(*args)\n"
-    )
-    scope: dict[str, object] = {"__name__": __name__}  # read by code that walks the stack
-    exec(source, scope)  # a fixed text, built above
-    return scope["pad"]  # type: ignore[return-value]
-
-
-_pad = _make_pad()
 
 
 def _run_at_depths(  # noqa: PLR0917 - private, called from one place
