@@ -595,7 +595,8 @@ class _MeasuringHooks:
         except SpecError as exc:
             error = f"invalid budget for {item.nodeid}: {exc}"
         else:
-            if budget is not None or "perf" in getattr(item, "fixturenames", ()):
+            measured = budget is not None or "perf" in getattr(item, "fixturenames", ())
+            if measured and not self.plugin.settings.disable:
                 _import_judging()
             return
         pytest.fail(error, pytrace=False)
