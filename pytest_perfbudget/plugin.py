@@ -698,7 +698,7 @@ def _quiet(item: pytest.Item) -> contextlib.AbstractContextManager[None]:
     if uses_capture or method == "no":
         return contextlib.nullcontext()
     capman = item.config.pluginmanager.getplugin("capturemanager")
-    if method in {"fd", "sys"} and capman is not None and capman.is_globally_capturing():
+    if method in {"fd", "sys"} and capman is not None:  # its method is the option's
         return _dropped_from_capture(capman)
     from pytest_perfbudget.engine.tracing import silenced
 
