@@ -56,8 +56,7 @@ MARKER_HELP = (
 )
 XDIST_NOTE = (
     "budgeted tests ran in parallel xdist workers, which compete for the CPU and perturb "
-    "timings; run them in a serial step of their own (`-p no:xdist` or `-n 0`; `-m budget` "
-    "selects the tests with a budget marker, not those budgeted by a pattern)"
+    "timings; run them in a serial step of their own (`pytest -p no:xdist -m budget`)"
 )
 _STATUS_WORDS = {
     Status.OVER_BUDGET: "OVER BUDGET",
@@ -196,6 +195,8 @@ class PerfbudgetPlugin:
         #: The call report this process last gave a verdict, and the verdict: the
         #: controller keeps that very object (one copy of its samples), not a decoded one.
         self._attached: tuple[pytest.TestReport, Verdict] | None = None
+        #: The ``budget`` mark given to the tests a pattern budgets (no budget of its own).
+        self._pattern_mark: pytest.Mark | None = None
 
     # -- budgets and baseline entries --------------------------------------------
 
@@ -206,7 +207,7 @@ class PerfbudgetPlugin:
         return item.stash[budget_key]
 
     def _evaluate(self, item: pytest.Item) -> Budget | None:
-        markers = list(item.iter_markers("budget"))
+        markers = [mark for mark in item.iter_markers("budget") if mark is not self._pattern_mark]
         if markers:
             budgets = [spec.budget_from_marker(m.args, m.kwargs) for m in reversed(markers)]
             budget = spec.merge(budgets)
@@ -270,6 +271,22 @@ class PerfbudgetPlugin:
 
         return estimate_change(now, baseline)
 
+    @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Mark each test a pattern budgets, and no marker does, ``budget``: ``-m budget``
+        selects every budgeted test. Its budget is still the pattern's (``_evaluate``)."""
+        patterns = self.settings.patterns
+        if not patterns:
+            return
+        decorator = pytest.mark.budget  # made here: the marker is registered by now
+        self._pattern_mark = decorator.mark
+        for item in items:
+            if (
+                item.get_closest_marker("budget") is None
+                and spec.match(item.nodeid, patterns) is not None
+            ):
+                item.add_marker(decorator)
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         # The per-test hooks cost every test a little; a run with nothing to measure
         # does without them. (An xdist controller collects nothing and needs none.)
@@ -282,12 +299,7 @@ class PerfbudgetPlugin:
     def _needs_measuring(self, item: pytest.Item) -> bool:
         if item.get_closest_marker("budget") is not None:
             return True
-        if "perf" in getattr(item, "fixturenames", ()):
-            return True
-        return (
-            bool(self.settings.patterns)
-            and spec.match(item.nodeid, self.settings.patterns) is not None
-        )
+        return "perf" in getattr(item, "fixturenames", ())
 
     # -- measuring and judging -----------------------------------------------------
 

@@ -107,8 +107,66 @@ def test_a_marker_replaces_the_pattern_budget(
     pytester.runpytest().assert_outcomes(passed=1)
 
 
+SELECTABLE = """
+import pytest
+
+@pytest.mark.budget(p95=200)
+def test_marked():
+    pass
+
+def test_patterned():
+    pass
+
+def test_dropped():
+    pass
+
+def test_other():
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("expression", "selected"),
+    [
+        ("budget", ["test_marked", "test_patterned"]),
+        ("not budget", ["test_dropped", "test_other"]),
+    ],
+)
+def test_dash_m_budget_selects_the_tests_a_pattern_budgets_too(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject, expression: str, selected: list[str]
+) -> None:
+    write_pyproject(
+        'max_time = "0.2s"',
+        budgets='"*::test_[mpd]*" = { p95 = 200 }\n"*::test_dropped" = false',
+    )
+    pytester.makepyfile(test_select=SELECTABLE)
+    result = pytester.runpytest("-m", expression, "--collect-only", "-q")
+    listed = [line.partition("::")[2] for line in result.outlines if "::" in line]
+    assert listed == selected
+    pytester.runpytest("-m", expression).assert_outcomes(passed=2, deselected=2)
+
+
+def test_a_test_a_pattern_marks_keeps_the_pattern_s_budget(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    """The mark that makes ``-m budget`` select it holds no budget: the pattern's
+    applies, and a hook sees the test marked."""
+    write_pyproject(budgets='"test_*" = { p50 = "2ms" }')
+    pytester.makeconftest(
+        """
+        def pytest_collection_finish(session):
+            for item in session.items:
+                print("marks:", [mark.kwargs for mark in item.iter_markers("budget")])
+        """
+    )
+    pytester.makepyfile(SLEEPY_TEST)
+    result = pytester.runpytest("-s", "-m", "budget")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["marks: [[]{}[]]", "*p50 * is over its 2.00 ms budget*"])
+
+
 def test_the_report_header_describes_the_settings(project: pytest.Pytester) -> None:
-    project.makepyfile("def test_plain(): pass")
+    project.makepyfile("def test_other(): pass")
     result = project.runpytest()
     result.stdout.fnmatch_lines(
         ["perfbudget: timer=wall, max_time=200 ms, regression=10%, baseline=.perfbudget/*"]
@@ -119,7 +177,7 @@ def test_the_report_header_shows_configured_values(
     pytester: pytest.Pytester, write_pyproject: WritePyproject
 ) -> None:
     write_pyproject('timer = "cpu"\nmax_time = "50ms"\nregression = "5%"\nbaseline = "perf.json"')
-    pytester.makepyfile("def test_plain(): pass")
+    pytester.makepyfile("def test_other(): pass")
     result = pytester.runpytest()
     result.stdout.fnmatch_lines(
         ["perfbudget: timer=cpu, max_time=50.0 ms, regression=5%, baseline=perf.json*"]
@@ -146,7 +204,7 @@ def test_an_empty_fail_on_lets_an_over_budget_test_pass(
 
 def test_no_pyproject_means_defaults(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile("def test_plain(): pass")
+    pytester.makepyfile("def test_other(): pass")
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["perfbudget: timer=wall, max_time=1.00 s, regression=10%*"])
@@ -156,7 +214,7 @@ def test_no_pyproject_means_defaults(pytester: pytest.Pytester) -> None:
 
 
 def _usage_error(pytester: pytest.Pytester, pyproject: Path) -> pytest.RunResult:
-    pytester.makepyfile("def test_plain(): pass")
+    pytester.makepyfile("def test_other(): pass")
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{pyproject}: *"])
