@@ -15,8 +15,10 @@ __all__ = [
     "BENCHMARK_FALLBACK",
     "HYPOTHESIS_NOTE",
     "RepetitionError",
+    "benchmark_again",
     "benchmark_body",
     "benchmark_measurement",
+    "benchmark_repeatable",
     "doctest_body",
     "fresh_fixtures_note",
     "is_hypothesis_test",
@@ -64,7 +66,11 @@ def benchmark_measurement(fixture: Any) -> Measurement | None:
     Its ``stats.stats.data`` holds per-call seconds, one per round of
     ``stats.iterations`` calls.
     """
-    metadata = getattr(fixture, "stats", None)
+    return _benchmark_samples(getattr(fixture, "stats", None))
+
+
+def _benchmark_samples(metadata: Any) -> Measurement | None:
+    """The samples of one pytest-benchmark measurement (its ``Metadata``), if any."""
     data = getattr(getattr(metadata, "stats", None), "data", None)
     if not data:
         return None
@@ -92,6 +98,41 @@ def benchmark_body(fixture: Any, body: Callable[[], object]) -> Callable[[], obj
         return body()
 
     return call
+
+
+#: What a pytest-benchmark fixture keeps of its one use; :func:`benchmark_again` puts
+#: them back after each measurement it takes.
+_BENCHMARK_STATE = ("stats", "_mode", "_add_stats", "_max_time", "has_error")
+
+
+def benchmark_repeatable(fixture: Any) -> bool:
+    """Whether :func:`benchmark_again` can take ``fixture``'s measurement again: it
+    holds the state pytest-benchmark's fixture keeps (another plugin's may not)."""
+    return all(hasattr(fixture, name) for name in _BENCHMARK_STATE)
+
+
+def benchmark_again(
+    fixture: Any, body: Callable[[], object], share: float = 1.0
+) -> Measurement | None:
+    """pytest-benchmark's measurement taken once more, by running the test ``body``
+    again with its ``benchmark`` fixture ready for another use, ``share`` of its
+    ``--benchmark-max-time`` (a ``pedantic`` call keeps its own rounds). None when the
+    body did not use the fixture (see :func:`benchmark_repeatable` for which fixtures).
+
+    The fixture's state is put back afterwards, so pytest-benchmark's own table and
+    files show the test's own measurement, once; the body's exceptions propagate.
+    """
+    kept = {name: getattr(fixture, name) for name in _BENCHMARK_STATE}
+    fixture._mode = None
+    fixture._add_stats = lambda stats: None  # not listed in pytest-benchmark's session
+    fixture._max_time = kept["_max_time"] * share
+    try:
+        body()
+        taken = fixture.stats
+    finally:
+        for name, value in kept.items():
+            setattr(fixture, name, value)
+    return None if taken is kept["stats"] else _benchmark_samples(taken)
 
 
 def isolated(body: Callable[[], object]) -> Callable[[], object]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 # In-process pytester runs drop the modules a run imported. numpy's C extension cannot be
 # imported twice in one process, and re-importing hypothesis (its plugin does, at the end
@@ -65,3 +67,14 @@ def _assert_clean(result: pytest.RunResult) -> None:
 def assert_clean() -> Callable[[pytest.RunResult], None]:
     """A check that a run's output holds no traceback and no internal error."""
     return _assert_clean
+
+
+@pytest.fixture
+def instant_spread(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The waits between a flagged regression's re-measurement blocks take no time in
+    the next in-process run; ``pytest_perfbudget.measure``, as that run imports it (an
+    earlier run may have dropped from ``sys.modules`` the module that
+    ``from pytest_perfbudget import measure`` still gives)."""
+    measure = importlib.import_module("pytest_perfbudget.measure")
+    monkeypatch.setattr(measure, "SPREAD_GAP", 0.0)
+    return measure

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -45,16 +46,21 @@ def _entry(pytester: pytest.Pytester) -> dict[str, Any]:
     return dict(entry)
 
 
-def test_a_benchmark_over_budget_fails_on_its_own_samples(project: pytest.Pytester) -> None:
+def test_a_benchmark_over_budget_fails_confirmed_by_running_its_measurement_again(
+    project: pytest.Pytester,
+) -> None:
     _slow(project)
-    result = project.runpytest("--perfbudget-json=report.json")
+    result = project.runpytest("--perfbudget-json=report.json", "--benchmark-json=bench.json")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
             "*p95 * is over its 2.00 ms budget*",
-            "*decided on the test's own 7 samples, without a re-measurement*",
+            "measured: n=14 samples x 1 call(s), *, confirmed by a re-measurement",
         ]
     )
+    # pytest-benchmark's own report lists the test's own measurement, once
+    (listed,) = json.loads((project.path / "bench.json").read_text("utf-8"))["benchmarks"]
+    assert listed["stats"]["rounds"] == 7
 
 
 def test_a_benchmark_is_reported_in_benchmark_mode_with_its_rounds(
@@ -64,8 +70,95 @@ def test_a_benchmark_is_reported_in_benchmark_mode_with_its_rounds(
     project.runpytest("--perfbudget-json=report.json")
     entry = _entry(project)
     assert entry["mode"] == "benchmark"
-    assert entry["stats"]["n"] == 7
+    assert entry["stats"]["n"] == 14  # its 7 rounds, and the 7 of the re-measurement
     assert entry["status"] == "over_budget"
+
+
+SLOWED = """
+import os
+import time
+
+import pytest
+
+DELAY = float(os.environ.get("DELAY", "0"))
+
+def work():
+    if DELAY:
+        time.sleep(DELAY)
+    return sum(range(100))
+
+@pytest.mark.budget(p95="1s")
+def test_it(benchmark):
+    assert benchmark(work) == 4950
+"""
+
+
+@pytest.fixture
+def slowed(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, instant_spread: ModuleType
+) -> Callable[[float], pytest.RunResult]:
+    """A benchmark test saved at full speed; the returned call gates it with a sleep of
+    that many seconds in the benchmarked function (the spread's waits made instant)."""
+    project.makepyfile(SLOWED)
+    monkeypatch.delenv("DELAY", raising=False)
+    project.runpytest("--perfbudget-save", "--benchmark-max-time=0.05").assert_outcomes(passed=1)
+
+    def gate(delay: float) -> pytest.RunResult:
+        monkeypatch.setenv("DELAY", str(delay))
+        return project.runpytest(
+            "--perfbudget-json=report.json",
+            "--benchmark-max-time=0.05",
+            "--benchmark-json=bench.json",
+        )
+
+    return gate
+
+
+def test_a_benchmark_slower_than_its_baseline_fails_confirmed_by_running_it_again(
+    slowed: Callable[[float], pytest.RunResult], pytester: pytest.Pytester
+) -> None:
+    # a few microseconds saved, 5 ms now: far beyond any noise
+    result = slowed(0.005)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["min is slower than its baseline: *", "measured: *, confirmed by a re-measurement"]
+    )
+    entry = _entry(pytester)
+    assert (entry["mode"], entry["status"], entry["confirmed"]) == ("benchmark", "regressed", True)
+    (listed,) = json.loads((pytester.path / "bench.json").read_text("utf-8"))["benchmarks"]
+    assert listed["stats"]["min"] > 0.004  # pytest-benchmark's own measurement, once
+
+
+def test_a_benchmark_whose_second_run_fails_is_judged_on_its_own_samples(
+    project: pytest.Pytester, instant_spread: ModuleType
+) -> None:
+    project.makepyfile(
+        """
+        import time
+        import pytest
+
+        RUNS = []
+
+        @pytest.mark.budget(p95="2ms")
+        def test_it(benchmark):
+            RUNS.append(1)
+            assert len(RUNS) == 1, "run again"
+            benchmark.pedantic(time.sleep, args=(0.01,), rounds=7, iterations=1)
+        """
+    )
+    result = project.runpytest("--perfbudget-json=report.json")
+    result.assert_outcomes(failed=1)
+    entry = _entry(project)
+    assert entry["stats"]["n"] == 7
+    messages = entry["messages"]
+    assert any(
+        message.startswith(
+            "could not be measured again to confirm: the test failed when run again: "
+            "AssertionError: run again"
+        )
+        for message in messages
+    )
+    assert "decided on the test's own 7 samples, without a re-measurement" in messages
 
 
 def test_a_benchmark_under_budget_passes(project: pytest.Pytester) -> None:

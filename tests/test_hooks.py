@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -239,8 +240,11 @@ def pytest_perfbudget_compare(config, nodeid, now, baseline):
 
 
 @pytest.fixture
-def saved(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    """A project with a custom comparison rule and a saved baseline for ``test_fast``."""
+def saved(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, instant_spread: ModuleType
+) -> pytest.Pytester:
+    """A project with a custom comparison rule and a saved baseline for ``test_fast``;
+    its regressions' spread re-measurement does not wait."""
     monkeypatch.delenv("RULE", raising=False)
     project.makeconftest(CUSTOM_RULE)
     project.makepyfile(FAST)
@@ -289,11 +293,9 @@ def test_an_improved_test_is_listed_with_what_to_do_about_it(
 
 
 def test_after_a_few_confirmed_regressions_the_next_are_re_measured_at_once(
-    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, instant_spread: ModuleType
 ) -> None:
-    from pytest_perfbudget import measure
-
-    monkeypatch.setattr(measure, "SPREAD_GAP", 0.0)  # the spread's waits: not what is tested
+    measure = instant_spread  # the spread's waits: not what is tested
     monkeypatch.delenv("RULE", raising=False)
     project.makeconftest(CUSTOM_RULE)
     count = measure.SPREAD_REGRESSIONS + 2
