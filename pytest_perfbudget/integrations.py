@@ -101,8 +101,8 @@ def benchmark_body(fixture: Any, body: Callable[[], object]) -> Callable[[], obj
 
 
 #: What a pytest-benchmark fixture keeps of its one use; :func:`benchmark_again` puts
-#: them back after each measurement it takes.
-_BENCHMARK_STATE = ("stats", "_mode", "_add_stats", "_max_time", "has_error")
+#: them back after the measurement it takes.
+_BENCHMARK_STATE = ("stats", "_mode", "_add_stats", "has_error")
 
 
 def benchmark_repeatable(fixture: Any) -> bool:
@@ -111,13 +111,10 @@ def benchmark_repeatable(fixture: Any) -> bool:
     return all(hasattr(fixture, name) for name in _BENCHMARK_STATE)
 
 
-def benchmark_again(
-    fixture: Any, body: Callable[[], object], share: float = 1.0
-) -> Measurement | None:
+def benchmark_again(fixture: Any, body: Callable[[], object]) -> Measurement | None:
     """pytest-benchmark's measurement taken once more, by running the test ``body``
-    again with its ``benchmark`` fixture ready for another use, ``share`` of its
-    ``--benchmark-max-time`` (a ``pedantic`` call keeps its own rounds). None when the
-    body did not use the fixture (see :func:`benchmark_repeatable` for which fixtures).
+    again with its ``benchmark`` fixture ready for another use; None when the body
+    did not use the fixture (see :func:`benchmark_repeatable` for which fixtures).
 
     The fixture's state is put back afterwards, so pytest-benchmark's own table and
     files show the test's own measurement, once; the body's exceptions propagate.
@@ -125,7 +122,6 @@ def benchmark_again(
     kept = {name: getattr(fixture, name) for name in _BENCHMARK_STATE}
     fixture._mode = None
     fixture._add_stats = lambda stats: None  # not listed in pytest-benchmark's session
-    fixture._max_time = kept["_max_time"] * share
     try:
         body()
         taken = fixture.stats

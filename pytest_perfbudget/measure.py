@@ -23,7 +23,6 @@ from pytest_perfbudget.model import Budget, Change, Check, Measurement, Outcome,
 from pytest_perfbudget.units import format_change
 
 __all__ = [
-    "Again",
     "Judgement",
     "Perf",
     "Reference",
@@ -183,88 +182,33 @@ NOT_RE_MEASURED = "flagged as slower; not re-measured while saving a baseline"
 SAVE_TIME = 0.1
 
 
-@dataclass(frozen=True)
-class Again:
-    """How to measure once more what a first measurement measured: ``whole()`` as it
-    was taken (to confirm a failed limit), ``block()`` one short block of the spread
-    re-measurement of a flagged regression (:data:`SPREAD_BLOCKS`). Either raises
-    :class:`~pytest_perfbudget.errors.RepetitionError` when it cannot measure."""
-
-    whole: Callable[[], Measurement]
-    block: Callable[[], Measurement]
-
-
-def _merged(first: Measurement, other: Measurement) -> Measurement:
-    """Both measurements' samples as one; per call (``iterations`` 1) when they took
-    different numbers of calls a sample (pytest-benchmark calibrates each run anew)."""
-    if other.iterations == first.iterations:
-        return first.extended(other)
-    calls = [round(value * 1e9) for value in (*first.seconds, *other.seconds)]
-    return replace(first, sample_ns=calls, iterations=1, elapsed=first.elapsed + other.elapsed)
-
-
-def _spread(
-    measurement: Measurement, reference: Reference, block: Callable[[], Measurement]
-) -> tuple[Measurement, Change | None, str | None]:
+def _spread(  # noqa: PLR0917 - private, called from one place
+    plan: Plan,
+    clock: Clock | None,
+    fn: Callable[[], object],
+    measurement: Measurement,
+    reference: Reference,
+    mode: str,
+    setup: Callable[[], object] | None,
+) -> tuple[Measurement, object, Change | None, str | None]:
     """Re-measure a flagged regression in blocks spread out in time (see
-    :data:`SPREAD_BLOCKS`); the measurement with every block, and the change and
-    verdict on all of it: ``"regressed"`` only if every block kept it so, else
-    ``"inconclusive"``."""
+    :data:`SPREAD_BLOCKS`); the measurement with every block, the last call's result,
+    and the change and verdict on all of it: ``"regressed"`` only if every block
+    kept it so, else ``"inconclusive"``."""
+    block_plan = replace(plan, max_time=SPREAD_BLOCK * plan.max_time, min_rounds=1)
+    blocks = Runner(block_plan, clock, setup=setup)
+    result: object = None
     change: Change | None = None
     regression: str | None = None
-    for turn in range(SPREAD_BLOCKS if reference.spread else 1):
-        if turn:
+    for block in range(SPREAD_BLOCKS if reference.spread else 1):
+        if block:
             reference.sleep(SPREAD_GAP)
-        measurement = _merged(measurement, block())
+        again, result = blocks.measure(fn, mode=mode, iterations=measurement.iterations)
+        measurement = measurement.extended(again)
         change, regression = _compare(measurement, reference)
         if regression != "regressed":
-            return measurement, change, "inconclusive"
-    return measurement, change, regression
-
-
-def _confirmed(
-    first: Measurement,
-    budget: Budget,
-    checks: tuple[Check, ...],
-    compared: tuple[Change | None, str | None],
-    *,
-    reference: Reference | None,
-    again: Again,
-    precise: bool,
-) -> tuple[Measurement, tuple[Check, ...], Change | None, str | None, bool, list[str]]:
-    """Re-measure what the first measurement failed (its limit ``checks``, and the
-    change and regression verdict it was ``compared`` to): a limit once
-    (``again.whole``), a flagged regression in spread-out blocks (``again.block``),
-    and count only what the re-measurement confirms. The measurement with every
-    re-measurement, the checks, the change, the regression verdict, whether a
-    failure was confirmed, and what to say about it."""
-    change, regression = compared
-    first_change = change
-    measurement, confirmed, messages = first, False, []
-    failed, flagged = _failed(checks), regression == "regressed"
-    if failed:
-        more = again.whole()
-        measurement = _merged(first, more)
-        checks = _confirm(
-            checks,
-            compare.check_limits(budget, summarize(more.seconds), final=True),
-            compare.check_limits(budget, summarize(measurement.seconds), final=True),
-        )
-    if flagged and precise:  # a save does not gate on regressions: not worth 8 s
-        regression = "inconclusive"
-        messages.append(NOT_RE_MEASURED)
-    elif flagged:
-        assert reference is not None
-        measurement, change, regression = _spread(measurement, reference, again.block)
-        if regression == "regressed" and not reference.spread:
-            messages.append(NOT_SPREAD)
-    if failed or (flagged and not precise):
-        confirmed = regression == "regressed" or _failed(checks)
-        if not confirmed and failed:
-            messages.append(NOT_CONFIRMED)
-        if not confirmed and flagged and not precise and first_change is not None:
-            messages.append(not_confirmed_slowdown(first_change))
-    return measurement, checks, change, regression, confirmed, messages
+            return measurement, result, change, "inconclusive"
+    return measurement, result, change, regression
 
 
 def judge_callable(
@@ -289,28 +233,35 @@ def judge_callable(
     runner = Runner(plan, clock, setup=setup)
     decide = stop_rule(budget, min_rounds=plan.min_rounds, reference=reference, precise=precise)
     first, result = runner.measure(fn, decide, mode=mode)
-    block_plan = replace(plan, max_time=SPREAD_BLOCK * plan.max_time, min_rounds=1)
-    blocks = Runner(block_plan, clock, setup=setup)
-
-    def measured(taken: tuple[Measurement, object]) -> Measurement:
-        nonlocal result
-        measurement, result = taken
-        return measurement
-
-    again = Again(
-        whole=lambda: measured(runner.measure(fn, decide, mode=mode, iterations=first.iterations)),
-        block=lambda: measured(blocks.measure(fn, mode=mode, iterations=first.iterations)),
-    )
     checks = compare.check_limits(budget, summarize(first.seconds), final=True)
-    measurement, checks, change, regression, confirmed, messages = _confirmed(
-        first,
-        budget,
-        checks,
-        _compare(first, reference),
-        reference=reference,
-        again=again,
-        precise=precise,
-    )
+    change, regression = _compare(first, reference)
+    first_change = change
+    measurement, confirmed, messages = first, False, []
+    failed, flagged = _failed(checks), regression == "regressed"
+    if failed:
+        again, result = runner.measure(fn, decide, mode=mode, iterations=first.iterations)
+        measurement = first.extended(again)
+        checks = _confirm(
+            checks,
+            compare.check_limits(budget, summarize(again.seconds), final=True),
+            compare.check_limits(budget, summarize(measurement.seconds), final=True),
+        )
+    if flagged and precise:  # a save does not gate on regressions: not worth 8 s
+        regression = "inconclusive"
+        messages.append(NOT_RE_MEASURED)
+    elif flagged:
+        assert reference is not None
+        measurement, result, change, regression = _spread(
+            plan, clock, fn, measurement, reference, mode, setup
+        )
+        if regression == "regressed" and not reference.spread:
+            messages.append(NOT_SPREAD)
+    if failed or (flagged and not precise):
+        confirmed = regression == "regressed" or _failed(checks)
+        if not confirmed and failed:
+            messages.append(NOT_CONFIRMED)
+        if not confirmed and flagged and not precise and first_change is not None:
+            messages.append(not_confirmed_slowdown(first_change))
     memory, peak = _memory_check(budget, fn, setup)
     if memory is not None:
         checks += (memory,)
@@ -346,52 +297,58 @@ def judge_samples(
     budget: Budget,
     reference: Reference | None = None,
     *,
-    again: Again | None = None,
-    precise: bool = False,
+    again: Callable[[], Measurement] | None = None,
 ) -> Judgement:
     """Judge samples the test collected itself, or pytest-benchmark took.
 
-    ``again``, when given, takes them once more (pytest-benchmark's measurement,
-    by running the test body again): a failed limit and a flagged regression are
-    confirmed as :func:`judge_callable` confirms them. Without it, or when it
-    cannot measure, a regression counts only when its whole interval is above the
-    allowed slowdown; the minimum, which has none, never makes one."""
-    summary = summarize(measurement.seconds)
-    checks = compare.check_limits(budget, summary, final=True)
+    ``again``, when given, takes them once more (pytest-benchmark's measurement, by
+    running the test body again; it raises :class:`RepetitionError` when it cannot):
+    a failed limit counts only when that re-measurement fails it too. A regression
+    is not re-measured: it counts only when its whole interval is above the allowed
+    slowdown; the minimum, which has none, never makes one."""
+    checks = compare.check_limits(budget, summarize(measurement.seconds), final=True)
     messages: list[str] = []
-    change, regression = _compare(measurement, reference)
-    confirmed = remeasured = False
-    if again is not None and (_failed(checks) or regression == "regressed"):
+    confirmed = False
+    if again is not None and _failed(checks):
         try:
-            measurement, checks, change, regression, confirmed, messages = _confirmed(
-                measurement,
-                budget,
-                checks,
-                (change, regression),
-                reference=reference,
-                again=again,
-                precise=precise,
-            )
+            more = again()
         except RepetitionError as exc:
             messages.append(f"could not be measured again to confirm: {exc}")
         else:
-            summary, remeasured = summarize(measurement.seconds), True
+            first, measurement = checks, _merged(measurement, more)
+            checks = _confirm(
+                first,
+                compare.check_limits(budget, summarize(more.seconds), final=True),
+                compare.check_limits(budget, summarize(measurement.seconds), final=True),
+            )
+            confirmed = _failed(checks)
+            messages += [] if confirmed else [NOT_CONFIRMED]
+    summary = summarize(measurement.seconds)
+    change, regression = _compare(measurement, reference)
     threshold = reference.threshold if reference is not None else None
     if (
-        not remeasured
-        and regression == "regressed"
+        regression == "regressed"
         and change is not None
         and (change.low < 1 + (threshold or 0) or change.low == change.high)
     ):
         regression = "inconclusive"
         messages.append("flagged as slower, but samples the test takes cannot be re-measured")
-    if not remeasured and _failed(checks):
+    if _failed(checks) and not confirmed:
         messages.append(
             f"decided on the test's own {measurement.n} samples, without a re-measurement"
         )
     if budget.memory is not None:
         messages.append("memory budgets need perf(fn) or a timed test body; not checked")
     return Judgement(measurement, summary, checks, confirmed, tuple(messages), change, regression)
+
+
+def _merged(first: Measurement, other: Measurement) -> Measurement:
+    """Both measurements' samples as one; per call (``iterations`` 1) when they took
+    different numbers of calls a sample (pytest-benchmark calibrates each run anew)."""
+    if other.iterations == first.iterations:
+        return first.extended(other)
+    calls = [round(value * 1e9) for value in (*first.seconds, *other.seconds)]
+    return replace(first, sample_ns=calls, iterations=1, elapsed=first.elapsed + other.elapsed)
 
 
 @dataclass

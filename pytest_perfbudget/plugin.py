@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from pytest_perfbudget.baseline import Baseline, BaselineEntry
     from pytest_perfbudget.engine.runner import Plan
-    from pytest_perfbudget.measure import Again, Judgement, Perf, Reference
+    from pytest_perfbudget.measure import Judgement, Perf, Reference
     from pytest_perfbudget.paired import PairedMode
 
     #: A call to profile when a test fails its budget, and the setup it needs first.
@@ -407,14 +407,8 @@ class PerfbudgetPlugin:
             samples = benchmark_measurement(fixture)
             if samples is not None:
                 reference = self.reference_for(item, budget, plan.timer, "benchmark")
-                judged = judge_samples(
-                    samples,
-                    budget,
-                    reference,
-                    again=_benchmark_again(fixture, body),
-                    precise=self.settings.save,
-                )
-                return judged, None
+                repeat = _benchmark_again(fixture, body)
+                return judge_samples(samples, budget, reference, again=repeat), None
             body = benchmark_body(fixture, body)
         if budget.warmup is None:  # the test's own call has just warmed the body up
             plan = replace(plan, warmup=0.0)
@@ -856,23 +850,23 @@ def _fixture_refresher(item: pytest.Item) -> Callable[[], None] | None:
     return refresh
 
 
-def _benchmark_again(fixture: Any, body: Callable[[], object]) -> Again | None:
-    """How to take pytest-benchmark's measurement of a test again, to confirm a failure
-    (:func:`~pytest_perfbudget.integrations.benchmark_again`); None when its fixture
-    is not pytest-benchmark's. Each time runs the test body once more, warnings dropped."""
-    from pytest_perfbudget.engine.tracing import warnings_dropped
+def _benchmark_again(fixture: Any, body: Callable[[], object]) -> Callable[[], Measurement] | None:
+    """How to take pytest-benchmark's measurement of a test again, to confirm a broken
+    budget (:func:`~pytest_perfbudget.integrations.benchmark_again`): the test body run
+    once more, its warnings dropped. None when its fixture is not pytest-benchmark's."""
     from pytest_perfbudget.integrations import benchmark_again, benchmark_repeatable
-    from pytest_perfbudget.measure import SPREAD_BLOCK, Again
 
     if not benchmark_repeatable(fixture):
         return None
 
-    def take(share: float) -> Measurement:
+    def again() -> Measurement:
         import traceback
+
+        from pytest_perfbudget.engine.tracing import warnings_dropped
 
         try:
             with warnings_dropped():  # the test's own call showed them once
-                taken = benchmark_again(fixture, body, share)
+                taken = benchmark_again(fixture, body)
         except _REPEAT_FAILURES as exc:
             if not _raised_in(exc, body):
                 raise  # the plugin's: "could not measure", not the body's failure
@@ -883,7 +877,7 @@ def _benchmark_again(fixture: Any, body: Callable[[], object]) -> Again | None:
             raise RepetitionError("pytest-benchmark measured nothing when the test ran again")
         return taken
 
-    return Again(whole=lambda: take(1.0), block=lambda: take(SPREAD_BLOCK))
+    return again
 
 
 def _failure_text(exc: BaseException) -> str:

@@ -15,7 +15,6 @@ from pytest_perfbudget.engine.runner import Plan, Runner
 from pytest_perfbudget.errors import RepetitionError, SpecError
 from pytest_perfbudget.measure import (
     MIN_COMPARE_SAMPLES,
-    Again,
     Judgement,
     Perf,
     Reference,
@@ -471,101 +470,60 @@ def test_a_sample_regression_of_a_statistic_without_an_interval_is_inconclusive(
 
 @dataclass
 class _Again:
-    """Measurements taken again: ``whole`` ones of ``whole_ms``, blocks of ``block_ms``
-    (``iterations`` calls a sample); ``fail`` raises instead. Counts each kind."""
+    """Measurements taken again, of ``ms`` a call (``iterations`` calls a sample);
+    ``fail`` raises instead. Counts them."""
 
-    whole_ms: float = 50.0
-    block_ms: float = 1.0
+    ms: float = 50.0
     iterations: int = 1
     fail: str | None = None
-    taken: list[str] = field(default_factory=list)
+    taken: int = 0
 
-    def _take(self, kind: str, ms: float) -> Measurement:
-        self.taken.append(kind)
+    def __call__(self) -> Measurement:
+        self.taken += 1
         if self.fail is not None:
             raise RepetitionError(self.fail)
-        ns = round(ms * MS_NS * self.iterations)
+        ns = round(self.ms * MS_NS * self.iterations)
         return Measurement((ns,) * 10, iterations=self.iterations, mode="benchmark")
 
-    def again(self) -> Again:
-        return Again(
-            whole=lambda: self._take("whole", self.whole_ms),
-            block=lambda: self._take("block", self.block_ms),
-        )
 
-
-def test_a_sample_regression_taken_again_is_confirmed_by_spread_blocks() -> None:
-    sleeps: list[float] = []
-    taker = _Again()
-    reference = _reference([1.12], sleep=sleeps.append)  # no interval above the allowance
-    judgement = judge_samples(
-        _measurement([1.0] * 60, "benchmark"), Budget(), reference, again=taker.again()
-    )
-    assert (judgement.regression, judgement.confirmed) == ("regressed", True)
-    assert taker.taken == ["block"] * measure.SPREAD_BLOCKS
-    assert sleeps == [measure.SPREAD_GAP] * (measure.SPREAD_BLOCKS - 1)
-    assert judgement.measurement.n == 60 + 10 * measure.SPREAD_BLOCKS
-    assert judgement.messages == ()
-
-
-def test_a_sample_regression_a_block_clears_is_inconclusive_and_says_what_it_read() -> None:
-    taker = _Again()
-    judgement = judge_samples(
-        _measurement([1.0] * 60), Budget(), _reference([1.5, 1.0]), again=taker.again()
-    )
-    assert (judgement.regression, judgement.confirmed) == ("inconclusive", False)
-    assert taker.taken == ["block"]
-    assert judgement.messages == (
-        "a re-measurement did not confirm the slowdown the first measurement showed (min +50 %)",
-    )
-
-
-def test_samples_over_budget_taken_again_are_confirmed_by_a_whole_measurement() -> None:
-    taker = _Again()
-    judgement = judge_samples(_measurement([50.0] * 20), budget(p95=5), again=taker.again())
+def test_samples_over_budget_taken_again_are_confirmed_by_the_second_measurement() -> None:
+    again = _Again()
+    judgement = judge_samples(_measurement([50.0] * 20), budget(p95=5), again=again)
     assert [check.outcome for check in judgement.checks] == [Outcome.FAIL]
-    assert judgement.confirmed
-    assert taker.taken == ["whole"]
+    assert (judgement.confirmed, again.taken, judgement.measurement.n) == (True, 1, 30)
     assert judgement.messages == ()
 
 
 def test_samples_over_budget_a_second_measurement_clears_are_inconclusive() -> None:
-    taker = _Again(whole_ms=1.0)
-    judgement = judge_samples(_measurement([50.0] * 20), budget(p95=5), again=taker.again())
+    judgement = judge_samples(_measurement([50.0] * 20), budget(p95=5), again=_Again(ms=1.0))
     assert [check.outcome for check in judgement.checks] == [Outcome.INCONCLUSIVE]
     assert judgement.messages == (measure.NOT_CONFIRMED,)
 
 
 def test_samples_taken_again_with_other_iterations_are_merged_per_call() -> None:
-    taker = _Again(whole_ms=40.0, iterations=4)
-    judgement = judge_samples(_measurement([50.0] * 20), budget(p95=5), again=taker.again())
+    again = _Again(ms=40.0, iterations=4)
+    judgement = judge_samples(_measurement([50.0] * 20), budget(p95=5), again=again)
     measurement = judgement.measurement
     assert (measurement.n, measurement.iterations) == (30, 1)
-    assert sorted(measurement.seconds)[0] == pytest.approx(0.040)
+    assert min(measurement.seconds) == pytest.approx(0.040)
     assert max(measurement.seconds) == pytest.approx(0.050)
 
 
-def test_samples_that_cannot_be_taken_again_are_judged_as_they_are() -> None:
-    taker = _Again(fail="the test failed when run again: AssertionError: no")
-    judgement = judge_samples(
-        _measurement([1.0] * 60), Budget(), _reference([1.12]), again=taker.again()
-    )
-    assert judgement.regression == "inconclusive"
+def test_samples_that_cannot_be_taken_again_are_decided_on_their_own() -> None:
+    again = _Again(fail="the test failed when run again: AssertionError: no")
+    judgement = judge_samples(_measurement([50.0] * 20), budget(p95=5), again=again)
+    assert [check.outcome for check in judgement.checks] == [Outcome.FAIL]
     assert judgement.messages == (
         "could not be measured again to confirm: the test failed when run again: "
         "AssertionError: no",
-        "flagged as slower, but samples the test takes cannot be re-measured",
+        "decided on the test's own 20 samples, without a re-measurement",
     )
 
 
-def test_a_sample_regression_flagged_while_saving_is_not_taken_again() -> None:
-    taker = _Again()
-    judgement = judge_samples(
-        _measurement([1.0] * 60), Budget(), _reference([1.5]), again=taker.again(), precise=True
-    )
-    assert judgement.regression == "inconclusive"
-    assert taker.taken == []
-    assert judgement.messages == (measure.NOT_RE_MEASURED,)
+def test_a_sample_regression_is_not_taken_again() -> None:
+    again = _Again()
+    judgement = judge_samples(_measurement([1.0] * 60), Budget(), _reference([1.12]), again=again)
+    assert (judgement.regression, again.taken) == ("inconclusive", 0)
 
 
 # -- Perf -----------------------------------------------------------------------------------
