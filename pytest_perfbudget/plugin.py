@@ -946,13 +946,25 @@ def _judge_paired(
         budget=budget,
         plan=session.plan_for(budget or Budget(source="none"), plugin.settings),
         threshold=session.threshold(budget or Budget(source="none"), plugin.settings),
-        body=_body(item),
+        body=_paired_body(item),
         refresh=_fixture_refresher(item),
         measurer=item.stash.get(perf_key, None),
         selection=lambda: _measured_ids(plugin, item.session.items),
     )
     judgement = paired.judge(request)
     return None if judgement is None else (judgement, None)
+
+
+def _paired_body(item: pytest.Item) -> Callable[[], object]:
+    """The body a paired worker times: with a ``benchmark`` fixture, which pytest-benchmark
+    leaves disabled in a worker (``forwarded_options``), one it lets every call use."""
+    body = _body(item)
+    fixture = getattr(item, "funcargs", {}).get("benchmark")
+    if fixture is None:
+        return body
+    from pytest_perfbudget.integrations import benchmark_body
+
+    return benchmark_body(fixture, body)
 
 
 def _measured_ids(plugin: PerfbudgetPlugin, items: Sequence[pytest.Item]) -> list[str]:

@@ -519,6 +519,7 @@ def test_the_workers_get_the_options_that_shape_collection() -> None:
     assert forwarded_options(doctests.get, lambda name: False) == ()  # -p no:doctest
     assert forwarded_options({"importmode": "prepend"}.get, lambda name: False) == ()
     assert forwarded_options({}.get, {"xdist"}.__contains__) == ("-n", "0")
+    assert forwarded_options({}.get, {"benchmark"}.__contains__) == ("--benchmark-disable",)
 
 
 def test_a_config_file_named_with_c_is_the_same_file_in_each_tree(tmp_path: Path) -> None:
@@ -678,6 +679,35 @@ def test_perf(frozen, perf):
 def test_body(frozen):
     work.work()
 """
+
+
+BENCHMARKED = """\
+import pytest
+import work
+
+@pytest.mark.budget(p95="100ms")
+def test_benchmarked(benchmark):
+    assert benchmark(work.work) > 0
+"""
+
+
+def test_a_pytest_benchmark_test_is_paired_on_its_body_with_pytest_benchmark_off(
+    pytester: pytest.Pytester, assert_clean: AssertClean
+) -> None:
+    """Each timed call of the body ran pytest-benchmark's own measurement (a second
+    by default) before the workers got ``--benchmark-disable``: over the budget."""
+    pytest.importorskip("pytest_benchmark")
+    path = _repo(pytester)
+    (path / "test_work.py").write_text(BENCHMARKED)
+    _git(path, "commit", "-q", "-am", "a benchmark test")
+    result = pytester.runpytest_subprocess(
+        "--perfbudget-against=HEAD", "--perfbudget-json=report.json", timeout=180
+    )
+    assert_clean(result)
+    result.assert_outcomes(passed=1)
+    (entry,) = json.loads((path / "report.json").read_text())["tests"]
+    assert (entry["mode"], entry["change"]["mode"]) == ("body", "paired")
+    assert entry["stats"]["p95"] < 0.1
 
 
 def test_tests_under_a_freeze_are_paired_with_the_real_clock(

@@ -35,8 +35,13 @@ def forwarded_options(
     per tree (see ``Coordinator``); other options reach the workers only through the
     ini file's ``addopts``, as they could change what a worker writes (reports, the
     cache) or selects. With pytest-xdist loaded, ``-n 0``: a worker runs its tests
-    itself, whatever ``-n`` the ``addopts`` give."""
+    itself, whatever ``-n`` the ``addopts`` give. With pytest-benchmark loaded,
+    ``--benchmark-disable``: a worker times the test body, in which ``benchmark(fn)``
+    then calls ``fn`` once instead of running pytest-benchmark's own measurement
+    (a second or more) inside every timed call."""
     args: list[str] = ["-n", "0"] if has_plugin("xdist") else []
+    if has_plugin("benchmark"):
+        args.append("--benchmark-disable")
     for flag, name in (("-W", "pythonwarnings"), ("-p", "plugins"), ("-o", "override_ini")):
         for value in getoption(name) or ():
             args += [flag, str(value)]
