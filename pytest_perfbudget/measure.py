@@ -322,7 +322,8 @@ def judge_samples(
                 compare.check_limits(budget, summarize(measurement.seconds), final=True),
             )
             confirmed = _failed(checks)
-            messages += [] if confirmed else [NOT_CONFIRMED]
+            if not confirmed:
+                messages.append(NOT_CONFIRMED)
     summary = summarize(measurement.seconds)
     change, regression = _compare(measurement, reference)
     threshold = reference.threshold if reference is not None else None

@@ -832,6 +832,10 @@ def _fixture_refresher(item: pytest.Item) -> Callable[[], None] | None:
     stashed = dict(storage) if isinstance(storage, dict) else {}
 
     def refresh() -> None:
+        with _setup_unshown(function.config):
+            renew()
+
+    def renew() -> None:
         finalizers = stack[function][0]
         failures: list[BaseException] = []
         while len(finalizers) > keep:
@@ -848,6 +852,19 @@ def _fixture_refresher(item: pytest.Item) -> Callable[[], None] | None:
         function.setup()
 
     return refresh
+
+
+@contextlib.contextmanager
+def _setup_unshown(config: pytest.Config) -> Iterator[None]:
+    """``--setup-show`` off in the block: the fixtures set up afresh for each timed call
+    are not listed, thousands of lines; the test's own set-up and pytest's teardown
+    of the last set are."""
+    shown = getattr(config.option, "setupshow", False)
+    config.option.setupshow = False
+    try:
+        yield
+    finally:
+        config.option.setupshow = shown
 
 
 def _benchmark_again(fixture: Any, body: Callable[[], object]) -> Callable[[], Measurement] | None:

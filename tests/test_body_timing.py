@@ -518,6 +518,17 @@ def test_a_body_that_changes_its_fixtures_is_timed_on_fixtures_set_up_afresh(
     assert test["change"]["ratio"] > 0
 
 
+def test_setup_show_lists_a_fresh_fixture_test_s_own_set_up_and_the_last_teardown(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(REGISTERING_TEST)
+    result = project.runpytest("--setup-show")
+    result.assert_outcomes(passed=1)
+    assert _lines(project, "setups.txt") > 5  # set up afresh for the timed calls
+    shown = [line.split()[:3] for line in result.outlines if line.strip().endswith(" registry")]
+    assert shown == [["SETUP", "F", "registry"], ["TEARDOWN", "F", "registry"]]
+
+
 def test_an_over_budget_body_on_fresh_fixtures_is_profiled_on_fresh_ones(
     project: pytest.Pytester, assert_clean: Callable[[pytest.RunResult], None]
 ) -> None:
