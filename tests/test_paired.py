@@ -681,6 +681,18 @@ def test_body(frozen):
 """
 
 
+def _paired_with(
+    pytester: pytest.Pytester, path: Path, tests: str, message: str
+) -> pytest.RunResult:
+    """``tests`` committed as the repository's test file, then run paired against HEAD
+    (a subprocess; the report in ``report.json``)."""
+    (path / "test_work.py").write_text(tests)
+    _git(path, "commit", "-q", "-am", message)
+    return pytester.runpytest_subprocess(
+        "--perfbudget-against=HEAD", "--perfbudget-json=report.json", timeout=180
+    )
+
+
 BENCHMARKED = """\
 import pytest
 import work
@@ -698,11 +710,7 @@ def test_a_pytest_benchmark_test_is_paired_on_its_body_with_pytest_benchmark_off
     by default) before the workers got ``--benchmark-disable``: over the budget."""
     pytest.importorskip("pytest_benchmark")
     path = _repo(pytester)
-    (path / "test_work.py").write_text(BENCHMARKED)
-    _git(path, "commit", "-q", "-am", "a benchmark test")
-    result = pytester.runpytest_subprocess(
-        "--perfbudget-against=HEAD", "--perfbudget-json=report.json", timeout=180
-    )
+    result = _paired_with(pytester, path, BENCHMARKED, "a benchmark test")
     assert_clean(result)
     result.assert_outcomes(passed=1)
     (entry,) = json.loads((path / "report.json").read_text())["tests"]
@@ -723,11 +731,7 @@ def test_tests_under_a_freeze_are_paired_with_the_real_clock(
     path = _repo(pytester)
     with (path / "pyproject.toml").open("a") as config:
         config.write('fail_on = ["budget"]\n')
-    (path / "test_work.py").write_text(FROZEN_TESTS)
-    _git(path, "commit", "-q", "-am", "frozen fixtures")
-    result = pytester.runpytest_subprocess(
-        "--perfbudget-against=HEAD", "--perfbudget-json=report.json", timeout=180
-    )
+    result = _paired_with(pytester, path, FROZEN_TESTS, "frozen fixtures")
     assert_clean(result)
     result.assert_outcomes(passed=2)
     for entry in json.loads((path / "report.json").read_text())["tests"]:
