@@ -139,8 +139,20 @@ def describe_check(check: Check) -> str:
     }[check.outcome]
     ratio = f", {_over(check.observed / check.limit)}" if check.outcome is Outcome.FAIL else ""
     note = "" if check.exact else "; decided on the point estimate"
+    if _over_unconfirmed(check):
+        relation, note = "is over", f"{note}; not confirmed by a re-measurement"
     detail = f"{_bounds_text(check)}{ratio}{note}"
     return f"{check.stat} {observed} {relation} its {limit} budget ({detail})"
+
+
+def _over_unconfirmed(check: Check) -> bool:
+    """An inconclusive check whose samples are over the limit all the same: the first
+    measurement failed it and a re-measurement alone did not (``measure._confirm``)."""
+    if check.outcome is not Outcome.INCONCLUSIVE:
+        return False
+    if check.exact:
+        return check.low is not None and check.low > check.limit
+    return check.observed > check.limit
 
 
 def describe_change(change: Change, baseline: Summary, verdict: str | None) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from pytest_perfbudget.compare import (
@@ -207,6 +209,19 @@ def test_an_inconclusive_check_cannot_be_told_apart_from_its_budget() -> None:
     check = _check(Outcome.INCONCLUSIVE, limit=11 * MS)
     assert describe_check(check) == (
         "p95 10.0 ms cannot be told apart from its 11.0 ms budget (99 % bounds 9.00 ms … 12.0 ms)"
+    )
+
+
+def test_an_inconclusive_check_over_its_budget_says_a_re_measurement_did_not_confirm_it() -> None:
+    check = _check(Outcome.INCONCLUSIVE, limit=8 * MS)
+    assert describe_check(check) == (
+        "p95 10.0 ms is over its 8.00 ms budget (99 % bounds 9.00 ms … 12.0 ms; "
+        "not confirmed by a re-measurement)"
+    )
+    point = replace(check, low=None, high=None, exact=False)
+    assert describe_check(point) == (
+        "p95 10.0 ms is over its 8.00 ms budget (too few samples for 99 % bounds; decided on "
+        "the point estimate; not confirmed by a re-measurement)"
     )
 
 
