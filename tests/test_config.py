@@ -166,7 +166,7 @@ def test_a_test_a_pattern_marks_keeps_the_pattern_s_budget(
 
 
 def test_the_report_header_describes_the_settings(project: pytest.Pytester) -> None:
-    project.makepyfile("def test_other(): pass")
+    project.makepyfile("def test_plain(): pass")
     result = project.runpytest()
     result.stdout.fnmatch_lines(
         ["perfbudget: timer=wall, max_time=200 ms, regression=10%, baseline=.perfbudget/*"]
@@ -177,7 +177,7 @@ def test_the_report_header_shows_configured_values(
     pytester: pytest.Pytester, write_pyproject: WritePyproject
 ) -> None:
     write_pyproject('timer = "cpu"\nmax_time = "50ms"\nregression = "5%"\nbaseline = "perf.json"')
-    pytester.makepyfile("def test_other(): pass")
+    pytester.makepyfile("def test_plain(): pass")
     result = pytester.runpytest()
     result.stdout.fnmatch_lines(
         ["perfbudget: timer=cpu, max_time=50.0 ms, regression=5%, baseline=perf.json*"]
@@ -204,7 +204,7 @@ def test_an_empty_fail_on_lets_an_over_budget_test_pass(
 
 def test_no_pyproject_means_defaults(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile("def test_other(): pass")
+    pytester.makepyfile("def test_plain(): pass")
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["perfbudget: timer=wall, max_time=1.00 s, regression=10%*"])
@@ -214,7 +214,7 @@ def test_no_pyproject_means_defaults(pytester: pytest.Pytester) -> None:
 
 
 def _usage_error(pytester: pytest.Pytester, pyproject: Path) -> pytest.RunResult:
-    pytester.makepyfile("def test_other(): pass")
+    pytester.makepyfile("def test_plain(): pass")
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{pyproject}: *"])
