@@ -315,7 +315,7 @@ def judge_samples(
         except RepetitionError as exc:
             messages.append(f"could not be measured again to confirm: {exc}")
         else:
-            first, measurement = checks, _merged(measurement, more)
+            first, measurement = checks, measurement.extended(more)
             checks = _confirm(
                 first,
                 compare.check_limits(budget, summarize(more.seconds), final=True),
@@ -341,15 +341,6 @@ def judge_samples(
     if budget.memory is not None:
         messages.append("memory budgets need perf(fn) or a timed test body; not checked")
     return Judgement(measurement, summary, checks, confirmed, tuple(messages), change, regression)
-
-
-def _merged(first: Measurement, other: Measurement) -> Measurement:
-    """Both measurements' samples as one; per call (``iterations`` 1) when they took
-    different numbers of calls a sample (pytest-benchmark calibrates each run anew)."""
-    if other.iterations == first.iterations:
-        return first.extended(other)
-    calls = [round(value * 1e9) for value in (*first.seconds, *other.seconds)]
-    return replace(first, sample_ns=calls, iterations=1, elapsed=first.elapsed + other.elapsed)
 
 
 @dataclass

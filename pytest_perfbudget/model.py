@@ -144,13 +144,16 @@ class Measurement:
         return seconds_of(self.sample_ns, self.iterations)
 
     def extended(self, other: Measurement) -> Measurement:
-        """Both measurements' samples as one (same iterations required)."""
+        """Both measurements' samples as one; per call (``iterations`` 1) when they took
+        different numbers of calls a sample (pytest-benchmark calibrates each run anew)."""
+        elapsed = self.elapsed + other.elapsed
         if other.iterations != self.iterations:
-            return other if other.n >= self.n else self
+            calls = [round(value * 1e9) for value in (*self.seconds, *other.seconds)]
+            return replace(self, sample_ns=calls, iterations=1, elapsed=elapsed)
         return replace(
             self,
             sample_ns=packed_samples(self.sample_ns) + packed_samples(other.sample_ns),
-            elapsed=self.elapsed + other.elapsed,
+            elapsed=elapsed,
         )
 
 

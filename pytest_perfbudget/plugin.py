@@ -299,7 +299,7 @@ class PerfbudgetPlugin:
     def _needs_measuring(self, item: pytest.Item) -> bool:
         if item.get_closest_marker("budget") is not None:
             return True
-        return "perf" in getattr(item, "fixturenames", ())
+        return _uses_perf(item)
 
     # -- measuring and judging -----------------------------------------------------
 
@@ -399,17 +399,16 @@ class PerfbudgetPlugin:
         from pytest_perfbudget.measure import judge_samples
 
         plan = session.plan_for(budget, self.settings)
-        fixture = getattr(item, "funcargs", {}).get("benchmark")
+        fixture = _benchmark_fixture(item)
         body = _body(item)
         if fixture is not None:
-            from pytest_perfbudget.integrations import benchmark_body, benchmark_measurement
+            from pytest_perfbudget.integrations import benchmark_measurement
 
             samples = benchmark_measurement(fixture)
             if samples is not None:
                 reference = self.reference_for(item, budget, plan.timer, "benchmark")
                 repeat = _benchmark_again(fixture, body)
                 return judge_samples(samples, budget, reference, again=repeat), None
-            body = benchmark_body(fixture, body)
         if budget.warmup is None:  # the test's own call has just warmed the body up
             plan = replace(plan, warmup=0.0)
         with warnings_dropped():  # the test's own call showed them once
@@ -441,7 +440,6 @@ class PerfbudgetPlugin:
         what a call raised. What the failed call's frames hold is let go of before
         this returns: kept by its traceback to a garbage collection in a later test
         (a file it left open, say), its warnings would be that test's."""
-        import traceback
 
         from pytest_perfbudget.measure import judge_callable
 
@@ -453,10 +451,9 @@ class PerfbudgetPlugin:
                 body, budget, plan, mode=mode, reference=reference, precise=precise, setup=setup
             )
         except _REPEAT_FAILURES as exc:
-            if not _raised_in(exc, body, setup):
+            failure = _body_failure(exc, body, setup)
+            if failure is None:
                 raise  # the plugin's: "could not measure", not the body's failure
-            failure = _failure_text(exc)
-            traceback.clear_frames(exc.__traceback__)
         else:
             return judgement, None
         return None, failure
@@ -608,7 +605,7 @@ class _MeasuringHooks:
         except SpecError as exc:
             error = f"invalid budget for {item.nodeid}: {exc}"
         else:
-            measured = budget is not None or "perf" in getattr(item, "fixturenames", ())
+            measured = budget is not None or _uses_perf(item)
             if measured and not self.plugin.settings.disable:
                 _import_judging()
             return
@@ -736,6 +733,18 @@ def _dropped_from_capture(capman: CaptureManager) -> Iterator[None]:
         sys.stderr.write(kept.err)
 
 
+def _body_failure(exc: BaseException, *calls: Callable[[], object] | None) -> str | None:
+    """What ``exc``, raised while ``calls`` ran, says (:func:`_failure_text`), the frames
+    it holds let go of (see ``_time_body``); None when it came from the plugin's own
+    code instead (:func:`_raised_in`)."""
+    import traceback
+
+    if not _raised_in(exc, *calls):
+        return None
+    traceback.clear_frames(exc.__traceback__)
+    return _failure_text(exc)
+
+
 def _raised_in(exc: BaseException, *calls: Callable[[], object] | None) -> bool:
     """Whether ``exc`` came out of one of ``calls`` (its traceback passes through the
     frame of one), rather than from the code that called them; true when that
@@ -784,10 +793,17 @@ def _body(item: pytest.Item) -> Callable[[], object]:
     """The test body to repeat: ``runtest`` (on the fixtures set up, or on fresh ones,
     see :func:`_fixture_refresher`), for a ``unittest.TestCase`` its own run() into
     a private result, and for a doctest ``runtest`` on a fresh copy of its globals;
-    each call in a copy of the context."""
+    each call in a copy of the context. With a pytest-benchmark fixture, each call may
+    use it again (it allows one use a test; disabled, as under pytest-xdist and in
+    paired workers, it measures nothing and would refuse the second)."""
     import unittest
 
-    from pytest_perfbudget.integrations import doctest_body, isolated, unittest_body
+    from pytest_perfbudget.integrations import (
+        benchmark_body,
+        doctest_body,
+        isolated,
+        unittest_body,
+    )
 
     case = getattr(item, "instance", None)
     body: Callable[[], object]
@@ -797,7 +813,18 @@ def _body(item: pytest.Item) -> Callable[[], object]:
         body = doctest_body(item, doctest_globals)
     else:
         body = item.runtest
-    return isolated(body)
+    fixture = _benchmark_fixture(item)
+    return isolated(body) if fixture is None else benchmark_body(fixture, isolated(body))
+
+
+def _uses_perf(item: pytest.Item) -> bool:
+    """Whether the test requests the ``perf`` fixture: measured, budgeted or not."""
+    return "perf" in getattr(item, "fixturenames", ())
+
+
+def _benchmark_fixture(item: pytest.Item) -> Any:
+    """The test's pytest-benchmark ``benchmark`` fixture, if it uses one."""
+    return getattr(item, "funcargs", {}).get("benchmark")
 
 
 def _fixture_refresher(item: pytest.Item) -> Callable[[], None] | None:
@@ -832,24 +859,21 @@ def _fixture_refresher(item: pytest.Item) -> Callable[[], None] | None:
     stashed = dict(storage) if isinstance(storage, dict) else {}
 
     def refresh() -> None:
-        with _setup_unshown(function.config):
-            renew()
-
-    def renew() -> None:
         finalizers = stack[function][0]
         failures: list[BaseException] = []
-        while len(finalizers) > keep:
-            try:
-                finalizers.pop()()
-            except _REPEAT_FAILURES as exc:  # the others still run, as in pytest's teardown
-                failures.append(exc)
-        for key, value in stashed.items():  # tmp_path's teardown deletes what it reads
-            if key not in function.stash:
-                function.stash[key] = value
-        if failures:
-            raise RepetitionError(f"a fixture's teardown raised {_failure_text(failures[0])}")
-        function._initrequest()  # new funcargs, and a new request that fills them
-        function.setup()
+        with _setup_unshown(function.config):
+            while len(finalizers) > keep:
+                try:
+                    finalizers.pop()()
+                except _REPEAT_FAILURES as exc:  # the others still run, as in pytest's teardown
+                    failures.append(exc)
+            for key, value in stashed.items():  # tmp_path's teardown deletes what it reads
+                if key not in function.stash:
+                    function.stash[key] = value
+            if failures:
+                raise RepetitionError(f"a fixture's teardown raised {_failure_text(failures[0])}")
+            function._initrequest()  # new funcargs, and a new request that fills them
+            function.setup()
 
     return refresh
 
@@ -877,19 +901,16 @@ def _benchmark_again(fixture: Any, body: Callable[[], object]) -> Callable[[], M
         return None
 
     def again() -> Measurement:
-        import traceback
-
         from pytest_perfbudget.engine.tracing import warnings_dropped
 
         try:
             with warnings_dropped():  # the test's own call showed them once
                 taken = benchmark_again(fixture, body)
         except _REPEAT_FAILURES as exc:
-            if not _raised_in(exc, body):
+            failure = _body_failure(exc, body)
+            if failure is None:
                 raise  # the plugin's: "could not measure", not the body's failure
-            text = f"the test failed when run again: {_failure_text(exc)}"
-            traceback.clear_frames(exc.__traceback__)
-            raise RepetitionError(text) from None
+            raise RepetitionError(f"the test failed when run again: {failure}") from None
         if taken is None:
             raise RepetitionError("pytest-benchmark measured nothing when the test ran again")
         return taken
@@ -963,25 +984,13 @@ def _judge_paired(
         budget=budget,
         plan=session.plan_for(budget or Budget(source="none"), plugin.settings),
         threshold=session.threshold(budget or Budget(source="none"), plugin.settings),
-        body=_paired_body(item),
+        body=_body(item),
         refresh=_fixture_refresher(item),
         measurer=item.stash.get(perf_key, None),
         selection=lambda: _measured_ids(plugin, item.session.items),
     )
     judgement = paired.judge(request)
     return None if judgement is None else (judgement, None)
-
-
-def _paired_body(item: pytest.Item) -> Callable[[], object]:
-    """The body a paired worker times: with a ``benchmark`` fixture, which pytest-benchmark
-    leaves disabled in a worker (``forwarded_options``), one it lets every call use."""
-    body = _body(item)
-    fixture = getattr(item, "funcargs", {}).get("benchmark")
-    if fixture is None:
-        return body
-    from pytest_perfbudget.integrations import benchmark_body
-
-    return benchmark_body(fixture, body)
 
 
 def _measured_ids(plugin: PerfbudgetPlugin, items: Sequence[pytest.Item]) -> list[str]:
@@ -992,7 +1001,7 @@ def _measured_ids(plugin: PerfbudgetPlugin, items: Sequence[pytest.Item]) -> lis
             budget = plugin.budget_of(item)
         except SpecError:
             continue
-        if budget is not None or "perf" in getattr(item, "fixturenames", ()):
+        if budget is not None or _uses_perf(item):
             out.append(item.nodeid)
     return out
 
