@@ -18,7 +18,7 @@ replaces and copies the text of every other entry as it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -141,6 +141,8 @@ class SaveResult:
 
     path: Path
     changes: Sequence[Change]
+    #: The node ids of the entries ``drop`` removed, sorted.
+    dropped: Sequence[str] = ()
 
 
 # -- reading ----------------------------------------------------------------------
@@ -320,8 +322,10 @@ def save(
     *,
     machine: Mapping[str, Any],
     generator: str,
+    drop: Callable[[str], bool] | None = None,
 ) -> SaveResult:
-    """Write ``entries`` into the baseline at ``path``, keeping every other entry.
+    """Write ``entries`` into the baseline at ``path``, keeping every other entry but
+    those whose node id ``drop`` is true for.
 
     Under an exclusive lock the current file is read again, so entries another
     writer saved meanwhile survive; an unreadable current file is an error, never
@@ -332,12 +336,15 @@ def save(
     new = {entry.nodeid: entry for entry in entries}
     with locked(path), paused_collector():  # many strings, no cycles
         texts = _stored(path, read_text(path))
+        dropped = sorted(n for n in texts if drop and n not in new and drop(n))
+        for nodeid in dropped:
+            del texts[nodeid]
         saved = []
         for nodeid, entry in sorted(new.items()):
             saved.append((nodeid, texts.get(nodeid), entry))
             texts[nodeid] = entry_text(entry).encode("utf-8")
         _write(path, texts, generator=generator, machine=machine)
-    return SaveResult(path=path, changes=_Changes(path, saved))
+    return SaveResult(path=path, changes=_Changes(path, saved), dropped=dropped)
 
 
 @dataclass(frozen=True)

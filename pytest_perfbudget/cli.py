@@ -77,8 +77,9 @@ def _parser() -> argparse.ArgumentParser:
         help="run pytest with --perfbudget-save, then print what changed in the baseline",
         description="Run `python -m pytest --perfbudget-save PYTEST_ARGS…`, then print "
         f"old → new for each baseline entry that is new or whose minimum moved by "
-        f"{LISTED_CHANGE * 100:.0f} % or more, and how many others changed. Exits with "
-        "pytest's status (with --runs, the first run's that is not 0).",
+        f"{LISTED_CHANGE * 100:.0f} % or more, and how many others changed, and each "
+        "entry removed (pytest's --perfbudget-prune drops those of tests that no longer "
+        "exist). Exits with pytest's status (with --runs, the first run's that is not 0).",
     )
     cmd.add_argument(
         "--runs",
@@ -220,21 +221,7 @@ def refresh(args: argparse.Namespace) -> int:
         saved += 1
     refreshed = baseline.finish_refresh(path, token, saved) if saved > 1 else None
     after = baseline.load(path).entries
-    changed = []
-    runs = []  # each entry's history and machine, read in the one pass that decodes the entry
-    for nodeid, entry in sorted(after.items()):
-        runs.append((entry.history, entry.machine))
-        if before.get(nodeid) != entry:
-            changed.append((nodeid, before.get(nodeid), entry))
-    print(f"\nperfbudget: {len(changed)} of {len(after)} baseline entries changed in {path}")
-    listed = [item for item in changed if args.all or _listed(item[1], item[2])]
-    for nodeid, old, new in listed:
-        print(_entry_change(nodeid, old, new))
-    if len(listed) < len(changed):
-        print(
-            f"perfbudget: {len(changed) - len(listed)} more changed, each minimum by less than "
-            f"{LISTED_CHANGE * 100:.0f} % (`perfbudget refresh --all` lists them)"
-        )
+    runs = _print_changes(path, before, after, listing_all=args.all)
     from pytest_perfbudget.entry import usable_mins
     from pytest_perfbudget.regression import (
         LEVEL_MOVE,
@@ -269,6 +256,39 @@ def refresh(args: argparse.Namespace) -> int:
     if wide:
         print(f"perfbudget: {wide}")
     return status
+
+
+def _print_changes(
+    path: Path,
+    before: Mapping[str, BaselineEntry],
+    after: Mapping[str, BaselineEntry],
+    *,
+    listing_all: bool,
+) -> list[tuple[Sequence[Mapping[str, Any]], str]]:
+    """Print what a refresh changed: the entries new, moved (all with ``listing_all``)
+    and removed; each entry's history and machine after it, read in the one pass that
+    decodes the entry."""
+    changed = []
+    runs = []
+    for nodeid, entry in sorted(after.items()):
+        runs.append((entry.history, entry.machine))
+        if before.get(nodeid) != entry:
+            changed.append((nodeid, before.get(nodeid), entry))
+    print(f"\nperfbudget: {len(changed)} of {len(after)} baseline entries changed in {path}")
+    listed = [item for item in changed if listing_all or _listed(item[1], item[2])]
+    for nodeid, old, new in listed:
+        print(_entry_change(nodeid, old, new))
+    if len(listed) < len(changed):
+        print(
+            f"perfbudget: {len(changed) - len(listed)} more changed, each minimum by less than "
+            f"{LISTED_CHANGE * 100:.0f} % (`perfbudget refresh --all` lists them)"
+        )
+    removed = sorted(set(before).difference(after))
+    if removed:
+        print(f"perfbudget: {len(removed)} baseline entries removed")
+        for nodeid in removed:
+            print(f"{nodeid}  removed")
+    return runs
 
 
 def _listed(old: BaselineEntry | None, new: BaselineEntry) -> bool:

@@ -54,6 +54,8 @@ MARKER_HELP = (
     "the allowed slowdown against the baseline; rounds, max_time, warmup, timer='wall'|'cpu', "
     "gc tune the measurement. See https://pytest-perfbudget.readthedocs.io/"
 )
+#: The key of the node ids an xdist worker deselected, in its ``workeroutput``.
+_DESELECTED = "perfbudget_deselected"
 XDIST_NOTE = (
     "budgeted tests ran in parallel xdist workers, which compete for the CPU and perturb "
     "timings; run them in a serial step of their own (`pytest -p no:xdist -m budget`)"
@@ -73,6 +75,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="write this run's results into the baseline (tests that did not run keep "
         "their entries; failed tests are not written); regressions do not fail in this mode",
+    )
+    group.addoption(
+        "--perfbudget-prune",
+        action="store_true",
+        help="with --perfbudget-save: drop the baseline entries of tests that no longer "
+        "exist (not collected from a test file this run collected, or whose file is gone)",
     )
     group.addoption("--perfbudget-baseline", metavar="PATH", help="use another baseline file")
     group.addoption("--perfbudget-json", metavar="PATH", help="write the run report as JSON")
@@ -109,6 +117,7 @@ def _settings(config: pytest.Config) -> Settings:
     source = source or config.rootpath / "pyproject.toml"
     overrides = {
         "save": config.getoption("perfbudget_save") or None,
+        "prune": config.getoption("perfbudget_prune") or None,
         "baseline": _path(config, "perfbudget_baseline"),
         "json": _path(config, "perfbudget_json"),
         "markdown": _path(config, "perfbudget_markdown"),
@@ -116,6 +125,11 @@ def _settings(config: pytest.Config) -> Settings:
         "strict": config.getoption("perfbudget_strict") or None,
         "against": config.getoption("perfbudget_against"),
     }
+    if overrides["prune"] and not overrides["save"]:
+        raise pytest.UsageError(
+            "--perfbudget-prune drops baseline entries when a run saves: use it with "
+            "--perfbudget-save (or perfbudget refresh --perfbudget-prune)"
+        )
     try:
         table = load_table(source)
         return settings_from_table(
@@ -197,6 +211,10 @@ class PerfbudgetPlugin:
         self._attached: tuple[pytest.TestReport, Verdict] | None = None
         #: The ``budget`` mark given to the tests a pattern budgets (no budget of its own).
         self._pattern_mark: pytest.Mark | None = None
+        #: The node ids a saving run collected, deselected ones and those of xdist's
+        #: workers included: a save drops (``--perfbudget-prune``) or counts the entries
+        #: of tests that no longer exist (``session.gone_tests``).
+        self._collected: set[str] = set()
 
     # -- budgets and baseline entries --------------------------------------------
 
@@ -288,6 +306,8 @@ class PerfbudgetPlugin:
                 item.add_marker(decorator)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if self.settings.save:
+            self._collected.update(item.nodeid for item in session.items)
         # The per-test hooks cost every test a little; a run with nothing to measure
         # does without them. (An xdist controller collects nothing and needs none.)
         if self._measuring is not None:
@@ -295,6 +315,25 @@ class PerfbudgetPlugin:
         if any(self._needs_measuring(item) for item in session.items):
             self._measuring = _MeasuringHooks(self)
             self.config.pluginmanager.register(self._measuring, "perfbudget-measuring")
+
+    def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
+        if not self.settings.save:
+            return
+        nodeids = [item.nodeid for item in items]
+        self._collected.update(nodeids)
+        output = getattr(self.config, "workeroutput", None)
+        if output is not None:  # an xdist worker: for the controller (pytest_testnodedown)
+            output.setdefault(_DESELECTED, []).extend(nodeids)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
+        if self.settings.save:
+            self._collected.update(ids)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        if self.settings.save:
+            self._collected.update(getattr(node, "workeroutput", {}).get(_DESELECTED, ()))
 
     def _needs_measuring(self, item: pytest.Item) -> bool:
         if item.get_closest_marker("budget") is not None:
@@ -579,6 +618,9 @@ class PerfbudgetPlugin:
                 machine=self.machine(),
                 machine_id=self.machine_id(),
                 xdist=self._from_workers,
+                gone=session.gone_tests(
+                    self._collected, self.config.rootpath, partial=_named_files(self.config)
+                ),
             )
         session.write_outputs(
             verdicts,
@@ -590,6 +632,19 @@ class PerfbudgetPlugin:
         for writers in self.config.hook.pytest_perfbudget_reporters(config=self.config):
             for writer in writers or ():
                 _write_with(writer, verdicts)
+
+
+def _named_files(config: pytest.Config) -> set[str]:
+    """The test files, relative to the rootdir, of the node ids given as arguments
+    (``tests/test_a.py::test_b``): the run collects only part of each."""
+    named = set()
+    for arg in config.args:
+        path, sep, _ = arg.partition("::")
+        if sep:
+            with contextlib.suppress(ValueError):  # outside the rootdir
+                file = (config.invocation_params.dir / path).resolve()
+                named.add(file.relative_to(config.rootpath.resolve()).as_posix())
+    return named
 
 
 class _MeasuringHooks:

@@ -7,8 +7,9 @@ writes: the JSON report, the Markdown summary, the refreshed baseline.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ __all__ = [
     "GENERATOR",
     "build_verdict",
     "fails",
+    "gone_tests",
     "plan_for",
     "reference_for",
     "save_baseline",
@@ -270,6 +272,34 @@ def _savable(verdict: Verdict, settings: Settings) -> bool:
     return bool(meas and meas.sample_ns) and not fails(verdict, settings)
 
 
+def gone_tests(
+    collected: Collection[str], rootdir: Path, *, partial: Collection[str] = ()
+) -> Callable[[str], bool]:
+    """Whether a baseline entry's test no longer exists, by what a run ``collected`` (node
+    ids, deselected ones included): the run did not collect it from a test file it
+    collected, or its file is gone. The files in ``partial`` (named by node-id
+    arguments, collected only in part) count only when gone."""
+    files = {nodeid.partition("::")[0] for nodeid in collected}.difference(partial)
+    exists = functools.cache(lambda file: (rootdir / file).exists())  # a stat per file
+
+    def gone(nodeid: str) -> bool:
+        if nodeid in collected:
+            return False
+        file = nodeid.partition("::")[0]
+        return file in files or not exists(file)
+
+    return gone
+
+
+#: How many node ids a note about entries of tests that no longer exist names.
+_NAMED = 3
+
+
+def _named(nodeids: Sequence[str]) -> str:
+    shown = ", ".join(nodeids[:_NAMED])
+    return shown + (f" and {len(nodeids) - _NAMED} more" if len(nodeids) > _NAMED else "")
+
+
 def save_baseline(
     verdicts: Sequence[Verdict],
     settings: Settings,
@@ -278,19 +308,32 @@ def save_baseline(
     machine: Mapping[str, Any],
     machine_id: str,
     xdist: bool = False,
+    gone: Callable[[str], bool] | None = None,
 ) -> list[str]:
     """Merge the passing, measured verdicts into the baseline; the notes to show: what
     was saved, and how many saved entries' runs allow a wide slowdown by themselves (not
     under ``perfbudget refresh``, which counts them after its last run). ``xdist``: the
-    verdicts came from pytest-xdist workers."""
+    verdicts came from pytest-xdist workers. ``gone`` tells the entries of tests that no
+    longer exist (:func:`gone_tests`): ``settings.prune`` drops them, else a note counts
+    them."""
     from pytest_perfbudget.baseline import REFRESH_ENV, entry_from_verdict, save
     from pytest_perfbudget.machine import git_commit
     from pytest_perfbudget.regression import learned_slowdown, wide_note
 
     keep = [v for v in verdicts if _savable(v, settings)]
-    if not keep:
-        return []
     current = baseline.entries if baseline else {}
+    saving = {v.nodeid for v in keep}
+    stale = [nodeid for nodeid in current if nodeid not in saving and gone(nodeid)] if gone else []
+    if stale and not settings.prune:
+        stale_note = [
+            f"{len(stale)} baseline entries belong to tests that no longer exist (not "
+            f"collected from a test file this run collected, or whose file is gone: "
+            f"{_named(sorted(stale))}); --perfbudget-prune drops them"
+        ]
+    else:
+        stale_note = []
+    if not keep and not (stale and settings.prune):
+        return stale_note
     commit = git_commit(settings.rootdir)
     refresh = os.environ.get(REFRESH_ENV) or None
     entries = [
@@ -304,8 +347,20 @@ def save_baseline(
         )
         for v in keep
     ]
-    result = save(settings.baseline, entries, machine=machine, generator=GENERATOR)
+    result = save(
+        settings.baseline,
+        entries,
+        machine=machine,
+        generator=GENERATOR,
+        drop=gone if settings.prune else None,
+    )
     notes = [f"saved {len(entries)} baseline entries to {display(result.path, settings.rootdir)}"]
+    if result.dropped:
+        notes.append(
+            f"dropped {len(result.dropped)} baseline entries of tests that no longer exist: "
+            f"{_named(result.dropped)}"
+        )
+    notes += stale_note
     if refresh is None:  # perfbudget refresh counts them after its last run
         wide = wide_note([learned_slowdown(entry.history, machine_id) for entry in entries])
         if wide is not None:

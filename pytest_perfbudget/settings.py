@@ -40,6 +40,7 @@ class Settings:
     patterns: tuple[tuple[str, Budget | None], ...] = ()
     source: Path | None = None
     save: bool = False
+    prune: bool = False
     json: Path | None = None
     markdown: Path | None = None
     disable: bool = False
@@ -70,7 +71,7 @@ class Settings:
             f"regression={regression}",
             f"baseline={_display(self.baseline, self.rootdir)}",
         ]
-        parts += [name for name in ("save", "strict", "disable") if getattr(self, name)]
+        parts += [name for name in ("save", "prune", "strict", "disable") if getattr(self, name)]
         if self.against:
             parts.append(f"against={self.against}")
         return ", ".join(parts)

@@ -472,8 +472,10 @@ class FakePytest:
         verdicts: Sequence[Verdict],
         returncode: int = 0,
         runs: Sequence[Sequence[Verdict]] = (),
+        drop: Sequence[str] = (),
     ) -> None:
         self.path, self.verdicts, self.returncode, self.runs = path, verdicts, returncode, runs
+        self.drop = drop
         self.commands: list[list[str]] = []
         self.tokens: list[str | None] = []
 
@@ -491,7 +493,13 @@ class FakePytest:
             )
             for v in verdicts
         ]
-        baseline.save(self.path, entries, machine=MACHINE, generator="pytest-perfbudget 0.1.0")
+        baseline.save(
+            self.path,
+            entries,
+            machine=MACHINE,
+            generator="pytest-perfbudget 0.1.0",
+            drop=self.drop.__contains__,
+        )
         return subprocess.CompletedProcess(command, self.returncode)
 
 
@@ -636,6 +644,22 @@ def test_refresh_runs_saves_that_many_runs_each_in_its_own_pytest(
     out = capsys.readouterr().out
     assert "perfbudget: refresh run 3 of 3" in out
     assert "1 of 1 entries hold fewer than 5 saved runs" in out
+
+
+def test_refresh_lists_the_entries_a_prune_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = save_baseline(
+        tmp_path / ".perfbudget" / "baseline.json",
+        [measured("t.py::kept", 1.0), measured("t.py::gone", 1.0)],
+    )
+    fake = FakePytest(path, [measured("t.py::kept", 1.0)], drop=["t.py::gone"])
+    monkeypatch.setattr(subprocess, "run", fake)
+    assert main(["refresh", "--perfbudget-prune"]) == 0
+    assert list(baseline.load(path).entries) == ["t.py::kept"]
+    out = capsys.readouterr().out.splitlines()
+    assert out[out.index("perfbudget: 1 baseline entries removed") + 1] == "t.py::gone  removed"
 
 
 def test_refresh_runs_keep_each_entrys_fastest_run(

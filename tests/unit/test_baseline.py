@@ -550,6 +550,16 @@ def test_save_keeps_entries_of_tests_that_did_not_run(tmp_path: Path) -> None:
     assert (loaded.machine, loaded.generator) == ({"cpu": "new"}, "g2")
 
 
+def test_save_drops_the_entries_it_is_told_to_but_never_one_it_saves(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.json"
+    save(path, [make_entry(n) for n in ("t::a", "t::b", "t::c")], machine=FP, generator=GENERATOR)
+    result = save(
+        path, [make_entry("t::a")], machine=FP, generator=GENERATOR, drop=lambda nodeid: True
+    )
+    assert list(result.dropped) == ["t::b", "t::c"]
+    assert list(load(path).entries) == ["t::a"]
+
+
 def test_save_copies_kept_entries_without_decoding_them(tmp_path: Path) -> None:
     doc = valid_doc(tmp_path)
     entry_of(doc)["samples"] = "z64:!!"

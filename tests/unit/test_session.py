@@ -269,3 +269,17 @@ def test_an_unmeasured_verdict_has_no_section() -> None:
 
 def test_paths_outside_the_rootdir_are_shown_whole(tmp_path: Path) -> None:
     assert session.display(Path("/elsewhere/b.json"), tmp_path) == "/elsewhere/b.json"
+
+
+def test_gone_tests_are_those_not_collected_from_a_collected_file_or_whose_file_is_gone(
+    tmp_path: Path,
+) -> None:
+    for name in ("test_a.py", "test_b.py", "test_c.py"):
+        (tmp_path / name).touch()
+    collected = {"test_a.py::test_x", "test_c.py::test_y[a::b]"}
+    gone = session.gone_tests(collected, tmp_path, partial={"test_c.py"})
+    assert not gone("test_a.py::test_x")
+    assert gone("test_a.py::test_renamed")  # its file was collected
+    assert not gone("test_b.py::test_z")  # a file the run did not collect
+    assert not gone("test_c.py::test_other")  # a file collected in part
+    assert gone("test_deleted.py::test_w")  # its file is gone
