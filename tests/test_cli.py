@@ -509,9 +509,14 @@ def test_refresh_runs_pytest_and_prints_what_changed(
     monkeypatch.chdir(tmp_path)
     path = save_baseline(
         tmp_path / ".perfbudget" / "baseline.json",
-        [measured("t.py::kept", 1.0), measured("t.py::slower", 1.2)],
+        [measured("t.py::kept", 1.0), measured("t.py::gone", 1.0), measured("t.py::slower", 1.2)],
     )
-    fake = FakePytest(path, [measured("t.py::slower", 1.45), measured("t.py::added", 0.5)], 1)
+    fake = FakePytest(
+        path,
+        [measured("t.py::slower", 1.45), measured("t.py::added", 0.5)],
+        1,
+        drop=["t.py::gone"],  # as --perfbudget-prune does for a test that no longer exists
+    )
     monkeypatch.setattr(subprocess, "run", fake)
     assert main(["refresh", "-k", "slower or added", "-x", "tests"]) == 1
     assert fake.commands == [
@@ -530,6 +535,8 @@ def test_refresh_runs_pytest_and_prints_what_changed(
         "perfbudget: 2 of 3 baseline entries changed in .perfbudget/baseline.json",
         "t.py::added  new  p50 502 µs",
         "t.py::slower  p50 1.21 ms → 1.46 ms (+21 %) · min 1.20 ms → 1.45 ms (+21 %)",
+        "perfbudget: 1 baseline entries removed",
+        "t.py::gone  removed",
         "perfbudget: 3 of 3 entries hold fewer than 5 saved runs; until they do, their allowed "
         "slowdown is not raised to their run-to-run noise (`perfbudget refresh --runs 5` saves "
         "5 runs at once)",
@@ -644,22 +651,6 @@ def test_refresh_runs_saves_that_many_runs_each_in_its_own_pytest(
     out = capsys.readouterr().out
     assert "perfbudget: refresh run 3 of 3" in out
     assert "1 of 1 entries hold fewer than 5 saved runs" in out
-
-
-def test_refresh_lists_the_entries_a_prune_removed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    path = save_baseline(
-        tmp_path / ".perfbudget" / "baseline.json",
-        [measured("t.py::kept", 1.0), measured("t.py::gone", 1.0)],
-    )
-    fake = FakePytest(path, [measured("t.py::kept", 1.0)], drop=["t.py::gone"])
-    monkeypatch.setattr(subprocess, "run", fake)
-    assert main(["refresh", "--perfbudget-prune"]) == 0
-    assert list(baseline.load(path).entries) == ["t.py::kept"]
-    out = capsys.readouterr().out.splitlines()
-    assert out[out.index("perfbudget: 1 baseline entries removed") + 1] == "t.py::gone  removed"
 
 
 def test_refresh_runs_keep_each_entrys_fastest_run(
