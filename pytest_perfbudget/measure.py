@@ -127,6 +127,19 @@ def _failed(checks: Sequence[Check]) -> bool:
     return any(check.outcome is Outcome.FAIL for check in checks)
 
 
+def _remeasured(
+    budget: Budget, checks: Sequence[Check], first: Measurement, again: Measurement
+) -> tuple[Measurement, tuple[Check, ...]]:
+    """Both measurements as one, and the checks of a limit ``checks`` (the first
+    measurement's) failed: a fail counts only when ``again`` fails it too."""
+    measurement = first.extended(again)
+    return measurement, _confirm(
+        checks,
+        compare.check_limits(budget, summarize(again.seconds), final=True),
+        compare.check_limits(budget, summarize(measurement.seconds), final=True),
+    )
+
+
 def _confirm(
     first: Sequence[Check], second: Sequence[Check], combined: Sequence[Check]
 ) -> tuple[Check, ...]:
@@ -240,12 +253,7 @@ def judge_callable(
     failed, flagged = _failed(checks), regression == "regressed"
     if failed:
         again, result = runner.measure(fn, decide, mode=mode, iterations=first.iterations)
-        measurement = first.extended(again)
-        checks = _confirm(
-            checks,
-            compare.check_limits(budget, summarize(again.seconds), final=True),
-            compare.check_limits(budget, summarize(measurement.seconds), final=True),
-        )
+        measurement, checks = _remeasured(budget, checks, first, again)
     if flagged and precise:  # a save does not gate on regressions: not worth 8 s
         regression = "inconclusive"
         messages.append(NOT_RE_MEASURED)
@@ -306,7 +314,8 @@ def judge_samples(
     a failed limit counts only when that re-measurement fails it too. A regression
     is not re-measured: it counts only when its whole interval is above the allowed
     slowdown; the minimum, which has none, never makes one."""
-    checks = compare.check_limits(budget, summarize(measurement.seconds), final=True)
+    summary = summarize(measurement.seconds)
+    checks = compare.check_limits(budget, summary, final=True)
     messages: list[str] = []
     confirmed = False
     if again is not None and _failed(checks):
@@ -315,16 +324,11 @@ def judge_samples(
         except RepetitionError as exc:
             messages.append(f"could not be measured again to confirm: {exc}")
         else:
-            first, measurement = checks, measurement.extended(more)
-            checks = _confirm(
-                first,
-                compare.check_limits(budget, summarize(more.seconds), final=True),
-                compare.check_limits(budget, summarize(measurement.seconds), final=True),
-            )
+            measurement, checks = _remeasured(budget, checks, measurement, more)
+            summary = summarize(measurement.seconds)
             confirmed = _failed(checks)
             if not confirmed:
                 messages.append(NOT_CONFIRMED)
-    summary = summarize(measurement.seconds)
     change, regression = _compare(measurement, reference)
     threshold = reference.threshold if reference is not None else None
     if (

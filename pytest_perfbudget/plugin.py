@@ -638,12 +638,13 @@ def _named_files(config: pytest.Config) -> set[str]:
     """The test files, relative to the rootdir, of the node ids given as arguments
     (``tests/test_a.py::test_b``): the run collects only part of each."""
     named = set()
+    rootdir = config.rootpath.resolve()
     for arg in config.args:
         path, sep, _ = arg.partition("::")
         if sep:
             with contextlib.suppress(ValueError):  # outside the rootdir
                 file = (config.invocation_params.dir / path).resolve()
-                named.add(file.relative_to(config.rootpath.resolve()).as_posix())
+                named.add(file.relative_to(rootdir).as_posix())
     return named
 
 
