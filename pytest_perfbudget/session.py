@@ -315,7 +315,8 @@ def save_baseline(
     under ``perfbudget refresh``, which counts them after its last run). ``xdist``: the
     verdicts came from pytest-xdist workers. ``gone`` tells the entries of tests that no
     longer exist (:func:`gone_tests`): ``settings.prune`` drops them, else a note counts
-    them."""
+    them. It drops none when they are every entry of the baseline: node ids are relative
+    to the rootdir, and a run from another rootdir finds no entry's test."""
     from pytest_perfbudget.baseline import REFRESH_ENV, entry_from_verdict, save
     from pytest_perfbudget.machine import git_commit
     from pytest_perfbudget.regression import learned_slowdown, wide_note
@@ -324,7 +325,16 @@ def save_baseline(
     current = baseline.entries if baseline else {}
     saving = {v.nodeid for v in keep}
     stale = [nodeid for nodeid in current if nodeid not in saving and gone(nodeid)] if gone else []
-    if stale and not settings.prune:
+    prune = settings.prune and bool(stale)
+    if prune and len(stale) == len(current):
+        prune = False
+        stale_note = [
+            f"--perfbudget-prune dropped nothing: it would drop every entry of the baseline "
+            f"({len(stale)}), as it does when the run's rootdir ({settings.rootdir}) is not "
+            f"the one the baseline was saved from (node ids are relative to it); to start "
+            f"the baseline afresh, delete the file"
+        ]
+    elif stale and not settings.prune:
         stale_note = [
             f"{len(stale)} baseline entries belong to tests that no longer exist (not "
             f"collected from a test file this run collected, or whose file is gone: "
@@ -332,7 +342,7 @@ def save_baseline(
         ]
     else:
         stale_note = []
-    if not keep and not (stale and settings.prune):
+    if not keep and not prune:
         return stale_note
     commit = git_commit(settings.rootdir)
     refresh = os.environ.get(REFRESH_ENV) or None
@@ -352,7 +362,7 @@ def save_baseline(
         entries,
         machine=machine,
         generator=GENERATOR,
-        drop=gone if settings.prune else None,
+        drop=gone if prune else None,
     )
     notes = [f"saved {len(entries)} baseline entries to {display(result.path, settings.rootdir)}"]
     if result.dropped:

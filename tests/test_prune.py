@@ -120,3 +120,28 @@ def test_prune_without_save_is_a_usage_error(project: pytest.Pytester) -> None:
         ["*--perfbudget-prune drops baseline entries when a run saves: use it with "
          "--perfbudget-save (or perfbudget refresh --perfbudget-prune)*"]
     )  # fmt: skip
+
+
+def test_prune_drops_nothing_when_it_would_drop_every_entry(saved: pytest.Pytester) -> None:
+    """A run from another rootdir: no entry's node id names a test it can find."""
+    other = saved.mkdir("other")
+    (other / "test_d.py").write_text("import pytest\n" + TEST.format(name="d"), encoding="utf-8")
+    baseline = saved.path / ".perfbudget" / "baseline.json"
+    result = saved.runpytest(
+        "--rootdir=other",
+        "other",
+        f"--perfbudget-baseline={baseline}",
+        "--perfbudget-save",
+        "--perfbudget-prune",
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*--perfbudget-prune dropped nothing: it would drop every entry of the baseline "
+            "(5), as it does when the run's rootdir (*other) is not the one the baseline was "
+            "saved from (node ids are relative to it); to start the baseline afresh, delete "
+            "the file*"
+        ]
+    )
+    result.stdout.no_fnmatch_line("*dropped 5*")
+    assert _saved(saved) == sorted([*ALL, "test_d.py::test_d"])
