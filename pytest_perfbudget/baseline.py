@@ -85,7 +85,8 @@ HISTORY_LIMIT = 20
 #: Set by ``perfbudget refresh --runs N`` to one token for all its runs: a save
 #: under it marks its history records with it (``"refresh"``), and an entry whose
 #: latest record carries the same token keeps the samples of the fastest of those
-#: runs (see :func:`entry_from_verdict`).
+#: runs (see :func:`entry_from_verdict`). A one-run refresh sets it empty: no token,
+#: but the save leaves the notes about the whole file to the refresh's summary.
 REFRESH_ENV = "PERFBUDGET_REFRESH"
 
 
