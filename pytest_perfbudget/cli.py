@@ -225,17 +225,15 @@ def refresh(args: argparse.Namespace) -> int:
     from pytest_perfbudget.regression import (
         LEVEL_MOVE,
         STRETCH_SLOW,
+        few_runs_note,
         learned_slowdown,
         wide_note,
     )
 
     short = sum(len(usable_mins(history, machine)) < NOISE_RUNS for history, machine in runs)
-    if short:
-        print(
-            f"perfbudget: {short} of {len(after)} entries hold fewer than {NOISE_RUNS} saved runs; "
-            "until they do, their allowed slowdown is not raised to their run-to-run noise "
-            f"(`perfbudget refresh --runs {NOISE_RUNS}` saves {NOISE_RUNS} runs at once)"
-        )
+    few = few_runs_note(short, len(after))
+    if few:
+        print(f"perfbudget: {few}")
     if refreshed and refreshed.busy:
         busy = refreshed.busy
         print(

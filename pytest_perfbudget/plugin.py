@@ -610,6 +610,8 @@ class PerfbudgetPlugin:
 
     def _finish(self, exitstatus: int) -> None:
         verdicts = sorted(self.verdicts.values(), key=lambda v: v.nodeid)
+        if not self.settings.save:
+            self._notes += session.few_runs_regressed(verdicts, self.baseline, self.machine_id())
         if self.settings.save and exitstatus != pytest.ExitCode.INTERRUPTED:
             self._notes += session.save_baseline(
                 verdicts,

@@ -27,6 +27,7 @@ __all__ = [
     "allowed_slowdown",
     "classify",
     "estimate_change",
+    "few_runs_note",
     "learned_slowdown",
     "low_quantile",
     "noise_floor",
@@ -281,6 +282,18 @@ def level_moved(history: Sequence[Mapping[str, Any]], token: str) -> bool:
     if moved <= LEVEL_MOVE:
         return False
     return moved > allowed_slowdown(LEVEL_MOVE, split_at_refresh(history, token)[0])
+
+
+def few_runs_note(short: int, total: int) -> str | None:
+    """The line that counts the ``short`` entries, of ``total``, that hold fewer than
+    :data:`NOISE_RUNS` saved runs (None when there is none)."""
+    if not short:
+        return None
+    return (
+        f"{short} of {total} entries hold fewer than {NOISE_RUNS} saved runs; until they do, "
+        "their allowed slowdown is not raised to their run-to-run noise "
+        f"(`perfbudget refresh --runs {NOISE_RUNS}` saves {NOISE_RUNS} runs at once)"
+    )
 
 
 #: Entries whose saved runs allow this slowdown or more by themselves are counted after

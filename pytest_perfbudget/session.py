@@ -36,6 +36,7 @@ __all__ = [
     "GENERATOR",
     "build_verdict",
     "fails",
+    "few_runs_regressed",
     "gone_tests",
     "plan_for",
     "reference_for",
@@ -311,15 +312,17 @@ def save_baseline(
     gone: Callable[[str], bool] | None = None,
 ) -> list[str]:
     """Merge the passing, measured verdicts into the baseline; the notes to show: what
-    was saved, and how many saved entries' runs allow a wide slowdown by themselves (not
-    under ``perfbudget refresh``, which counts them after its last run). ``xdist``: the
+    was saved, and how many saved entries hold too few runs to learn their noise from or
+    allow a wide slowdown by themselves (not under ``perfbudget refresh``, which counts
+    them after its last run). ``xdist``: the
     verdicts came from pytest-xdist workers. ``gone`` tells the entries of tests that no
     longer exist (:func:`gone_tests`): ``settings.prune`` drops them, else a note counts
     them. It drops none when they are every entry of the baseline: node ids are relative
     to the rootdir, and a run from another rootdir finds no entry's test."""
     from pytest_perfbudget.baseline import REFRESH_ENV, entry_from_verdict, save
+    from pytest_perfbudget.entry import usable_mins
     from pytest_perfbudget.machine import git_commit
-    from pytest_perfbudget.regression import learned_slowdown, wide_note
+    from pytest_perfbudget.regression import few_runs_note, learned_slowdown, wide_note
 
     keep = [v for v in verdicts if _savable(v, settings)]
     current = baseline.entries if baseline else {}
@@ -372,10 +375,34 @@ def save_baseline(
         )
     notes += stale_note
     if REFRESH_ENV not in os.environ:  # perfbudget refresh counts them after its last run
+        short = sum(len(usable_mins(entry.history, machine_id)) < NOISE_RUNS for entry in entries)
         wide = wide_note([learned_slowdown(entry.history, machine_id) for entry in entries])
-        if wide is not None:
-            notes.append(wide)
+        notes += [note for note in (few_runs_note(short, len(entries)), wide) if note]
     return notes
+
+
+def few_runs_regressed(
+    verdicts: Sequence[Verdict], baseline: Baseline | None, machine_id: str
+) -> list[str]:
+    """The note that counts the regressed tests judged at their declared allowed slowdown
+    alone, because the baseline holds too few saved runs of them to learn their
+    run-to-run noise from (each one's message says so too)."""
+    from pytest_perfbudget.entry import LazyEntries, usable_mins
+
+    entries = baseline.entries if baseline else None
+    if not isinstance(entries, LazyEntries):  # no baseline file
+        return []
+    regressed = [v.nodeid for v in verdicts if v.status is Status.REGRESSED and v.nodeid in entries]
+    # the histories read without decoding the samples
+    short = sum(len(usable_mins(entries.history(n), machine_id)) < NOISE_RUNS for n in regressed)
+    if not short:
+        return []
+    return [
+        f"{short} of the {len(regressed)} regressed tests were judged at their declared "
+        f"allowed slowdown alone: the baseline holds fewer than {NOISE_RUNS} saved runs of "
+        f"them on this machine, too few to learn their run-to-run noise from "
+        f"(`perfbudget refresh --runs {NOISE_RUNS}` saves {NOISE_RUNS} runs at once)"
+    ]
 
 
 def write_outputs(

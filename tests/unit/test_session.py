@@ -194,7 +194,7 @@ def test_saving_keeps_only_passing_measured_verdicts(tmp_path: Path) -> None:
         Verdict("t::traced", Status.PASS, measurement=_measurement("x active, not paused")),
     ]
     notes = session.save_baseline(verdicts, settings, None, machine={}, machine_id="m")
-    assert notes == ["saved 1 baseline entries to b.json"]
+    assert notes[0] == "saved 1 baseline entries to b.json"
     assert list(load(settings.baseline).entries) == ["t::ok"]
     assert "harness" not in load(settings.baseline).entries["t::ok"].history[-1]
 
@@ -224,14 +224,51 @@ def test_a_save_counts_the_entries_whose_runs_allow_a_wide_slowdown(
             [verdict], settings, load(settings.baseline), machine={}, machine_id="m"
         )
 
-    # fewer than five runs teach nothing; five 1.0 … 1.8 apart teach a wide noise
-    assert [len(save(scale)) for scale in (1.0, 1.2, 1.4, 1.6)] == [1, 1, 1, 1]
+    # fewer than five runs teach nothing, and a save says so; five 1.0 … 1.8 apart teach
+    # a wide noise
+    assert [save(scale)[1:] for scale in (1.0, 1.2, 1.4, 1.6)] == [
+        [
+            "1 of 1 entries hold fewer than 5 saved runs; until they do, their allowed "
+            "slowdown is not raised to their run-to-run noise (`perfbudget refresh --runs 5` "
+            "saves 5 runs at once)"
+        ]
+    ] * 4
     notes = save(1.8)
     assert notes[0] == "saved 1 baseline entries to b.json"
     assert notes[1].startswith("the saved runs of 1 of 1 entries allow a slowdown of +30 % or more")
+    assert len(notes) == 2
     for token in ("token", ""):  # perfbudget refresh counts after its last run (one: no token)
         monkeypatch.setenv(REFRESH_ENV, token)
         assert len(save(1.8)) == 1
+
+
+@pytest.mark.parametrize(("runs", "expected"), [(1, 1), (4, 1), (5, 0)])
+def test_a_gate_counts_the_regressed_tests_judged_before_their_noise_is_learned(
+    tmp_path: Path, runs: int, expected: int
+) -> None:
+    settings = _settings(tmp_path, save=True)
+    measured = _measurement()
+    for _ in range(runs):
+        verdict = Verdict(
+            "t::a", Status.PASS, measurement=measured, summary=summarize(measured.seconds)
+        )
+        current = load(settings.baseline)
+        session.save_baseline([verdict], settings, current, machine={}, machine_id="m")
+    verdicts = [
+        Verdict("t::a", Status.REGRESSED),
+        Verdict("t::b", Status.REGRESSED),  # no entry
+        Verdict("t::c", Status.PASS),
+    ]
+    notes = session.few_runs_regressed(verdicts, load(settings.baseline), "m")
+    assert (
+        notes
+        == [
+            "1 of the 1 regressed tests were judged at their declared allowed slowdown alone: the "
+            "baseline holds fewer than 5 saved runs of them on this machine, too few to learn "
+            "their run-to-run noise from (`perfbudget refresh --runs 5` saves 5 runs at once)"
+        ][:expected]
+    )
+    assert session.few_runs_regressed(verdicts, None, "m") == []
 
 
 def test_nothing_to_save_writes_nothing(tmp_path: Path) -> None:
