@@ -305,9 +305,16 @@ def test_after_a_few_confirmed_regressions_the_next_are_re_measured_at_once(
             f"\n@pytest.mark.budget(p95='200ms')\ndef test_{i}():\n    pass\n" for i in range(count)
         )
     )
-    project.runpytest("--perfbudget-save").assert_outcomes(passed=count)
+    saved = project.runpytest("--perfbudget-save")
+    saved.assert_outcomes(passed=count)
+    saved.stdout.fnmatch_lines([f"perfbudget: {count} of {count} entries hold fewer than 5 saved*"])
     monkeypatch.setenv("RULE", "triple")
-    project.runpytest("--perfbudget-json=report.json").assert_outcomes(failed=count)
+    result = project.runpytest("--perfbudget-json=report.json")
+    result.assert_outcomes(failed=count)
+    # one saved run: each was judged at the declared allowed slowdown, and the summary says so
+    result.stdout.fnmatch_lines(
+        [f"perfbudget: {count} of the {count} regressed tests were judged at their declared*"]
+    )
     tests = _tests(project)
     assert [tests[f"test_{i}"]["status"] for i in range(count)] == ["regressed"] * count
     spread = [measure.NOT_SPREAD not in tests[f"test_{i}"]["messages"] for i in range(count)]
