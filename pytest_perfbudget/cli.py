@@ -205,8 +205,9 @@ def refresh(args: argparse.Namespace) -> int:
     path = baseline_from_args(args.pytest_args)
     before = baseline.load(path).entries
     command = [sys.executable, "-m", "pytest", "--perfbudget-save", *args.pytest_args]
+    # several runs measure the same code, so each entry keeps the fastest of them (the
+    # token); the variable set at all tells the saves that the summary below comes
     token = secrets.token_hex(6) if args.runs > 1 else ""
-    # several runs measure the same code, so each entry keeps the fastest of them
     env = {**os.environ, baseline.REFRESH_ENV: token}
     status = 0
     saved = 0  # runs that saved

@@ -314,11 +314,11 @@ def save_baseline(
     """Merge the passing, measured verdicts into the baseline; the notes to show: what
     was saved, and how many saved entries hold too few runs to learn their noise from or
     allow a wide slowdown by themselves (not under ``perfbudget refresh``, which counts
-    them after its last run). ``xdist``: the
-    verdicts came from pytest-xdist workers. ``gone`` tells the entries of tests that no
-    longer exist (:func:`gone_tests`): ``settings.prune`` drops them, else a note counts
-    them. It drops none when they are every entry of the baseline: node ids are relative
-    to the rootdir, and a run from another rootdir finds no entry's test."""
+    them after its last run). ``xdist``: the verdicts came from pytest-xdist workers.
+    ``gone`` tells the entries of tests that no longer exist (:func:`gone_tests`):
+    ``settings.prune`` drops them, else a note counts them. It drops none when they are
+    every entry of the baseline: node ids are relative to the rootdir, and a run from
+    another rootdir finds no entry's test."""
     from pytest_perfbudget.baseline import REFRESH_ENV, entry_from_verdict, save
     from pytest_perfbudget.entry import usable_mins
     from pytest_perfbudget.machine import git_commit
