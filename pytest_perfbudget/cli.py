@@ -205,8 +205,9 @@ def refresh(args: argparse.Namespace) -> int:
     path = baseline_from_args(args.pytest_args)
     before = baseline.load(path).entries
     command = [sys.executable, "-m", "pytest", "--perfbudget-save", *args.pytest_args]
-    # several runs measure the same code, so each entry keeps the fastest of them (the
-    # token); the variable set at all tells the saves that the summary below comes
+    # several runs measure the same code: under one token each entry keeps the fastest.
+    # Set even for one run (empty: no token), it tells each save that this refresh
+    # prints the notes about the whole file below.
     token = secrets.token_hex(6) if args.runs > 1 else ""
     env = {**os.environ, baseline.REFRESH_ENV: token}
     status = 0
@@ -222,16 +223,16 @@ def refresh(args: argparse.Namespace) -> int:
     refreshed = baseline.finish_refresh(path, token, saved) if saved > 1 else None
     after = baseline.load(path).entries
     runs = _print_changes(path, before, after, listing_all=args.all)
-    from pytest_perfbudget.entry import usable_mins
     from pytest_perfbudget.regression import (
         LEVEL_MOVE,
         STRETCH_SLOW,
         few_runs_note,
         learned_slowdown,
+        too_few_runs,
         wide_note,
     )
 
-    short = sum(len(usable_mins(history, machine)) < NOISE_RUNS for history, machine in runs)
+    short = sum(too_few_runs(history, machine) for history, machine in runs)
     few = few_runs_note(short, len(after))
     if few:
         print(f"perfbudget: {few}")

@@ -129,14 +129,19 @@ def _failed(checks: Sequence[Check]) -> bool:
 
 def _remeasured(
     budget: Budget, checks: Sequence[Check], first: Measurement, again: Measurement
-) -> tuple[Measurement, tuple[Check, ...]]:
-    """Both measurements as one, and the checks of a limit ``checks`` (the first
-    measurement's) failed: a fail counts only when ``again`` fails it too."""
+) -> tuple[Measurement, Summary, tuple[Check, ...]]:
+    """Both measurements as one, its summary, and the checks of a limit ``checks`` (the
+    first measurement's) failed: a fail counts only when ``again`` fails it too."""
     measurement = first.extended(again)
-    return measurement, _confirm(
-        checks,
-        compare.check_limits(budget, summarize(again.seconds), final=True),
-        compare.check_limits(budget, summarize(measurement.seconds), final=True),
+    summary = summarize(measurement.seconds)
+    return (
+        measurement,
+        summary,
+        _confirm(
+            checks,
+            compare.check_limits(budget, summarize(again.seconds), final=True),
+            compare.check_limits(budget, summary, final=True),
+        ),
     )
 
 
@@ -253,7 +258,7 @@ def judge_callable(
     failed, flagged = _failed(checks), regression == "regressed"
     if failed:
         again, result = runner.measure(fn, decide, mode=mode, iterations=first.iterations)
-        measurement, checks = _remeasured(budget, checks, first, again)
+        measurement, _, checks = _remeasured(budget, checks, first, again)
     if flagged and precise:  # a save does not gate on regressions: not worth 8 s
         regression = "inconclusive"
         messages.append(NOT_RE_MEASURED)
@@ -324,8 +329,7 @@ def judge_samples(
         except RepetitionError as exc:
             messages.append(f"could not be measured again to confirm: {exc}")
         else:
-            measurement, checks = _remeasured(budget, checks, measurement, more)
-            summary = summarize(measurement.seconds)
+            measurement, summary, checks = _remeasured(budget, checks, measurement, more)
             confirmed = _failed(checks)
             if not confirmed:
                 messages.append(NOT_CONFIRMED)

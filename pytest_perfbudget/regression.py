@@ -33,6 +33,7 @@ __all__ = [
     "noise_floor",
     "refresh_spread",
     "slow_stretch_runs",
+    "too_few_runs",
     "wide_note",
 ]
 
@@ -247,11 +248,17 @@ def allowed_slowdown(
     return max((1 + allowed) * second, slowest) - 1
 
 
+def too_few_runs(history: Sequence[Mapping[str, Any]], machine: str | None) -> bool:
+    """Whether ``history`` holds fewer than :data:`NOISE_RUNS` usable runs on ``machine``:
+    too few for :func:`noise_floor` to learn the test's run-to-run noise from."""
+    return len(usable_mins(history, machine)) < NOISE_RUNS
+
+
 def learned_slowdown(history: Sequence[Mapping[str, Any]], machine: str | None) -> float | None:
     """The slowdown saved runs allow by themselves (``allowed_slowdown(0, …)``: their
     run-to-run noise and the spread of their latest refresh); None when they teach none:
     fewer than :data:`NOISE_RUNS` runs on ``machine``, none of them one refresh's."""
-    if len(usable_mins(history, machine)) < NOISE_RUNS and len(refresh_mins(history)) < 2:
+    if too_few_runs(history, machine) and len(refresh_mins(history)) < 2:
         return None
     return allowed_slowdown(0.0, history, machine)
 

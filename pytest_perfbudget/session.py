@@ -320,9 +320,13 @@ def save_baseline(
     every entry of the baseline: node ids are relative to the rootdir, and a run from
     another rootdir finds no entry's test."""
     from pytest_perfbudget.baseline import REFRESH_ENV, entry_from_verdict, save
-    from pytest_perfbudget.entry import usable_mins
     from pytest_perfbudget.machine import git_commit
-    from pytest_perfbudget.regression import few_runs_note, learned_slowdown, wide_note
+    from pytest_perfbudget.regression import (
+        few_runs_note,
+        learned_slowdown,
+        too_few_runs,
+        wide_note,
+    )
 
     keep = [v for v in verdicts if _savable(v, settings)]
     current = baseline.entries if baseline else {}
@@ -375,7 +379,7 @@ def save_baseline(
         )
     notes += stale_note
     if REFRESH_ENV not in os.environ:  # perfbudget refresh counts them after its last run
-        short = sum(len(usable_mins(entry.history, machine_id)) < NOISE_RUNS for entry in entries)
+        short = sum(too_few_runs(entry.history, machine_id) for entry in entries)
         wide = wide_note([learned_slowdown(entry.history, machine_id) for entry in entries])
         notes += [note for note in (few_runs_note(short, len(entries)), wide) if note]
     return notes
@@ -387,14 +391,16 @@ def few_runs_regressed(
     """The note that counts the regressed tests judged at their declared allowed slowdown
     alone, because the baseline holds too few saved runs of them to learn their
     run-to-run noise from (each one's message says so too)."""
-    from pytest_perfbudget.entry import LazyEntries, usable_mins
-
-    entries = baseline.entries if baseline else None
-    if not isinstance(entries, LazyEntries):  # no baseline file
-        return []
+    entries = baseline.entries if baseline else {}
     regressed = [v.nodeid for v in verdicts if v.status is Status.REGRESSED and v.nodeid in entries]
+    if not regressed:
+        return []
+    from pytest_perfbudget.entry import LazyEntries
+    from pytest_perfbudget.regression import too_few_runs
+
+    assert isinstance(entries, LazyEntries)  # a baseline read from a file
     # the histories read without decoding the samples
-    short = sum(len(usable_mins(entries.history(n), machine_id)) < NOISE_RUNS for n in regressed)
+    short = sum(too_few_runs(entries.history(n), machine_id) for n in regressed)
     if not short:
         return []
     return [

@@ -394,3 +394,18 @@ def test_a_relative_baseline_path_is_relative_to_the_current_folder_like_other_p
         project, monkeypatch, "--perfbudget-save", "--perfbudget-baseline=b.json"
     )
     assert (sub / "b.json").exists()
+
+
+def test_a_run_with_nothing_budgeted_does_not_import_numpy(project: pytest.Pytester) -> None:
+    project.makeconftest(
+        """
+        import sys
+
+        def pytest_unconfigure():
+            print("numpy imported:", "numpy" in sys.modules)
+        """
+    )
+    project.makepyfile("def test_plain():\n    pass\n")
+    result = project.runpytest_subprocess("-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["numpy imported: False"])
