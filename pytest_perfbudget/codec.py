@@ -22,15 +22,17 @@ import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-import numpy as np
-import numpy.typing as npt
 
 from pytest_perfbudget.errors import BaselineError, SchemaVersionError
 from pytest_perfbudget.lazy import ArrayValues
 from pytest_perfbudget.model import packed_samples
+
+if TYPE_CHECKING:  # numpy is imported when samples are first encoded or decoded
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = [
     "MIGRATIONS",
@@ -82,6 +84,8 @@ def encode_samples(sample_ns: Sequence[int]) -> str:
     about as short as compressing the samples, and several times faster to write
     and read.
     """
+    import numpy as np
+
     try:
         if isinstance(sample_ns, ArrayValues) and sample_ns.array.dtype == np.uint64:
             values = sample_ns.array  # as decoded: no copy through Python ints
@@ -108,6 +112,8 @@ def decode_samples(text: str) -> list[int]:
 
 def decode_sample_array(text: str) -> npt.NDArray[np.uint64]:
     """:func:`decode_samples` as a numpy array."""
+    import numpy as np
+
     if isinstance(text, str) and text.startswith(_ZLIB):
         return np.array(_decode_zlib(text), dtype=np.uint64)
     if not isinstance(text, str) or not text.startswith("d"):

@@ -10,10 +10,10 @@ another :class:`LazyList` (``entry.History``), kept as JSON text.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # an ArrayValues is made of an array: numpy is imported by then
+    import numpy.typing as npt
 
 __all__ = ["ArrayValues", "LazyList", "seconds_of"]
 
@@ -68,7 +68,7 @@ class ArrayValues(LazyList[N], Generic[N]):
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> npt.NDArray[Any]:
         if copy:
-            return np.array(self.array, dtype=dtype)
+            return self.array.astype(self.array.dtype if dtype is None else dtype)
         return self.array if dtype is None else self.array.astype(dtype, copy=False)
 
     def _values(self) -> list[N]:
@@ -83,4 +83,6 @@ class ArrayValues(LazyList[N], Generic[N]):
 def seconds_of(sample_ns: Sequence[int], iterations: int) -> ArrayValues[float]:
     """Per-call seconds of nanosecond samples of ``iterations`` calls each: ``ns * (1e-9 /
     iterations)`` for each, as Python computes it."""
+    import numpy as np
+
     return ArrayValues(np.asarray(sample_ns, dtype=np.float64) * (1e-9 / iterations))

@@ -396,7 +396,19 @@ def test_a_relative_baseline_path_is_relative_to_the_current_folder_like_other_p
     assert (sub / "b.json").exists()
 
 
-def test_a_run_with_nothing_budgeted_does_not_import_numpy(project: pytest.Pytester) -> None:
+@pytest.mark.parametrize("with_baseline", [False, True], ids=["no baseline", "a baseline"])
+def test_a_run_with_nothing_budgeted_does_not_import_numpy(
+    project: pytest.Pytester, with_baseline: bool
+) -> None:
+    """Nor when the project has a baseline, which a run loads at its start."""
+    project.makepyfile(
+        "import pytest\n\n"
+        "def test_plain():\n    pass\n\n"
+        "@pytest.mark.budget(p95='1s')\ndef test_budgeted():\n    pass\n"
+    )
+    if with_baseline:
+        project.runpytest_subprocess("--perfbudget-save").assert_outcomes(passed=2)
+        assert (project.path / ".perfbudget" / "baseline.json").exists()
     project.makeconftest(
         """
         import sys
@@ -405,7 +417,6 @@ def test_a_run_with_nothing_budgeted_does_not_import_numpy(project: pytest.Pytes
             print("numpy imported:", "numpy" in sys.modules)
         """
     )
-    project.makepyfile("def test_plain():\n    pass\n")
-    result = project.runpytest_subprocess("-s")
-    result.assert_outcomes(passed=1)
+    result = project.runpytest_subprocess("-s", "-k", "plain")
+    result.assert_outcomes(passed=1, deselected=1)
     result.stdout.fnmatch_lines(["numpy imported: False"])
