@@ -338,6 +338,8 @@ class PerfbudgetPlugin:
     def _needs_measuring(self, item: pytest.Item) -> bool:
         if item.get_closest_marker("budget") is not None:
             return True
+        if item.stash.get(budget_key, None) is not None:  # a paired worker's (see below)
+            return True
         return _uses_perf(item)
 
     # -- measuring and judging -----------------------------------------------------
@@ -1064,6 +1066,10 @@ def _measured_ids(plugin: PerfbudgetPlugin, items: Sequence[pytest.Item]) -> lis
     return out
 
 
+#: The budget of every test a paired worker runs (see ``_PairedWorkerHooks``).
+_WORKER_BUDGET = Budget(source="none")
+
+
 class _PairedWorkerHooks:
     """Registered only in a paired worker: run the selected tests, report to the coordinator."""
 
@@ -1079,6 +1085,11 @@ class _PairedWorkerHooks:
         items[:] = [item for item, kept in zip(items, keep, strict=True) if kept]
         if dropped:
             config.hook.pytest_deselected(items=dropped)
+        # The coordinator selected the tests it measures, and judges them with its own
+        # budgets: a worker times each of them whatever its tree budgets (at a base
+        # revision from before a test was budgeted, nothing).
+        for item in items:
+            item.stash[budget_key] = _WORKER_BUDGET
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

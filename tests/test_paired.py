@@ -204,6 +204,27 @@ def test_a_test_that_does_not_collect_at_the_base_is_inconclusive_with_the_error
     assert "SyntaxError" in entry["messages"][0]
 
 
+@pytest.mark.parametrize("budgeted_by", ["marker", "pattern"])
+def test_a_test_budgeted_only_at_the_head_is_compared_with_the_base(
+    pytester: pytest.Pytester, assert_clean: AssertClean, budgeted_by: str
+) -> None:
+    """The budget is added in the change under review: the base worker times the test
+    all the same (the coordinator judges it with the head's budget)."""
+    path = _repo(pytester)
+    (path / "test_work.py").write_text("import work\n\ndef test_body():\n    work.work()\n")
+    _git(path, "commit", "-q", "-am", "the test, not budgeted")
+    if budgeted_by == "marker":
+        (path / "test_work.py").write_text(TESTS)
+    else:
+        with (path / "pyproject.toml").open("a") as stream:
+            stream.write('\n[tool.perfbudget.budgets]\n"test_work.py::*" = { p95 = 500 }\n')
+    result, entry = _run_body(pytester, assert_clean)
+    result.assert_outcomes(passed=1)
+    assert entry["change"]["mode"] == "paired", entry["messages"]
+    assert entry["status"] in ("unchanged", "inconclusive")
+    assert not any("base revision" in message for message in entry["messages"])
+
+
 WARNS_AT_IMPORT = "import warnings\nwarnings.warn('at import', UserWarning)\n"
 
 
