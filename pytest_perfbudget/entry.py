@@ -350,12 +350,15 @@ def _stats_json(summary: Summary) -> Any:
 
 
 def _runs_of(history: Sequence[Mapping[str, Any]]) -> list[_Run]:
-    """The fields the noise floor reads of each record; a :class:`History` read from a
-    file has them already, without parsing its records."""
-    runs = history._runs if isinstance(history, History) else None
-    if runs is None:
-        runs = [_Run(*map(run.get, _Run.__struct_fields__)) for run in history]
-    return runs
+    """The fields the noise floor reads of each record. A :class:`History` keeps them:
+    read from a file, it has them without parsing its records; made of records (a
+    save's), they are made at the first call, not at each (a save's notes read every
+    entry's several times)."""
+    if not isinstance(history, History):
+        return [_Run(*map(run.get, _Run.__struct_fields__)) for run in history]
+    if history._runs is None:
+        history._runs = [_Run(*map(run.get, _Run.__struct_fields__)) for run in history]
+    return history._runs
 
 
 def mins(history: Sequence[Mapping[str, Any]], machine: str | None = None) -> list[Any]:
