@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 from pytest_perfbudget import __version__
 from pytest_perfbudget.errors import BaselineError, ConfigError, PerfbudgetError, SpecError
 from pytest_perfbudget.model import NOISE_RUNS, Change, Status, Summary, Verdict
-from pytest_perfbudget.units import format_change, format_duration, format_size, parse_ratio
+from pytest_perfbudget.units import (
+    counted,
+    format_change,
+    format_duration,
+    format_size,
+    parse_ratio,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -238,18 +244,22 @@ def refresh(args: argparse.Namespace) -> int:
         print(f"perfbudget: {few}")
     if refreshed and refreshed.busy:
         busy = refreshed.busy
+        runs_of = sum(map(len, busy.values()))
+        their = "its" if len(busy) == 1 else "their"
         print(
-            f"perfbudget: {sum(map(len, busy.values()))} runs of {len(busy)} entries ran in a "
-            f"slow stretch of the machine (at least half of the other tests of their class or "
-            f"module were {STRETCH_SLOW}x their fastest or more in the same run too); their "
-            "allowed slowdown leaves those runs out"
+            f"perfbudget: {counted(runs_of, 'run')} of {counted(len(busy), 'entry', 'entries')} "
+            f"ran in a slow stretch of the machine (at least half of the other tests of {their} "
+            f"class or module were {STRETCH_SLOW}x {their} fastest or more in the same run too); "
+            f"{their} allowed slowdown leaves {'that run' if runs_of == 1 else 'those runs'} out"
         )
     if refreshed and refreshed.restarted:
+        one = len(refreshed.restarted) == 1
+        their = "its" if one else "their"
         print(
-            f"perfbudget: {len(refreshed.restarted)} entries ran at another level than their "
-            f"earlier saved runs allowed (by more than {LEVEL_MOVE * 100:.0f} % or their "
-            "run-to-run noise, faster or slower): their history restarts with this refresh's "
-            "runs, so the old level does not count as noise"
+            f"perfbudget: {counted(len(refreshed.restarted), 'entry', 'entries')} ran at another "
+            f"level than {their} earlier saved runs allowed (by more than "
+            f"{LEVEL_MOVE * 100:.0f} % or {their} run-to-run noise, faster or slower): {their} "
+            "history restarts with this refresh's runs, so the old level does not count as noise"
         )
     wide = wide_note([learned_slowdown(history, machine) for history, machine in runs])
     if wide:
@@ -273,7 +283,8 @@ def _print_changes(
         runs.append((entry.history, entry.machine))
         if before.get(nodeid) != entry:
             changed.append((nodeid, before.get(nodeid), entry))
-    print(f"\nperfbudget: {len(changed)} of {len(after)} baseline entries changed in {path}")
+    entries = counted(len(after), "baseline entry", "baseline entries")
+    print(f"\nperfbudget: {len(changed)} of {entries} changed in {path}")
     listed = [item for item in changed if listing_all or _listed(item[1], item[2])]
     for nodeid, old, new in listed:
         print(_entry_change(nodeid, old, new))
@@ -284,7 +295,7 @@ def _print_changes(
         )
     removed = sorted(set(before).difference(after))
     if removed:
-        print(f"perfbudget: {len(removed)} baseline entries removed")
+        print(f"perfbudget: {counted(len(removed), 'baseline entry', 'baseline entries')} removed")
         for nodeid in removed:
             print(f"{nodeid}  removed")
     return runs
@@ -413,7 +424,7 @@ def show(args: argparse.Namespace) -> int:
     loaded = baseline.load(path)
     if loaded.path is None:
         raise BaselineError(f"{path}: no such file")
-    about = [f"{path}: {len(loaded.entries)} tests", loaded.generator]
+    about = [f"{path}: {counted(len(loaded.entries), 'test')}", loaded.generator]
     if loaded.machine:
         about.append(describe(loaded.machine))
     print(" · ".join(part for part in about if part))
@@ -461,7 +472,8 @@ def merge(args: argparse.Namespace) -> int:
     document = baseline.merge(args.paths)
     baseline.atomic_write(args.output, baseline.dumps(document))
     count = len(document.get("tests") or ())
-    print(f"perfbudget: merged {len(args.paths)} files into {args.output} ({count} tests)")
+    files, tests = counted(len(args.paths), "file"), counted(count, "test")
+    print(f"perfbudget: merged {files} into {args.output} ({tests})")
     return 0
 
 
@@ -488,7 +500,9 @@ def import_benchmark(args: argparse.Namespace) -> int:
         print(f"perfbudget: error: nothing to import from {args.file}", file=sys.stderr)
         return 1
     baseline.save(output, entries, machine=fingerprint, generator=GENERATOR)
-    print(f"perfbudget: imported {len(entries)} benchmarks from {args.file} into {output}")
+    print(
+        f"perfbudget: imported {counted(len(entries), 'benchmark')} from {args.file} into {output}"
+    )
     return 0
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from pytest_perfbudget.model import Budget, Change, Check, Outcome, Status, Summary, Verdict
-from pytest_perfbudget.units import format_change, format_duration, format_size
+from pytest_perfbudget.units import counted, format_change, format_duration, format_size
 
 __all__ = [
     "amounts",
@@ -183,7 +183,7 @@ def failure_text(verdict: Verdict, *, machine: str) -> str:
     if meas is not None and verdict.summary is not None:
         confirmed = ", confirmed by a re-measurement" if verdict.confirmed else ""
         lines.append(
-            f"measured: n={verdict.summary.n} samples x {meas.iterations} call(s), "
+            f"measured: n={verdict.summary.n} samples x {counted(meas.iterations, 'call')}, "
             f"{meas.timer} clock, {meas.elapsed:.2f} s spent{confirmed}"
         )
         if meas.tracer:

@@ -20,6 +20,7 @@ import numpy as np
 from pytest_perfbudget.entry import refresh_levels, refresh_mins, split_at_refresh, usable_mins
 from pytest_perfbudget.model import NOISE_RUNS, Change
 from pytest_perfbudget.stats import FloatArray, order_statistic_ranks
+from pytest_perfbudget.units import counted
 
 __all__ = [
     "STRETCH_SLOW",
@@ -296,9 +297,11 @@ def few_runs_note(short: int, total: int) -> str | None:
     :data:`NOISE_RUNS` saved runs (None when there is none)."""
     if not short:
         return None
+    one = short == 1
+    holds, it, its = ("holds", "it does", "its") if one else ("hold", "they do", "their")
     return (
-        f"{short} of {total} entries hold fewer than {NOISE_RUNS} saved runs; until they do, "
-        "their allowed slowdown is not raised to their run-to-run noise "
+        f"{short} of {counted(total, 'entry', 'entries')} {holds} fewer than {NOISE_RUNS} "
+        f"saved runs; until {it}, {its} allowed slowdown is not raised to {its} run-to-run noise "
         f"(`perfbudget refresh --runs {NOISE_RUNS}` saves {NOISE_RUNS} runs at once)"
     )
 
@@ -315,12 +318,13 @@ def wide_note(learned: Sequence[float | None]) -> str | None:
     wide = sum(value is not None and value >= WIDE_LEARNED for value in learned)
     if not wide:
         return None
+    them, its = ("it", "its") if wide == 1 else ("them", "their")
     return (
-        f"the saved runs of {wide} of {len(learned)} entries allow a slowdown of "
-        f"+{WIDE_LEARNED * 100:.0f} % or more by themselves (their minimums spread that far: "
-        "a busy machine, or tests that run at two speeds), so smaller slowdowns of them go "
-        "unnoticed; `perfbudget show` lists each entry's, and a refresh on a quiet machine "
-        "narrows them"
+        f"the saved runs of {wide} of {counted(len(learned), 'entry', 'entries')} allow a "
+        f"slowdown of +{WIDE_LEARNED * 100:.0f} % or more by themselves ({its} minimums spread "
+        f"that far: a busy machine, or tests that run at two speeds), so smaller slowdowns of "
+        f"{them} go unnoticed; `perfbudget show` lists each entry's, and a refresh on a quiet "
+        f"machine narrows {them}"
     )
 
 

@@ -25,6 +25,7 @@ from pytest_perfbudget.model import (
     Status,
     Verdict,
 )
+from pytest_perfbudget.units import counted
 
 if TYPE_CHECKING:
     from pytest_perfbudget.baseline import Baseline, BaselineEntry
@@ -252,7 +253,7 @@ def _noise_hint(entry: BaselineEntry, machine_id: str) -> list[str]:
     if runs >= NOISE_RUNS:
         return []
     return [
-        f"the baseline holds {runs} saved run{'s' * (runs != 1)} of this test on this machine; "
+        f"the baseline holds {counted(runs, 'saved run')} of this test on this machine; "
         f"from {NOISE_RUNS} on, the allowed slowdown is raised to the test's run-to-run noise "
         f"(`perfbudget refresh --runs {NOISE_RUNS - runs}` adds {NOISE_RUNS - runs})"
     ]
@@ -342,10 +343,14 @@ def save_baseline(
             f"the baseline afresh, delete the file"
         ]
     elif stale and not settings.prune:
+        if len(stale) == 1:
+            what, drops = "1 baseline entry belongs to a test that no longer exists", "it"
+        else:
+            what = f"{len(stale)} baseline entries belong to tests that no longer exist"
+            drops = "them"
         stale_note = [
-            f"{len(stale)} baseline entries belong to tests that no longer exist (not "
-            f"collected from a test file this run collected, or whose file is gone: "
-            f"{_named(sorted(stale))}); --perfbudget-prune drops them"
+            f"{what} (not collected from a test file this run collected, or whose file is "
+            f"gone: {_named(sorted(stale))}); --perfbudget-prune drops {drops}"
         ]
     else:
         stale_note = []
@@ -371,12 +376,14 @@ def save_baseline(
         generator=GENERATOR,
         drop=gone if prune else None,
     )
-    notes = [f"saved {len(entries)} baseline entries to {display(result.path, settings.rootdir)}"]
+    saved = counted(len(entries), "baseline entry", "baseline entries")
+    notes = [f"saved {saved} to {display(result.path, settings.rootdir)}"]
     if result.dropped:
-        notes.append(
-            f"dropped {len(result.dropped)} baseline entries of tests that no longer exist: "
-            f"{_named(result.dropped)}"
-        )
+        if len(result.dropped) == 1:
+            what = "1 baseline entry of a test that no longer exists"
+        else:
+            what = f"{len(result.dropped)} baseline entries of tests that no longer exist"
+        notes.append(f"dropped {what}: {_named(result.dropped)}")
     notes += stale_note
     if REFRESH_ENV not in os.environ:  # perfbudget refresh counts them after its last run
         short = sum(too_few_runs(entry.history, machine_id) for entry in entries)
@@ -403,10 +410,15 @@ def few_runs_regressed(
     short = sum(too_few_runs(entries.history(n), machine_id) for n in regressed)
     if not short:
         return []
+    it, its = ("it", "its") if short == 1 else ("them", "their")
+    if len(regressed) == 1:
+        which = "the regressed test was"
+    else:
+        which = f"{short} of the {len(regressed)} regressed tests {'was' if short == 1 else 'were'}"
     return [
-        f"{short} of the {len(regressed)} regressed tests were judged at their declared "
-        f"allowed slowdown alone: the baseline holds fewer than {NOISE_RUNS} saved runs of "
-        f"them on this machine, too few to learn their run-to-run noise from "
+        f"{which} judged at {its} declared allowed slowdown alone: the baseline holds fewer "
+        f"than {NOISE_RUNS} saved runs of {it} on this machine, too few to learn {its} "
+        f"run-to-run noise from "
         f"(`perfbudget refresh --runs {NOISE_RUNS}` saves {NOISE_RUNS} runs at once)"
     ]
 
@@ -456,7 +468,7 @@ def section(verdict: Verdict) -> str:
         f"{name} {format_duration(summary.value(name))}"
         for name in ("min", "p50", "p95", "p99", "mean", "max")
     )
-    how = f"{meas.mode}, {meas.timer} clock, {meas.iterations} call(s)/sample"
+    how = f"{meas.mode}, {meas.timer} clock, {counted(meas.iterations, 'call')}/sample"
     return f"n={summary.n} ({how})\n{stats}"
 
 

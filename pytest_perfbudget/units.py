@@ -1,4 +1,4 @@
-"""One grammar for durations, sizes and ratios, in both directions.
+"""One grammar for durations, sizes, ratios and counts, in both directions.
 
 Parsing: a bare number is milliseconds (durations), bytes (sizes) or a fraction
 (ratios); a string carries its unit: ``"250us"``, ``"5 ms"``, ``"64MB"``,
@@ -16,6 +16,7 @@ __all__ = [
     "DURATION_FORMS",
     "RATIO_FORMS",
     "SIZE_FORMS",
+    "counted",
     "format_change",
     "format_duration",
     "format_size",
@@ -131,3 +132,9 @@ def format_change(ratio: float) -> str:
     if abs(percent) < 9.95:
         return f"{percent:+.1f} %"
     return f"{percent:+.0f} %"
+
+
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """``count`` and the noun that agrees with it, as pytest counts: ``"1 test"``,
+    ``"0 tests"``, ``"2 baseline entries"`` (``plural`` defaults to ``singular + "s"``)."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"

@@ -68,7 +68,7 @@ def test_a_benchmark_over_budget_fails_confirmed_by_running_its_measurement_agai
     result.stdout.fnmatch_lines(
         [
             "*p95 * is over its 2.00 ms budget*",
-            "measured: n=14 samples x 1 call(s), *, confirmed by a re-measurement",
+            "measured: n=14 samples x 1 call, *, confirmed by a re-measurement",
         ]
     )
     # pytest-benchmark's own report lists the test's own measurement, once

@@ -160,7 +160,7 @@ def test_show_reads_the_baseline_named_in_pyproject(
     save_baseline(tmp_path / "perf" / "base.json", [measured("t.py::x", 1.0)])
     assert main(["show"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("perf/base.json: 1 tests")
+    assert out.startswith("perf/base.json: 1 test")
     assert "t.py::x  wall   200  1.00 ms" in out
 
 
@@ -174,7 +174,7 @@ def test_show_defaults_to_the_standard_baseline_path(
     )
     assert main(["show"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
-    assert first == ".perfbudget/baseline.json: 1 tests · pytest-perfbudget 0.1.0"
+    assert first == ".perfbudget/baseline.json: 1 test · pytest-perfbudget 0.1.0"
 
 
 def test_show_of_a_missing_baseline_is_an_error(
@@ -535,7 +535,7 @@ def test_refresh_runs_pytest_and_prints_what_changed(
         "perfbudget: 2 of 3 baseline entries changed in .perfbudget/baseline.json",
         "t.py::added  new  p50 502 µs",
         "t.py::slower  p50 1.21 ms → 1.46 ms (+21 %) · min 1.20 ms → 1.45 ms (+21 %)",
-        "perfbudget: 1 baseline entries removed",
+        "perfbudget: 1 baseline entry removed",
         "t.py::gone  removed",
         "perfbudget: 3 of 3 entries hold fewer than 5 saved runs; until they do, their allowed "
         "slowdown is not raised to their run-to-run noise (`perfbudget refresh --runs 5` saves "
@@ -596,7 +596,7 @@ def test_refresh_follows_the_baseline_option(
         "--perfbudget-baseline", str(path)
     ]  # fmt: skip
     assert main(["refresh", *option]) == 0
-    assert f"1 of 1 baseline entries changed in {path}" in capsys.readouterr().out
+    assert f"1 of 1 baseline entry changed in {path}" in capsys.readouterr().out
 
 
 def test_refresh_refuses_an_unreadable_baseline_before_running_pytest(
@@ -650,7 +650,7 @@ def test_refresh_runs_saves_that_many_runs_each_in_its_own_pytest(
     assert len(baseline.load(path).entries["t.py::x"].history) == 3
     out = capsys.readouterr().out
     assert "perfbudget: refresh run 3 of 3" in out
-    assert "1 of 1 entries hold fewer than 5 saved runs" in out
+    assert "1 of 1 entry holds fewer than 5 saved runs" in out
 
 
 def test_refresh_runs_keep_each_entrys_fastest_run(
@@ -708,9 +708,9 @@ def test_refresh_warns_of_entries_whose_runs_spread_wide_and_show_lists_them(
     assert main(["refresh", "--runs", "5"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == (
         "perfbudget: the saved runs of 1 of 2 entries allow a slowdown of +30 % or more by "
-        "themselves (their minimums spread that far: a busy machine, or tests that run at two "
-        "speeds), so smaller slowdowns of them go unnoticed; `perfbudget show` lists each "
-        "entry's, and a refresh on a quiet machine narrows them"
+        "themselves (its minimums spread that far: a busy machine, or tests that run at two "
+        "speeds), so smaller slowdowns of it go unnoticed; `perfbudget show` lists each "
+        "entry's, and a refresh on a quiet machine narrows it"
     )
     assert main(["show"]) == 0
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[3:]}
@@ -788,6 +788,13 @@ def test_refresh_restarts_the_history_of_an_entry_whose_level_it_moved(
     }
     # with the runs at 1 ms kept, their noise floor would allow +372 %
     assert learned_slowdown(entries["t.py::slower"].history, "abc") < 0.1
+    one = {"t.py::slower": 3.0, "t.py::faster": 0.5}  # a third refresh: one of them moved
+    _refresh_runs(monkeypatch, path, [[measured(n, ms) for n, ms in one.items()]] * 5)
+    assert (
+        "perfbudget: 1 entry ran at another level than its earlier saved runs allowed (by "
+        "more than 10 % or its run-to-run noise, faster or slower): its history restarts "
+        "with this refresh's runs, so the old level does not count as noise"
+    ) in capsys.readouterr().out
 
 
 def test_marking_busy_runs_rewrites_only_their_records(tmp_path: Path) -> None:

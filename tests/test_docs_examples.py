@@ -59,7 +59,7 @@ def test_the_over_budget_example_fails_over_budget(fast: pytest.Pytester) -> Non
     result.stdout.fnmatch_lines(
         [
             "p95 * is over its 2.00 ms budget (99 % bounds *",
-            "measured: n=* samples x 1 call(s), wall clock, *",
+            "measured: n=* samples x 1 call, wall clock, *",
             "OVER BUDGET test_over_budget_example.py::test_lookup_is_fast - *",
         ]
     )

@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 
 from pytest_perfbudget.model import Change
-from pytest_perfbudget.units import format_change
+from pytest_perfbudget.units import counted, format_change
 
 __all__ = ["CONFIDENCE", "describe", "log_ratios", "paired_change"]
 
@@ -66,5 +66,5 @@ def describe(change: Change, verdict: str | None, *, rounds: int, calls: int) ->
     return (
         f"time {_WHAT[verdict]} {against}: {format_change(change.ratio)} "
         f"(99 % interval {format_change(change.low)} … {format_change(change.high)}{allowed}); "
-        f"paired against {against}, {rounds} rounds of {calls} call(s) per side"
+        f"paired against {against}, {counted(rounds, 'round')} of {counted(calls, 'call')} per side"
     )

@@ -321,15 +321,14 @@ def _verdict(**kwargs: object) -> Verdict:
 def test_the_failure_text_has_messages_measurement_and_machine_lines() -> None:
     assert failure_text(_verdict(), machine="AMD EPYC · 2 cores").splitlines() == [
         "p95 10.0 ms is over its 2.00 ms budget (…)",
-        "measured: n=50 samples x 1 call(s), wall clock, 0.25 s spent, "
-        "confirmed by a re-measurement",
+        "measured: n=50 samples x 1 call, wall clock, 0.25 s spent, confirmed by a re-measurement",
         "machine: AMD EPYC · 2 cores",
     ]
 
 
 def test_the_failure_text_does_not_claim_an_unconfirmed_failure_was_confirmed() -> None:
     text = failure_text(_verdict(confirmed=False), machine="m")
-    assert "measured: n=50 samples x 1 call(s), wall clock, 0.25 s spent\n" in text
+    assert "measured: n=50 samples x 1 call, wall clock, 0.25 s spent\n" in text
 
 
 def test_the_failure_text_names_a_paused_tracer() -> None:

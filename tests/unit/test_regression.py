@@ -15,11 +15,13 @@ from pytest_perfbudget.model import Change
 from pytest_perfbudget.regression import (
     classify,
     estimate_change,
+    few_runs_note,
     level_moved,
     low_quantile,
     noise_floor,
     refresh_spread,
     slow_stretch_runs,
+    wide_note,
 )
 from pytest_perfbudget.stats import order_statistic_ranks
 
@@ -316,3 +318,35 @@ def test_the_change_is_what_plain_python_computes(
     )
     assert estimate_change(now, ArrayValues(np.array(base)), q=q) == change
     assert type(change.ratio) is float
+
+
+@pytest.mark.parametrize(
+    ("short", "total", "start"),
+    [
+        (1, 1, "1 of 1 entry holds fewer than 5 saved runs; until it does, its allowed slowdown "
+         "is not raised to its run-to-run noise"),
+        (1, 3, "1 of 3 entries holds fewer than 5 saved runs; until it does, its allowed"),
+        (2, 3, "2 of 3 entries hold fewer than 5 saved runs; until they do, their allowed "
+         "slowdown is not raised to their run-to-run noise"),
+    ],
+)  # fmt: skip
+def test_the_few_runs_note_agrees_with_its_counts(short: int, total: int, start: str) -> None:
+    assert few_runs_note(0, total) is None
+    note = few_runs_note(short, total)
+    assert note is not None
+    assert note.startswith(start)
+
+
+def test_the_wide_note_agrees_with_its_counts() -> None:
+    assert wide_note([0.1, None]) is None
+    assert wide_note([0.5]) == (
+        "the saved runs of 1 of 1 entry allow a slowdown of +30 % or more by themselves (its "
+        "minimums spread that far: a busy machine, or tests that run at two speeds), so smaller "
+        "slowdowns of it go unnoticed; `perfbudget show` lists each entry's, and a refresh on a "
+        "quiet machine narrows it"
+    )
+    note = wide_note([0.5, 0.3, 0.1])
+    assert note is not None
+    assert note.startswith("the saved runs of 2 of 3 entries allow a slowdown of +30 % or more")
+    assert note.endswith("smaller slowdowns of them go unnoticed; `perfbudget show` lists each "
+                         "entry's, and a refresh on a quiet machine narrows them")  # fmt: skip

@@ -195,10 +195,10 @@ def test_saving_keeps_only_passing_measured_verdicts(tmp_path: Path) -> None:
     ]
     notes = session.save_baseline(verdicts, settings, None, machine={}, machine_id="m")
     assert notes == [
-        "saved 1 baseline entries to b.json",
-        "1 of 1 entries hold fewer than 5 saved runs; until they do, their allowed slowdown "
-        "is not raised to their run-to-run noise (`perfbudget refresh --runs 5` saves 5 runs "
-        "at once)",
+        "saved 1 baseline entry to b.json",
+        "1 of 1 entry holds fewer than 5 saved runs; until it does, its allowed slowdown is "
+        "not raised to its run-to-run noise (`perfbudget refresh --runs 5` saves 5 runs at "
+        "once)",
     ]
     assert list(load(settings.baseline).entries) == ["t::ok"]
     assert "harness" not in load(settings.baseline).entries["t::ok"].history[-1]
@@ -233,14 +233,14 @@ def test_a_save_counts_the_entries_whose_runs_allow_a_wide_slowdown(
     # a wide noise
     assert [save(scale)[1:] for scale in (1.0, 1.2, 1.4, 1.6)] == [
         [
-            "1 of 1 entries hold fewer than 5 saved runs; until they do, their allowed "
-            "slowdown is not raised to their run-to-run noise (`perfbudget refresh --runs 5` "
+            "1 of 1 entry holds fewer than 5 saved runs; until it does, its allowed "
+            "slowdown is not raised to its run-to-run noise (`perfbudget refresh --runs 5` "
             "saves 5 runs at once)"
         ]
     ] * 4
     notes = save(1.8)
-    assert notes[0] == "saved 1 baseline entries to b.json"
-    assert notes[1].startswith("the saved runs of 1 of 1 entries allow a slowdown of +30 % or more")
+    assert notes[0] == "saved 1 baseline entry to b.json"
+    assert notes[1].startswith("the saved runs of 1 of 1 entry allow a slowdown of +30 % or more")
     assert len(notes) == 2
     for token in ("token", ""):  # perfbudget refresh counts after its last run (one: no token)
         monkeypatch.setenv(REFRESH_ENV, token)
@@ -265,9 +265,9 @@ def test_a_gate_counts_the_regressed_tests_judged_before_their_noise_is_learned(
         Verdict("t::c", Status.PASS),
     ]
     note = (
-        "1 of the 1 regressed tests were judged at their declared allowed slowdown alone: the "
-        "baseline holds fewer than 5 saved runs of them on this machine, too few to learn "
-        "their run-to-run noise from (`perfbudget refresh --runs 5` saves 5 runs at once)"
+        "the regressed test was judged at its declared allowed slowdown alone: the baseline "
+        "holds fewer than 5 saved runs of it on this machine, too few to learn its run-to-run "
+        "noise from (`perfbudget refresh --runs 5` saves 5 runs at once)"
     )
     notes = session.few_runs_regressed(verdicts, load(settings.baseline), "m")
     assert notes == [note] * expected

@@ -1,4 +1,4 @@
-"""The units grammar: durations, sizes and ratios, parsed and formatted."""
+"""The units grammar: durations, sizes and ratios, parsed and formatted, and counts."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pytest_perfbudget.units import (
     DURATION_FORMS,
     RATIO_FORMS,
     SIZE_FORMS,
+    counted,
     format_change,
     format_duration,
     format_size,
@@ -201,3 +202,20 @@ def test_a_ratio_must_be_greater_than_zero(value: object) -> None:
 )
 def test_a_change_is_formatted_as_a_signed_percentage(ratio: float, text: str) -> None:
     assert format_change(ratio) == text
+
+
+# -- counts -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("count", "nouns", "text"),
+    [
+        (0, ("test",), "0 tests"),
+        (1, ("test",), "1 test"),
+        (2, ("test",), "2 tests"),
+        (1, ("baseline entry", "baseline entries"), "1 baseline entry"),
+        (3, ("baseline entry", "baseline entries"), "3 baseline entries"),
+    ],
+)
+def test_a_count_agrees_with_its_noun(count: int, nouns: tuple[str, ...], text: str) -> None:
+    assert counted(count, *nouns) == text
