@@ -68,7 +68,14 @@ def _ours(func: tuple[str, int, str], harness: tuple[str, ...]) -> bool:
 
 
 def profile_call(fn: Callable[[], object], *, top: int = TOP) -> Hotspots:
-    """Profile one call of ``fn``; list the ``top`` functions by own time."""
+    """Profile one call of ``fn``; list the ``top`` functions by own time.
+
+    A ``ValueError`` when another profiler is running: from Python 3.12 cProfile
+    refuses to start then, and before it, it would replace a ``sys.setprofile``
+    profiler (cProfile run on the whole session, say) and leave none when done.
+    """
+    if not hasattr(sys, "monitoring") and sys.getprofile() is not None:
+        raise ValueError("Another profiling tool is already active")  # as 3.12+ says
     profiler = cProfile.Profile()
     profiler.enable()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pstats
 import sys
 from typing import Any
 
@@ -254,3 +255,48 @@ def test_a_result_under_an_unpausable_tool_is_not_saved(project: pytest.Pytester
     project.makepyfile(MONITORED)
     project.runpytest("--perfbudget-save").assert_outcomes(passed=1)
     assert not (project.path / ".perfbudget" / "baseline.json").exists()
+
+
+UNDER_CPROFILE = """
+import time
+import pytest
+
+def slow_helper():
+    time.sleep(0.01)
+
+@pytest.mark.budget(p95="2ms")
+def test_over():
+    slow_helper()
+
+@pytest.mark.budget(p95="200ms")
+def test_fits():
+    pass
+"""
+
+
+def test_a_session_run_under_cprofile_keeps_its_profiler_and_is_measured(
+    project: pytest.Pytester,
+) -> None:
+    """`python -m cProfile -m pytest`: before Python 3.12 ``sys.getprofile()`` is the
+    profiler object, which Python cannot call, so removing it and setting it again made
+    every timed call raise ``TypeError: 'Profile' object is not callable``."""
+    project.makepyfile(UNDER_CPROFILE)
+    result = project.run(
+        sys.executable, "-m", "cProfile", "-o", "session.prof",
+        "-m", "pytest", "-p", "no:cacheprovider", "--perfbudget-json=report.json",
+    )  # fmt: skip
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*p95 * is over its 2.00 ms budget*",
+            "hotspots: profiling failed: ValueError: Another profiling tool is already active",
+        ]
+    )
+    tests = _tests(project, "report.json")
+    for test in tests.values():
+        assert "active, not paused" in test["tracer"]
+        assert "not compared with the baseline" in " ".join(test["messages"])
+    # the profiler saw every call of the timed loop: it was never paused or replaced
+    stats = pstats.Stats(str(project.path / "session.prof")).stats  # type: ignore[attr-defined]
+    calls = {name: row[1] for (_, _, name), row in stats.items()}
+    assert calls["slow_helper"] >= tests["test_over"]["stats"]["n"]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import cProfile
 import pstats
 import re
+import sys
 
 import pytest
+
+from pytest_perfbudget.hotspots import profile_call
 
 SLOW_HELPER = """
 import pytest
@@ -122,9 +126,14 @@ def test_a_profiled_call_that_fails_by_a_pytest_outcome_is_named_not_raised(
         import sys
         import pytest
 
+        def profiled():  # cProfile is a sys.monitoring tool from Python 3.12
+            if hasattr(sys, "monitoring"):
+                return sys.monitoring.get_tool(sys.monitoring.PROFILER_ID) is not None
+            return sys.getprofile() is not None
+
         @pytest.mark.budget(p95="1us")
         def test_slow():
-            if sys.getprofile() is not None:  # the profiled call
+            if profiled():  # the profiled call
                 pytest.fail("not under a profiler")
             sum(range(10_000))
         """
@@ -137,3 +146,17 @@ def test_a_profiled_call_that_fails_by_a_pytest_outcome_is_named_not_raised(
             "*hotspots: profiling failed: Failed: not under a profiler",
         ]
     )
+
+
+def test_profiling_under_another_profiler_is_refused_not_a_replacement() -> None:
+    """Before Python 3.12 a second cProfile replaced the first and left none when done;
+    from 3.12 cProfile itself refuses. Both read the same in the failure message."""
+    outer = cProfile.Profile()
+    outer.enable()
+    try:
+        hook = sys.getprofile()
+        with pytest.raises(ValueError, match=r"^Another profiling tool is already active$"):
+            profile_call(lambda: None)
+        assert sys.getprofile() is hook
+    finally:
+        outer.disable()

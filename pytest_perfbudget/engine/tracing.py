@@ -158,9 +158,11 @@ class TracerPause:
 
     The hooks ``threading.settrace`` / ``threading.setprofile`` install in new
     threads are paused with them, so threads the block starts run untraced too
-    (threads already running stay as they are). ``sys.monitoring`` tools (Python
-    3.12+) are reported in ``unpausable``, never paused. With ``pause=False``
-    hooks are only described, and left running.
+    (threads already running stay as they are). Reported in ``unpausable``, and
+    left running: ``sys.monitoring`` tools (Python 3.12+), and a hook Python cannot
+    call, which could not be set again once removed (cProfile's profiler before
+    Python 3.12: ``sys.getprofile()`` gives the profiler object, not its C function).
+    With ``pause=False`` hooks are only described, and left running.
     """
 
     def __init__(self, *, pause: bool = True) -> None:
@@ -168,35 +170,47 @@ class TracerPause:
         self.paused = False
         self.description: str | None = None
         self.unpausable: str | None = None
-        self._trace: object = None
-        self._profile: object = None
+        self._hooks: tuple[object, object] = (None, None)
+        self._paused: tuple[bool, bool] = (False, False)
         self._thread_hooks: tuple[object, object] = (None, None)
 
     def __enter__(self) -> TracerPause:
-        self._trace, self._profile = sys.gettrace(), sys.getprofile()
-        state = "paused" if self.pause else "active, not paused"
-        parts = [
-            f"sys.{setter} {kind} {state} ({_name(hook)})"
-            for setter, kind, hook in (
-                ("settrace", "tracer", self._trace),
-                ("setprofile", "profiler", self._profile),
-            )
-            if hook is not None
-        ]
+        self._hooks = (sys.gettrace(), sys.getprofile())
+        self._paused = (
+            self.pause and callable(self._hooks[0]),
+            self.pause and callable(self._hooks[1]),
+        )
+        parts, unpausable = [], []
+        kinds = (("settrace", "tracer"), ("setprofile", "profiler"))
+        for (setter, kind), hook, paused in zip(kinds, self._hooks, self._paused, strict=True):
+            if hook is not None:
+                state = "paused" if paused else "active, not paused"
+                parts.append(f"sys.{setter} {kind} {state} ({_name(hook)})")
+                if self.pause and not paused:
+                    unpausable.append(parts[-1])
         tools = _monitoring_tools()
         if tools:
-            self.unpausable = "; ".join(tools) + " active, not paused"
-            parts.append(self.unpausable)
+            unpausable.append("; ".join(tools) + " active, not paused")
+            parts.append(unpausable[-1])
+        self.unpausable = "; ".join(unpausable) or None
         self.description = "; ".join(parts) or None
         self._thread_hooks = (threading.gettrace(), threading.getprofile())
-        hooks = (self._trace, self._profile, *self._thread_hooks)
-        if self.pause and any(hook is not None for hook in hooks):
-            sys.settrace(None)
-            sys.setprofile(None)
-            threading.settrace(None)
-            threading.setprofile(None)
-            self.paused = True
+        threads = self.pause and any(hook is not None for hook in self._thread_hooks)
+        self.paused = any(self._paused) or threads
+        if self.paused:
+            self._set(None, None, None, None)
         return self
+
+    def _set(
+        self, trace: object, profile: object, thread_trace: object, thread_profile: object
+    ) -> None:
+        """Set the hooks this pause pauses (the thread hooks always)."""
+        if self._paused[0]:
+            sys.settrace(trace)  # type: ignore[arg-type]
+        if self._paused[1]:
+            sys.setprofile(profile)  # type: ignore[arg-type]
+        threading.settrace(thread_trace)  # type: ignore[arg-type]
+        threading.setprofile(thread_profile)  # type: ignore[arg-type]
 
     def __exit__(
         self,
@@ -205,7 +219,4 @@ class TracerPause:
         tb: TracebackType | None,
     ) -> None:
         if self.paused:
-            sys.settrace(self._trace)  # type: ignore[arg-type]
-            sys.setprofile(self._profile)  # type: ignore[arg-type]
-            threading.settrace(self._thread_hooks[0])  # type: ignore[arg-type]
-            threading.setprofile(self._thread_hooks[1])  # type: ignore[arg-type]
+            self._set(*self._hooks, *self._thread_hooks)

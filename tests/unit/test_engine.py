@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cProfile
 import gc
 import os
 import sys
@@ -498,6 +499,25 @@ def test_tracer_pause_pauses_a_profiler_and_restores_it() -> None:
     assert pause.unpausable is None
     name = f"{__name__}.test_tracer_pause_pauses_a_profiler_and_restores_it.<locals>.profiler"
     assert pause.description == f"sys.setprofile profiler paused ({name})"
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="cProfile uses sys.monitoring")
+@pytest.mark.usefixtures("restore_tracers")
+def test_tracer_pause_leaves_a_profiler_python_cannot_call_running() -> None:
+    """cProfile's profiler before 3.12: ``sys.getprofile()`` gives the profiler object,
+    which ``sys.setprofile`` could not set again."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        hook = sys.getprofile()
+        with TracerPause() as pause:
+            assert sys.getprofile() is hook
+        assert sys.getprofile() is hook
+    finally:
+        profiler.disable()
+    assert pause.unpausable == "sys.setprofile profiler active, not paused (cProfile.Profile)"
+    assert pause.description == pause.unpausable
+    assert not pause.paused
 
 
 @pytest.mark.usefixtures("restore_tracers")
