@@ -207,7 +207,8 @@ def build_verdict(
     from pytest_perfbudget.integrations import tracer_unpaused
 
     messages = [describe_check(c) for c in judgement.checks if c.outcome is not Outcome.PASS]
-    if tracer_unpaused(judgement.measurement):
+    unpaused = tracer_unpaused(judgement.measurement)
+    if unpaused:
         tracer = judgement.measurement.tracer
         messages.append(f"{tracer}: timings are inflated and not compared with the baseline")
         judgement, entry = replace(judgement, change=None, regression=None), None
@@ -228,7 +229,10 @@ def build_verdict(
         meas = judgement.measurement
         why = None if entry is None else incomparable(entry, meas.timer, meas.mode)
         reason = f" ({why})" if why else ""
-        messages.append(f"no comparable baseline entry{reason}; save one with --perfbudget-save")
+        if not unpaused:  # said above, and a save would not store these timings either
+            messages.append(
+                f"no comparable baseline entry{reason}; save one with --perfbudget-save"
+            )
     return Verdict(
         nodeid=nodeid,
         status=status,

@@ -281,6 +281,7 @@ def test_a_session_run_under_cprofile_keeps_its_profiler_and_is_measured(
     profiler object, which Python cannot call, so removing it and setting it again made
     every timed call raise ``TypeError: 'Profile' object is not callable``."""
     project.makepyfile(UNDER_CPROFILE)
+    project.runpytest("--perfbudget-save", "-k", "fits").assert_outcomes(passed=1, deselected=1)
     result = project.run(
         sys.executable, "-m", "cProfile", "-o", "session.prof",
         "-m", "pytest", "-p", "no:cacheprovider", "--perfbudget-json=report.json",
@@ -295,7 +296,11 @@ def test_a_session_run_under_cprofile_keeps_its_profiler_and_is_measured(
     tests = _tests(project, "report.json")
     for test in tests.values():
         assert "active, not paused" in test["tracer"]
-        assert "not compared with the baseline" in " ".join(test["messages"])
+        messages = " ".join(test["messages"])
+        assert "not compared with the baseline" in messages
+        assert "--perfbudget-save" not in messages  # a save would not store these timings
+    # compared with its baseline entry, it read slower and was re-measured (seconds) in vain
+    assert tests["test_fits"]["confirmed"] is False
     # the profiler saw every call of the timed loop: it was never paused or replaced
     stats = pstats.Stats(str(project.path / "session.prof")).stats  # type: ignore[attr-defined]
     calls = {name: row[1] for (_, _, name), row in stats.items()}

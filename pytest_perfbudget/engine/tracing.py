@@ -13,7 +13,14 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TextIO
 
-__all__ = ["TracerPause", "peak_memory", "silenced", "warnings_dropped", "warnings_once"]
+__all__ = [
+    "TracerPause",
+    "peak_memory",
+    "silenced",
+    "tracer_left_running",
+    "warnings_dropped",
+    "warnings_once",
+]
 
 #: The file descriptors of standard output and standard error.
 _STD_FDS = (1, 2)
@@ -151,6 +158,14 @@ def _monitoring_tools() -> list[str]:
         return []
     tools = ((tool, monitoring.get_tool(tool)) for tool in range(6))
     return [f"sys.monitoring tool {tool} ({name})" for tool, name in tools if name]
+
+
+def tracer_left_running() -> bool:
+    """Whether what is timed now would run under a hook :class:`TracerPause` leaves
+    running (its ``unpausable``): a ``sys.monitoring`` tool, or a hook Python cannot
+    call."""
+    hooks = (sys.gettrace(), sys.getprofile())
+    return bool(_monitoring_tools()) or not all(hook is None or callable(hook) for hook in hooks)
 
 
 class TracerPause:

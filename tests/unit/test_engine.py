@@ -21,6 +21,7 @@ from pytest_perfbudget.engine.tracing import (
     TracerPause,
     peak_memory,
     silenced,
+    tracer_left_running,
     warnings_dropped,
     warnings_once,
 )
@@ -587,6 +588,21 @@ def test_tracer_pause_reports_sys_monitoring_tools_as_unpausable(
     assert pause.unpausable == "sys.monitoring tool 1 (coverage.py) active, not paused"
     assert pause.description is not None
     assert pause.description.endswith(pause.unpausable)
+
+
+@pytest.mark.usefixtures("restore_tracers")
+def test_a_tracer_is_left_running_when_it_is_a_sys_monitoring_tool_or_not_callable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "monitoring", types.SimpleNamespace(get_tool={}.get), raising=False)
+    sys.settrace(CallTracer())
+    assert not tracer_left_running()  # paused while timing
+    monkeypatch.setattr(sys, "getprofile", object)  # an object Python cannot call
+    assert tracer_left_running()
+    monkeypatch.undo()
+    tools = {2: "cProfile"}
+    monkeypatch.setattr(sys, "monitoring", types.SimpleNamespace(get_tool=tools.get), raising=False)
+    assert tracer_left_running()
 
 
 def test_tracer_pause_without_sys_monitoring(monkeypatch: pytest.MonkeyPatch) -> None:
