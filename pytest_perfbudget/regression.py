@@ -61,7 +61,7 @@ def _kept(seconds: Sequence[float] | FloatArray) -> FloatArray:
 def _lowest(seconds: Sequence[float]) -> float:
     """``_kept(seconds)[0]`` without sorting: the smallest sample at least half the median."""
     data = np.asarray(seconds, dtype=np.float64)
-    return float(data[data >= 0.5 * np.median(data)].min())
+    return float(np.min(data[data >= 0.5 * np.median(data)]))
 
 
 def _quantile(data: Sequence[float] | FloatArray, q: float) -> float:

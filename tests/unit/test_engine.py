@@ -507,6 +507,8 @@ def test_tracer_pause_pauses_a_profiler_and_restores_it() -> None:
 def test_tracer_pause_leaves_a_profiler_python_cannot_call_running() -> None:
     """cProfile's profiler before 3.12: ``sys.getprofile()`` gives the profiler object,
     which ``sys.setprofile`` could not set again."""
+    sys.settrace(None)  # coverage's tracers, when the suite runs under it
+    threading.settrace(None)
     profiler = cProfile.Profile()
     profiler.enable()
     try:
