@@ -230,40 +230,22 @@ def refresh(args: argparse.Namespace) -> int:
     after = baseline.load(path).entries
     runs = _print_changes(path, before, after, listing_all=args.all)
     from pytest_perfbudget.regression import (
-        LEVEL_MOVE,
-        STRETCH_SLOW,
+        busy_note,
         few_runs_note,
         learned_slowdown,
+        restarted_note,
         too_few_runs,
         wide_note,
     )
 
     short = sum(too_few_runs(history, machine) for history, machine in runs)
-    few = few_runs_note(short, len(after))
-    if few:
-        print(f"perfbudget: {few}")
-    if refreshed and refreshed.busy:
-        busy = refreshed.busy
-        runs_of = sum(map(len, busy.values()))
-        their = "its" if len(busy) == 1 else "their"
-        print(
-            f"perfbudget: {counted(runs_of, 'run')} of {counted(len(busy), 'entry', 'entries')} "
-            f"ran in a slow stretch of the machine (at least half of the other tests of {their} "
-            f"class or module were {STRETCH_SLOW}x {their} fastest or more in the same run too); "
-            f"{their} allowed slowdown leaves {'that run' if runs_of == 1 else 'those runs'} out"
-        )
-    if refreshed and refreshed.restarted:
-        one = len(refreshed.restarted) == 1
-        their = "its" if one else "their"
-        print(
-            f"perfbudget: {counted(len(refreshed.restarted), 'entry', 'entries')} ran at another "
-            f"level than {their} earlier saved runs allowed (by more than "
-            f"{LEVEL_MOVE * 100:.0f} % or {their} run-to-run noise, faster or slower): {their} "
-            "history restarts with this refresh's runs, so the old level does not count as noise"
-        )
-    wide = wide_note([learned_slowdown(history, machine) for history, machine in runs])
-    if wide:
-        print(f"perfbudget: {wide}")
+    notes = [few_runs_note(short, len(after))]
+    if refreshed:
+        notes += [busy_note(refreshed.busy), restarted_note(len(refreshed.restarted))]
+    notes.append(wide_note([learned_slowdown(history, machine) for history, machine in runs]))
+    for note in notes:
+        if note:
+            print(f"perfbudget: {note}")
     return status
 
 

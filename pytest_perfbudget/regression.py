@@ -26,6 +26,7 @@ __all__ = [
     "STRETCH_SLOW",
     "WIDE_LEARNED",
     "allowed_slowdown",
+    "busy_note",
     "classify",
     "estimate_change",
     "few_runs_note",
@@ -33,6 +34,7 @@ __all__ = [
     "low_quantile",
     "noise_floor",
     "refresh_spread",
+    "restarted_note",
     "slow_stretch_runs",
     "too_few_runs",
     "wide_note",
@@ -303,6 +305,35 @@ def few_runs_note(short: int, total: int) -> str | None:
         f"{short} of {counted(total, 'entry', 'entries')} {holds} fewer than {NOISE_RUNS} "
         f"saved runs; until {it}, {its} allowed slowdown is not raised to {its} run-to-run noise "
         f"(`perfbudget refresh --runs {NOISE_RUNS}` saves {NOISE_RUNS} runs at once)"
+    )
+
+
+def busy_note(busy: Mapping[str, Sequence[int]]) -> str | None:
+    """The line that counts the runs a refresh marked busy (:func:`slow_stretch_runs`, by
+    node id), and their entries (None when there is none)."""
+    if not busy:
+        return None
+    runs = sum(map(len, busy.values()))
+    their = "its" if len(busy) == 1 else "their"
+    return (
+        f"{counted(runs, 'run')} of {counted(len(busy), 'entry', 'entries')} ran in a slow "
+        f"stretch of the machine (at least half of the other tests of {their} class or module "
+        f"were {STRETCH_SLOW}x {their} fastest or more in the same run too); {their} allowed "
+        f"slowdown leaves {'that run' if runs == 1 else 'those runs'} out"
+    )
+
+
+def restarted_note(restarted: int) -> str | None:
+    """The line that counts the entries whose history a refresh restarted
+    (:func:`level_moved`; None when there is none)."""
+    if not restarted:
+        return None
+    their = "its" if restarted == 1 else "their"
+    return (
+        f"{counted(restarted, 'entry', 'entries')} ran at another level than {their} earlier "
+        f"saved runs allowed (by more than {LEVEL_MOVE * 100:.0f} % or {their} run-to-run "
+        f"noise, faster or slower): {their} history restarts with this refresh's runs, so the "
+        "old level does not count as noise"
     )
 
 

@@ -788,13 +788,6 @@ def test_refresh_restarts_the_history_of_an_entry_whose_level_it_moved(
     }
     # with the runs at 1 ms kept, their noise floor would allow +372 %
     assert learned_slowdown(entries["t.py::slower"].history, "abc") < 0.1
-    one = {"t.py::slower": 3.0, "t.py::faster": 0.5}  # a third refresh: one of them moved
-    _refresh_runs(monkeypatch, path, [[measured(n, ms) for n, ms in one.items()]] * 5)
-    assert (
-        "perfbudget: 1 entry ran at another level than its earlier saved runs allowed (by "
-        "more than 10 % or its run-to-run noise, faster or slower): its history restarts "
-        "with this refresh's runs, so the old level does not count as noise"
-    ) in capsys.readouterr().out
 
 
 def test_marking_busy_runs_rewrites_only_their_records(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pytest_perfbudget.lazy import ArrayValues
 from pytest_perfbudget.model import Change
 from pytest_perfbudget.regression import (
+    busy_note,
     classify,
     estimate_change,
     few_runs_note,
@@ -20,6 +21,7 @@ from pytest_perfbudget.regression import (
     low_quantile,
     noise_floor,
     refresh_spread,
+    restarted_note,
     slow_stretch_runs,
     wide_note,
 )
@@ -350,3 +352,25 @@ def test_the_wide_note_agrees_with_its_counts() -> None:
     assert note.startswith("the saved runs of 2 of 3 entries allow a slowdown of +30 % or more")
     assert note.endswith("smaller slowdowns of them go unnoticed; `perfbudget show` lists each "
                          "entry's, and a refresh on a quiet machine narrows them")  # fmt: skip
+
+
+def test_the_refresh_notes_agree_with_their_counts() -> None:
+    assert busy_note({}) is None
+    assert restarted_note(0) is None
+    assert busy_note({"t.py::a": [2]}) == (
+        "1 run of 1 entry ran in a slow stretch of the machine (at least half of the other "
+        "tests of its class or module were 1.3x its fastest or more in the same run too); its "
+        "allowed slowdown leaves that run out"
+    )
+    note = busy_note({"t.py::a": [2], "t.py::b": [1, 2]})
+    assert note is not None
+    assert note.startswith("3 runs of 2 entries ran in a slow stretch of the machine (at least ")
+    assert note.endswith("; their allowed slowdown leaves those runs out")
+    assert restarted_note(1) == (
+        "1 entry ran at another level than its earlier saved runs allowed (by more than 10 % "
+        "or its run-to-run noise, faster or slower): its history restarts with this refresh's "
+        "runs, so the old level does not count as noise"
+    )
+    note = restarted_note(2)
+    assert note is not None
+    assert note.startswith("2 entries ran at another level than their earlier saved runs")
