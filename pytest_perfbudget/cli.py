@@ -265,7 +265,7 @@ def _print_changes(
         runs.append((entry.history, entry.machine))
         if before.get(nodeid) != entry:
             changed.append((nodeid, before.get(nodeid), entry))
-    entries = counted(len(after), "baseline entry", "baseline entries")
+    entries = counted(len(after), "baseline entry")
     print(f"\nperfbudget: {len(changed)} of {entries} changed in {path}")
     listed = [item for item in changed if listing_all or _listed(item[1], item[2])]
     for nodeid, old, new in listed:
@@ -277,7 +277,7 @@ def _print_changes(
         )
     removed = sorted(set(before).difference(after))
     if removed:
-        print(f"perfbudget: {counted(len(removed), 'baseline entry', 'baseline entries')} removed")
+        print(f"perfbudget: {counted(len(removed), 'baseline entry')} removed")
         for nodeid in removed:
             print(f"{nodeid}  removed")
     return runs

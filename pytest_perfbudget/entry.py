@@ -354,11 +354,12 @@ def _runs_of(history: Sequence[Mapping[str, Any]]) -> list[_Run]:
     read from a file, it has them without parsing its records; made of records (a
     save's), they are made at the first call, not at each (a save's notes read every
     entry's several times)."""
-    if not isinstance(history, History):
-        return [_Run(*map(run.get, _Run.__struct_fields__)) for run in history]
-    if history._runs is None:
-        history._runs = [_Run(*map(run.get, _Run.__struct_fields__)) for run in history]
-    return history._runs
+    runs = history._runs if isinstance(history, History) else None
+    if runs is None:
+        runs = [_Run(*map(run.get, _Run.__struct_fields__)) for run in history]
+        if isinstance(history, History):
+            history._runs = runs
+    return runs
 
 
 def mins(history: Sequence[Mapping[str, Any]], machine: str | None = None) -> list[Any]:

@@ -302,7 +302,7 @@ def few_runs_note(short: int, total: int) -> str | None:
     one = short == 1
     holds, it, its = ("holds", "it does", "its") if one else ("hold", "they do", "their")
     return (
-        f"{short} of {counted(total, 'entry', 'entries')} {holds} fewer than {NOISE_RUNS} "
+        f"{short} of {counted(total, 'entry')} {holds} fewer than {NOISE_RUNS} "
         f"saved runs; until {it}, {its} allowed slowdown is not raised to {its} run-to-run noise "
         f"(`perfbudget refresh --runs {NOISE_RUNS}` saves {NOISE_RUNS} runs at once)"
     )
@@ -316,7 +316,7 @@ def busy_note(busy: Mapping[str, Sequence[int]]) -> str | None:
     runs = sum(map(len, busy.values()))
     their = "its" if len(busy) == 1 else "their"
     return (
-        f"{counted(runs, 'run')} of {counted(len(busy), 'entry', 'entries')} ran in a slow "
+        f"{counted(runs, 'run')} of {counted(len(busy), 'entry')} ran in a slow "
         f"stretch of the machine (at least half of the other tests of {their} class or module "
         f"were {STRETCH_SLOW}x {their} fastest or more in the same run too); {their} allowed "
         f"slowdown leaves {'that run' if runs == 1 else 'those runs'} out"
@@ -330,7 +330,7 @@ def restarted_note(restarted: int) -> str | None:
         return None
     their = "its" if restarted == 1 else "their"
     return (
-        f"{counted(restarted, 'entry', 'entries')} ran at another level than {their} earlier "
+        f"{counted(restarted, 'entry')} ran at another level than {their} earlier "
         f"saved runs allowed (by more than {LEVEL_MOVE * 100:.0f} % or {their} run-to-run "
         f"noise, faster or slower): {their} history restarts with this refresh's runs, so the "
         "old level does not count as noise"
@@ -351,7 +351,7 @@ def wide_note(learned: Sequence[float | None]) -> str | None:
         return None
     them, its = ("it", "its") if wide == 1 else ("them", "their")
     return (
-        f"the saved runs of {wide} of {counted(len(learned), 'entry', 'entries')} allow a "
+        f"the saved runs of {wide} of {counted(len(learned), 'entry')} allow a "
         f"slowdown of +{WIDE_LEARNED * 100:.0f} % or more by themselves ({its} minimums spread "
         f"that far: a busy machine, or tests that run at two speeds), so smaller slowdowns of "
         f"{them} go unnoticed; `perfbudget show` lists each entry's, and a refresh on a quiet "

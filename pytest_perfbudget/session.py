@@ -380,7 +380,7 @@ def save_baseline(
         generator=GENERATOR,
         drop=gone if prune else None,
     )
-    saved = counted(len(entries), "baseline entry", "baseline entries")
+    saved = counted(len(entries), "baseline entry")
     notes = [f"saved {saved} to {display(result.path, settings.rootdir)}"]
     if result.dropped:
         if len(result.dropped) == 1:

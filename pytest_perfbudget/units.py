@@ -134,7 +134,11 @@ def format_change(ratio: float) -> str:
     return f"{percent:+.0f} %"
 
 
-def counted(count: int, singular: str, plural: str | None = None) -> str:
-    """``count`` and the noun that agrees with it, as pytest counts: ``"1 test"``,
-    ``"0 tests"``, ``"2 baseline entries"`` (``plural`` defaults to ``singular + "s"``)."""
-    return f"{count} {singular if count == 1 else plural or singular + 's'}"
+def counted(count: int, noun: str) -> str:
+    """``count`` and ``noun`` agreeing with it, as pytest counts: ``"1 test"``, ``"0 tests"``,
+    ``"2 baseline entries"`` (a consonant and ``y`` make ``ies``; every other noun takes ``s``)."""
+    if count == 1:
+        return f"{count} {noun}"
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return f"{count} {noun[:-1]}ies"
+    return f"{count} {noun}s"

@@ -160,12 +160,19 @@ def _monitoring_tools() -> list[str]:
     return [f"sys.monitoring tool {tool} ({name})" for tool, name in tools if name]
 
 
+def _settable(hook: object) -> bool:
+    """Whether a ``sys.settrace`` / ``sys.setprofile`` hook can be set again once removed:
+    Python calls it. cProfile's profiler before Python 3.12 cannot: ``sys.getprofile()``
+    gives the profiler object, not the C function it runs."""
+    return callable(hook)
+
+
 def tracer_left_running() -> bool:
     """Whether what is timed now would run under a hook :class:`TracerPause` leaves
-    running (its ``unpausable``): a ``sys.monitoring`` tool, or a hook Python cannot
-    call."""
+    running (its ``unpausable``): a ``sys.monitoring`` tool, or a hook that cannot be
+    set again."""
     hooks = (sys.gettrace(), sys.getprofile())
-    return bool(_monitoring_tools()) or not all(hook is None or callable(hook) for hook in hooks)
+    return bool(_monitoring_tools()) or not all(hook is None or _settable(hook) for hook in hooks)
 
 
 class TracerPause:
@@ -174,10 +181,9 @@ class TracerPause:
     The hooks ``threading.settrace`` / ``threading.setprofile`` install in new
     threads are paused with them, so threads the block starts run untraced too
     (threads already running stay as they are). Reported in ``unpausable``, and
-    left running: ``sys.monitoring`` tools (Python 3.12+), and a hook Python cannot
-    call, which could not be set again once removed (cProfile's profiler before
-    Python 3.12: ``sys.getprofile()`` gives the profiler object, not its C function).
-    With ``pause=False`` hooks are only described, and left running.
+    left running: ``sys.monitoring`` tools (Python 3.12+), and a hook that could not
+    be set again once removed (see :func:`_settable`). With ``pause=False`` hooks
+    are only described, and left running.
     """
 
     def __init__(self, *, pause: bool = True) -> None:
@@ -192,8 +198,8 @@ class TracerPause:
     def __enter__(self) -> TracerPause:
         self._hooks = (sys.gettrace(), sys.getprofile())
         self._paused = (
-            self.pause and callable(self._hooks[0]),
-            self.pause and callable(self._hooks[1]),
+            self.pause and _settable(self._hooks[0]),
+            self.pause and _settable(self._hooks[1]),
         )
         parts, unpausable = [], []
         kinds = (("settrace", "tracer"), ("setprofile", "profiler"))

@@ -208,14 +208,15 @@ def test_a_change_is_formatted_as_a_signed_percentage(ratio: float, text: str) -
 
 
 @pytest.mark.parametrize(
-    ("count", "nouns", "text"),
+    ("count", "noun", "text"),
     [
-        (0, ("test",), "0 tests"),
-        (1, ("test",), "1 test"),
-        (2, ("test",), "2 tests"),
-        (1, ("baseline entry", "baseline entries"), "1 baseline entry"),
-        (3, ("baseline entry", "baseline entries"), "3 baseline entries"),
+        (0, "test", "0 tests"),
+        (1, "test", "1 test"),
+        (2, "test", "2 tests"),
+        (1, "baseline entry", "1 baseline entry"),
+        (3, "baseline entry", "3 baseline entries"),
+        (0, "key", "0 keys"),
     ],
 )
-def test_a_count_agrees_with_its_noun(count: int, nouns: tuple[str, ...], text: str) -> None:
-    assert counted(count, *nouns) == text
+def test_a_count_agrees_with_its_noun(count: int, noun: str, text: str) -> None:
+    assert counted(count, noun) == text
