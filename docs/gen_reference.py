@@ -244,8 +244,14 @@ CLI_COMMANDS: dict[str, str] = {
     ),
     "merge": (
         "Merge the baselines, or the run reports, of the shards of a split CI run into one "
-        "file. All files must be of the same kind; a later file wins for a node id it "
-        "shares with an earlier one. The output is written atomically."
+        "file. All files must be of the same kind. Of baselines, each test's newest entry "
+        "is kept: the one a file changed from `BASE` (the baseline the shards saved over), "
+        "or without `--base` the one saved over the others (its history holds their latest "
+        "record, and more); entries of one test that none of these tell apart are an error "
+        "without `--base`, and the last file's is kept with it. With `--base` the changed "
+        "entries are listed as `perfbudget refresh` lists them. Of run reports, a later "
+        "file wins for a node id it shares with an earlier one. The output is written "
+        "atomically. See [Split CI jobs](../how-to/baselines.md#split-ci-jobs)."
     ),
     "import-benchmark": (
         "Turn a pytest-benchmark run saved with `--benchmark-save-data` into baseline "

@@ -30,6 +30,7 @@ from pytest_perfbudget.codec import (
     decode_samples,
     document,
     dumps,
+    dumps_inline,
     dumps_keyed,
     dumps_test,
     encode_samples,
@@ -57,6 +58,7 @@ from pytest_perfbudget.entry import (
 from pytest_perfbudget.errors import BaselineError
 from pytest_perfbudget.files import atomic_write, locked
 from pytest_perfbudget.model import Measurement, Summary, Verdict
+from pytest_perfbudget.units import counted
 
 __all__ = [
     "HISTORY_LIMIT",
@@ -65,6 +67,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Baseline",
     "BaselineEntry",
+    "Merged",
     "Refreshed",
     "SaveResult",
     "atomic_write",
@@ -428,11 +431,25 @@ def _kind(doc: Mapping[str, Any]) -> str:
     return "run report" if isinstance(doc["tests"], list) else "baseline"
 
 
-def merge(paths: Sequence[Path]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Merged:
+    """What :func:`merge` made of its files."""
+
+    #: The merged baseline or run report, to write with :func:`dumps`.
+    document: dict[str, Any]
+    #: The node ids of the tests more than one file changed from the base, each in
+    #: its own way: the entry of the last of those files was kept.
+    conflicts: Sequence[str] = ()
+
+
+def merge(paths: Sequence[Path], base: Path | None = None) -> Merged:
     """Merge shard baselines, or shard run reports, into one document to write.
 
-    All files must be of the same kind; a later file wins for a node id it shares
-    with an earlier one.
+    All files must be of the same kind. Run reports: a later report wins for a
+    node id it shares with an earlier one. Baselines: the merged one holds each
+    test some file holds, at the newest of its entries in the files (see
+    :func:`_merged_tests`); ``base``, the baseline the shards saved over, tells
+    which entries they changed.
     """
     if not paths:
         raise BaselineError("nothing to merge: no files given")
@@ -442,18 +459,84 @@ def merge(paths: Sequence[Path]) -> dict[str, Any]:
         listed = ", ".join(f"{path} is a {kind}" for path, kind in kinds)
         raise BaselineError(f"cannot merge baselines with run reports: {listed}")
     if kinds[0][1] == "run report":
+        if base is not None:
+            raise BaselineError(
+                f"--base applies to baselines: {paths[0]} is a run report, and a later "
+                "report wins for each test"
+            )
         from pytest_perfbudget.report.json import merge_documents
 
-        return merge_documents(docs)
-    tests: dict[str, Any] = {}
-    for path, doc in docs:
-        for _ in _baseline_from_doc(path, doc).entries.values():
-            pass  # each entry validated in full, samples decoded
-        tests.update(doc["tests"])
+        return Merged(merge_documents(docs))
+    origin: Mapping[str, Any] = {}
+    if base is not None:
+        origin = _validated(base, read_document(base))
+    files = [_validated(path, doc) for path, doc in docs]
+    tests, conflicts = _merged_tests(origin, files, based=base is not None)
     last = docs[-1][1]
-    return {
+    document = {
         "schema_version": SCHEMA_VERSION,
         "generator": last.get("generator", ""),
         "machine": last.get("machine", {}),
         "tests": tests,
     }
+    return Merged(document, conflicts)
+
+
+def _validated(path: Path, doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The tests of a read baseline, each entry validated in full (samples decoded)."""
+    for _ in _baseline_from_doc(path, doc).entries.values():
+        pass
+    return _tests_of(path, doc)
+
+
+def _merged_tests(
+    origin: Mapping[str, Any],
+    files: Sequence[Mapping[str, Any]],
+    *,
+    based: bool,
+) -> tuple[dict[str, Any], list[str]]:
+    """The newest entry of each test ``files`` hold, and the node ids whose newest entry
+    could not be told.
+
+    A test's entry is the one a file changed from ``origin``'s; an entry that
+    another one was saved over (which holds its latest history record followed by
+    more) is older and does not count, nor does one older than ``origin``'s (a
+    merge run again over its own output). When more than one newer entry is left
+    (two files saved the test, or a refresh restarted its history), the last
+    file's is kept when there is an ``origin`` (``based``), and it is an error when
+    there is not. A test no file holds (every shard pruned it) is left out.
+    """
+    tests: dict[str, Any] = {}
+    differing: list[str] = []
+    for nodeid in sorted(set[str]().union(*files)):
+        old = origin.get(nodeid)
+        changed: dict[str, Any] = {}  # the entries unlike the old one, by text; last wins
+        for file_tests in files:
+            entry = file_tests.get(nodeid)
+            if entry is not None and entry != old and not (old and _older(entry, old)):
+                text = dumps_inline(entry)
+                changed.pop(text, None)
+                changed[text] = entry
+        newest = [e for e in changed.values() if not any(_older(e, o) for o in changed.values())]
+        newest = newest or list(changed.values())  # (records that repeat could hide all)
+        tests[nodeid] = newest[-1] if newest else origin[nodeid]
+        if len(newest) > 1:
+            differing.append(nodeid)
+    if differing and not based:
+        shown = ", ".join(differing[:5])
+        if len(differing) > 5:
+            shown += f" and {len(differing) - 5} more"
+        raise BaselineError(
+            f"{counted(len(differing), 'test')} {'has' if len(differing) == 1 else 'have'} "
+            f"different entries in two or more of the files, none saved over the others: "
+            f"{shown}. Pass --base with the baseline the files were saved over: each "
+            "test's entry is then taken from the file that changed it"
+        )
+    return tests, differing
+
+
+def _older(entry: Mapping[str, Any], than: Mapping[str, Any]) -> bool:
+    """Whether ``than`` was saved over ``entry``: its history holds ``entry``'s latest
+    record, and more after it."""
+    mine, theirs = entry.get("history") or [], than.get("history") or []
+    return bool(mine) and mine[-1] in theirs[:-1]

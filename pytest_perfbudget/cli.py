@@ -127,6 +127,14 @@ def _add_file_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     cmd = commands.add_parser("merge", help="merge shard baselines (or shard run reports)")
     cmd.add_argument("paths", type=Path, nargs="+", metavar="FILE")
     cmd.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
+    cmd.add_argument(
+        "--base",
+        type=Path,
+        metavar="BASE",
+        help="the baseline the shards saved over: each test's entry is taken from the "
+        "file that changed it, and the changes are listed as a refresh lists them",
+    )
+    cmd.add_argument("--all", action="store_true", help="with --base, list every changed entry")
     cmd.set_defaults(handler=merge)
     cmd = commands.add_parser(
         "import-benchmark",
@@ -228,7 +236,7 @@ def refresh(args: argparse.Namespace) -> int:
         saved += 1
     refreshed = baseline.finish_refresh(path, token, saved) if saved > 1 else None
     after = baseline.load(path).entries
-    runs = _print_changes(path, before, after, listing_all=args.all)
+    runs = _print_changes(path, before, after, listing_all=args.all, command="refresh")
     from pytest_perfbudget.regression import (
         busy_note,
         few_runs_note,
@@ -255,10 +263,11 @@ def _print_changes(
     after: Mapping[str, BaselineEntry],
     *,
     listing_all: bool,
+    command: str,
 ) -> list[tuple[Sequence[Mapping[str, Any]], str]]:
-    """Print what a refresh changed: the entries new, moved (all with ``listing_all``)
-    and removed; each entry's history and machine after it, read in the one pass that
-    decodes the entry."""
+    """Print what a refresh (or a merge, ``command``) changed: the entries new, moved
+    (all with ``listing_all``) and removed; each entry's history and machine after it,
+    read in the one pass that decodes the entry."""
     changed = []
     runs = []
     for nodeid, entry in sorted(after.items()):
@@ -273,7 +282,7 @@ def _print_changes(
     if len(listed) < len(changed):
         print(
             f"perfbudget: {len(changed) - len(listed)} more changed, each minimum by less than "
-            f"{LISTED_CHANGE * 100:.0f} % (`perfbudget refresh --all` lists them)"
+            f"{LISTED_CHANGE * 100:.0f} % (`perfbudget {command} --all` lists them)"
         )
     removed = sorted(set(before).difference(after))
     if removed:
@@ -448,14 +457,26 @@ def _budget_text(budget: Mapping[str, Any]) -> str:
 
 
 def merge(args: argparse.Namespace) -> int:
-    """``perfbudget merge A B… -o OUT``: one baseline (or run report) from shards."""
+    """``perfbudget merge A B… -o OUT [--base BASE]``: one baseline (or run report) from
+    shards."""
     from pytest_perfbudget import baseline
 
-    document = baseline.merge(args.paths)
-    baseline.atomic_write(args.output, baseline.dumps(document))
-    count = len(document.get("tests") or ())
+    merged = baseline.merge(args.paths, base=args.base)
+    before = baseline.load(args.base).entries if args.base else None  # OUT may be BASE
+    baseline.atomic_write(args.output, baseline.dumps(merged.document))
+    count = len(merged.document.get("tests") or ())
     files, tests = counted(len(args.paths), "file"), counted(count, "test")
-    print(f"perfbudget: merged {files} into {args.output} ({tests})")
+    over = f" over {args.base}" if args.base else ""
+    print(f"perfbudget: merged {files} into {args.output}{over} ({tests})")
+    if before is not None:
+        after = baseline.load(args.output).entries
+        _print_changes(args.output, before, after, listing_all=args.all, command="merge")
+    if merged.conflicts:
+        print(
+            f"perfbudget: {counted(len(merged.conflicts), 'test')} changed in more than one "
+            "file, each in its own way; kept the entry of the last file that changed it: "
+            + ", ".join(merged.conflicts)
+        )
     return 0
 
 

@@ -325,16 +325,92 @@ def test_merge_writes_one_baseline_from_shards(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     one = save_baseline(tmp_path / "one.json", [measured("t.py::a", 1.0), measured("t.py::b", 1)])
-    two = save_baseline(tmp_path / "two.json", [measured("t.py::b", 2.0), measured("t.py::c", 1)])
+    two = save_baseline(tmp_path / "two.json", [measured("t.py::b", 1), measured("t.py::c", 2)])
     out = tmp_path / "merged" / "baseline.json"
     assert main(["merge", str(one), str(two), "-o", str(out)]) == 0
     assert capsys.readouterr().out == f"perfbudget: merged 2 files into {out} (3 tests)\n"
     merged = baseline.load(out)
     assert sorted(merged.entries) == ["t.py::a", "t.py::b", "t.py::c"]
-    assert merged.entries["t.py::b"].summary.p50 == pytest.approx(0.002, rel=0.01)
+    assert merged.entries["t.py::c"].summary.p50 == pytest.approx(0.002, rel=0.01)
     text = out.read_text()
     assert main(["merge", str(one), str(two), "-o", str(out)]) == 0
     assert out.read_text() == text
+
+
+def test_merge_of_shards_that_differ_needs_their_base(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one = save_baseline(tmp_path / "one.json", [measured("t.py::a", 1.0)])
+    two = save_baseline(tmp_path / "two.json", [measured("t.py::a", 2.0)])
+    out = tmp_path / "out.json"
+    assert main(["merge", str(one), str(two), "-o", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        "perfbudget: error: 1 test has different entries in two or more of the files, none "
+        "saved over the others: t.py::a. Pass --base with the baseline the files were saved "
+        "over: each test's entry is then taken from the file that changed it\n"
+    )
+    assert not out.exists()
+
+
+def test_merge_over_the_base_the_shards_refreshed_lists_their_changes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sharded refresh: each shard saves over the committed baseline, and the merge
+    writes each test's entry from the shard that ran it back into that baseline."""
+    names = ["a", "b", "c", "d"]
+    base = save_baseline(tmp_path / "baseline.json", [measured(f"t.py::{x}", 1.0) for x in names])
+    shards = []
+    for number, (group, ms) in enumerate([("ab", 2.0), ("cd", 1.01)]):
+        shard = tmp_path / f"shard-{number}.json"
+        shard.write_bytes(base.read_bytes())
+        old = baseline.load(shard).entries
+        entries = [
+            baseline.entry_from_verdict(
+                measured(f"t.py::{x}", ms), old[f"t.py::{x}"], machine="abc", commit=None
+            )
+            for x in group
+        ]
+        baseline.save(shard, entries, machine=MACHINE, generator="pytest-perfbudget 0.1.0")
+        shards.append(str(shard))
+    before = baseline.load(base).entries
+    original = tmp_path / "original.json"
+    original.write_bytes(base.read_bytes())
+    assert main(["merge", *shards[::-1], "--base", str(base), "-o", str(base)]) == 0
+    assert capsys.readouterr().out == (
+        f"perfbudget: merged 2 files into {base} over {base} (4 tests)\n"
+        f"\nperfbudget: 4 of 4 baseline entries changed in {base}\n"
+        "t.py::a  p50 1.00 ms → 2.01 ms (+100 %) · min 1.00 ms → 2.00 ms (+100 %)\n"
+        "t.py::b  p50 1.00 ms → 2.01 ms (+100 %) · min 1.00 ms → 2.00 ms (+100 %)\n"
+        "perfbudget: 2 more changed, each minimum by less than 5 % "
+        "(`perfbudget merge --all` lists them)\n"
+    )
+    after = baseline.load(base).entries
+    for name, shard in zip(names, [0, 0, 1, 1], strict=True):
+        assert after[f"t.py::{name}"] == baseline.load(Path(shards[shard])).entries[f"t.py::{name}"]
+        assert len(after[f"t.py::{name}"].history) == len(before[f"t.py::{name}"].history) + 1
+    text = base.read_text()
+    assert main(["merge", *shards, "--base", str(base), "-o", str(base)]) == 0  # run again
+    assert f"perfbudget: 0 of 4 baseline entries changed in {base}\n" in capsys.readouterr().out
+    assert base.read_text() == text
+    out = tmp_path / "all.json"
+    assert main(["merge", *shards, "--base", str(original), "-o", str(out), "--all"]) == 0
+    assert "t.py::c  p50 1.00 ms → 1.01 ms (+1.0 %)" in capsys.readouterr().out
+    assert out.read_text() == text
+
+
+def test_merge_over_a_base_names_a_test_two_shards_changed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = save_baseline(tmp_path / "base.json", [measured("t.py::a", 1.0)])
+    one = save_baseline(tmp_path / "one.json", [measured("t.py::a", 2.0)])
+    two = save_baseline(tmp_path / "two.json", [measured("t.py::a", 3.0)])
+    out = tmp_path / "out.json"
+    assert main(["merge", str(one), str(two), "--base", str(base), "-o", str(out)]) == 0
+    assert capsys.readouterr().out.endswith(
+        "perfbudget: 1 test changed in more than one file, each in its own way; kept the "
+        "entry of the last file that changed it: t.py::a\n"
+    )
+    assert baseline.load(out).entries["t.py::a"] == baseline.load(two).entries["t.py::a"]
 
 
 def test_merge_of_a_baseline_with_a_report_is_an_error(

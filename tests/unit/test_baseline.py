@@ -12,7 +12,7 @@ import sys
 import textwrap
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from pytest_perfbudget.baseline import (
     load,
     load_samples,
     merge,
+    read_document,
     save,
     thin_samples,
 )
@@ -733,18 +734,152 @@ def test_concurrent_processes_lose_no_entry(tmp_path: Path) -> None:
 # -- merging and reading for compare ----------------------------------------------
 
 
-def test_merge_of_shard_baselines_lets_later_files_win(tmp_path: Path) -> None:
+def test_merge_of_shard_baselines_takes_every_test_a_file_holds(tmp_path: Path) -> None:
     one, two = tmp_path / "one.json", tmp_path / "two.json"
     save(one, [make_entry("t::a", 1), make_entry("t::b", 1)], machine=FP, generator="g1")
-    save(two, [make_entry("t::b", 2), make_entry("t::c", 2)], machine={"cpu": "2"}, generator="g2")
-    doc = merge([one, two])
+    save(two, [make_entry("t::b", 1), make_entry("t::c", 2)], machine={"cpu": "2"}, generator="g2")
+    merged = merge([one, two])
+    doc = merged.document
     assert doc["schema_version"] == SCHEMA_VERSION
     assert (doc["machine"], doc["generator"]) == ({"cpu": "2"}, "g2")
+    assert merged.conflicts == []
     out = tmp_path / "out.json"
     baseline.atomic_write(out, dumps(doc))
     entries = load(out).entries
     assert sorted(entries) == ["t::a", "t::b", "t::c"]
-    assert entries["t::b"].sample_ns == load(two).entries["t::b"].sample_ns
+    assert entries["t::a"] == load(one).entries["t::a"]
+    assert entries["t::c"] == load(two).entries["t::c"]
+
+
+def test_merge_without_a_base_refuses_entries_of_one_test_that_differ(tmp_path: Path) -> None:
+    """Which of two entries of a test is newer cannot be told: keeping either could
+    lose a shard's refresh."""
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    save(one, [make_entry("t::a", 1), make_entry("t::b", 1)], machine=FP, generator=GENERATOR)
+    save(two, [make_entry("t::a", 1), make_entry("t::b", 2)], machine=FP, generator=GENERATOR)
+    with pytest.raises(BaselineError) as info:
+        merge([one, two])
+    assert str(info.value) == (
+        "1 test has different entries in two or more of the files, none saved over the "
+        "others: t::b. Pass --base with the baseline the files were saved over: each "
+        "test's entry is then taken from the file that changed it"
+    )
+    names = [f"t::{i:02d}" for i in range(7)]
+    one, two = tmp_path / "seven-1.json", tmp_path / "seven-2.json"
+    save(one, [make_entry(name, 1) for name in names], machine=FP, generator=GENERATOR)
+    save(two, [make_entry(name, 2) for name in names], machine=FP, generator=GENERATOR)
+    with pytest.raises(
+        BaselineError,
+        match=r"^7 tests have .*: t::00, t::01, t::02, t::03, t::04 and 2 more\. Pass ",
+    ):
+        merge([one, two])
+
+
+def shards_of(tmp_path: Path, *groups: Sequence[str]) -> tuple[Path, list[Path]]:
+    """A base of tests ``t::a`` … ``t::d`` (seed 0), and one shard for each group,
+    saved over the base with the group's tests measured again (seed 1)."""
+    base = tmp_path / "base.json"
+    save(base, [make_entry(f"t::{name}") for name in "abcd"], machine=FP, generator=GENERATOR)
+    shards = []
+    for number, group in enumerate(groups):
+        shard = tmp_path / f"shard-{number}.json"
+        shard.write_bytes(base.read_bytes())
+        old = load(base).entries
+        entries = [
+            entry_from_verdict(make_verdict(f"t::{x}", 1), old[f"t::{x}"], machine="m1", commit="c")
+            for x in group
+        ]
+        save(shard, entries, machine=FP, generator="g")
+        shards.append(shard)
+    return base, shards
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_merge_over_a_base_takes_each_entry_from_the_shard_that_changed_it(
+    tmp_path: Path, order: int
+) -> None:
+    base, shards = shards_of(tmp_path, "ab", "c")
+    merged = merge(shards[::order], base=base)
+    assert merged.conflicts == []
+    out = tmp_path / "out.json"
+    baseline.atomic_write(out, dumps(merged.document))
+    entries, before = load(out).entries, load(base).entries
+    for name, shard in [("a", 0), ("b", 0), ("c", 1)]:
+        assert entries[f"t::{name}"] == load(shards[shard]).entries[f"t::{name}"]
+        assert entries[f"t::{name}"] != before[f"t::{name}"]
+        assert len(entries[f"t::{name}"].history) == 2  # the base's record and the shard's
+    assert entries["t::d"] == before["t::d"]  # no shard changed it
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_merge_without_a_base_takes_the_entry_saved_over_the_others(
+    tmp_path: Path, order: int
+) -> None:
+    """A shard's refresh appends a history record to the entry it saved over: the
+    entry whose history holds another's latest record and more is the newer."""
+    base, shards = shards_of(tmp_path, "ab", "c")
+    merged = merge(shards[::order])
+    assert merged.conflicts == []
+    tests = merged.document["tests"]
+    for name, shard in [("a", 0), ("b", 0), ("c", 1)]:
+        assert tests[f"t::{name}"] == read_document(shards[shard])["tests"][f"t::{name}"]
+    assert tests["t::d"] == read_document(base)["tests"]["t::d"]
+    again = merge([base, *shards[::order]])  # the base among the files: older than all
+    assert again.document == merged.document
+
+
+def test_merge_run_again_over_its_own_output_changes_nothing(tmp_path: Path) -> None:
+    """Merged into the base itself, the base then holds the newer entries: the shards'
+    copies of the others' tests are older than it, not changes."""
+    base, shards = shards_of(tmp_path, "ab", "cd")
+    baseline.atomic_write(base, dumps(merge(shards, base=base).document))
+    text = base.read_text()
+    merged = merge(shards, base=base)
+    assert merged.conflicts == []
+    assert dumps(merged.document) == text
+
+
+def test_merge_holds_the_tests_the_files_hold_and_drops_those_every_shard_pruned(
+    tmp_path: Path,
+) -> None:
+    """The base tells which entries changed; it adds no test: one that every shard
+    dropped (``--perfbudget-prune``: the test is gone) stays dropped."""
+    base, shards = shards_of(tmp_path, "a", "b")
+    for shard in shards:
+        save(shard, [], machine=FP, generator=GENERATOR, drop=lambda nodeid: nodeid == "t::d")
+    for based in (None, base):
+        tests = merge(shards, base=based).document["tests"]
+        assert sorted(tests) == ["t::a", "t::b", "t::c"]
+        assert tests["t::a"] == read_document(shards[0])["tests"]["t::a"]
+        assert tests["t::b"] == read_document(shards[1])["tests"]["t::b"]
+        assert tests["t::c"] == read_document(base)["tests"]["t::c"]
+
+
+def test_merge_over_a_base_keeps_the_last_of_two_changes_and_names_the_test(
+    tmp_path: Path,
+) -> None:
+    base, shards = shards_of(tmp_path, "ab", "b")
+    save(shards[1], [make_entry("t::b", 2)], machine=FP, generator=GENERATOR)  # changed again
+    for files in (shards, shards[::-1]):
+        merged = merge(files, base=base)
+        assert merged.conflicts == ["t::b"]
+        assert merged.document["tests"]["t::b"] == read_document(files[-1])["tests"]["t::b"]
+        assert merged.document["tests"]["t::a"] == read_document(shards[0])["tests"]["t::a"]
+    same = tmp_path / "same.json"  # two shards that changed a test the same way agree
+    same.write_bytes(shards[0].read_bytes())
+    assert merge([shards[0], same], base=base).conflicts == []
+
+
+def test_merge_over_a_base_validates_the_base(tmp_path: Path) -> None:
+    _, shards = shards_of(tmp_path, "a")
+    bad = write_doc(tmp_path / "bad.json", {"schema_version": 1, "tests": {"t::x": {}}})
+    with pytest.raises(BaselineError, match=f"^{bad}: test 't::x' is missing"):
+        merge(shards, base=bad)
+    with pytest.raises(BaselineError, match="no such file"):
+        merge(shards, base=tmp_path / "missing.json")
+    report = write_run_report(tmp_path / "report.json", make_verdict("t::a"))
+    with pytest.raises(BaselineError, match="'tests' must be an object keyed by node id"):
+        merge(shards, base=report)
 
 
 def test_merge_validates_every_file(tmp_path: Path) -> None:
@@ -782,11 +917,15 @@ def test_merge_of_shard_reports(tmp_path: Path) -> None:
     two = write_run_report(
         tmp_path / "2.json", make_verdict("t::a", 2), make_verdict("t::b", 3), duration=3.0
     )
-    doc = merge([one, two])
+    doc = merge([one, two]).document
     assert [test["nodeid"] for test in doc["tests"]] == ["t::a", "t::b"]
     assert doc["tests"][1]["samples"] == json.loads(two.read_text())["tests"][1]["samples"]
     assert doc["duration"] == 5.0
     assert doc["summary"]["pass"] == 2
+    base = tmp_path / "base.json"
+    save(base, [make_entry("t::a")], machine=FP, generator=GENERATOR)
+    with pytest.raises(BaselineError, match=f"^--base applies to baselines: {one} is a run report"):
+        merge([one, two], base=base)
 
 
 def test_load_samples_reads_a_baseline(tmp_path: Path) -> None:
