@@ -58,7 +58,7 @@ from pytest_perfbudget.entry import (
 from pytest_perfbudget.errors import BaselineError
 from pytest_perfbudget.files import atomic_write, locked
 from pytest_perfbudget.model import Measurement, Summary, Verdict
-from pytest_perfbudget.units import counted
+from pytest_perfbudget.units import counted, named
 
 __all__ = [
     "HISTORY_LIMIT",
@@ -523,13 +523,10 @@ def _merged_tests(
         if len(newest) > 1:
             differing.append(nodeid)
     if differing and not based:
-        shown = ", ".join(differing[:5])
-        if len(differing) > 5:
-            shown += f" and {len(differing) - 5} more"
         raise BaselineError(
             f"{counted(len(differing), 'test')} {'has' if len(differing) == 1 else 'have'} "
             f"different entries in two or more of the files, none saved over the others: "
-            f"{shown}. Pass --base with the baseline the files were saved over: each "
+            f"{named(differing, 5)}. Pass --base with the baseline the files were saved over: each "
             "test's entry is then taken from the file that changed it"
         )
     return tests, differing

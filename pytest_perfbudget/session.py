@@ -25,7 +25,7 @@ from pytest_perfbudget.model import (
     Status,
     Verdict,
 )
-from pytest_perfbudget.units import counted
+from pytest_perfbudget.units import counted, named
 
 if TYPE_CHECKING:
     from pytest_perfbudget.baseline import Baseline, BaselineEntry
@@ -301,11 +301,6 @@ def gone_tests(
 _NAMED = 3
 
 
-def _named(nodeids: Sequence[str]) -> str:
-    shown = ", ".join(nodeids[:_NAMED])
-    return shown + (f" and {len(nodeids) - _NAMED} more" if len(nodeids) > _NAMED else "")
-
-
 def save_baseline(
     verdicts: Sequence[Verdict],
     settings: Settings,
@@ -354,7 +349,7 @@ def save_baseline(
             drops = "them"
         stale_note = [
             f"{what} (not collected from a test file this run collected, or whose file is "
-            f"gone: {_named(sorted(stale))}); --perfbudget-prune drops {drops}"
+            f"gone: {named(sorted(stale), _NAMED)}); --perfbudget-prune drops {drops}"
         ]
     else:
         stale_note = []
@@ -387,7 +382,7 @@ def save_baseline(
             what = "1 baseline entry of a test that no longer exists"
         else:
             what = f"{len(result.dropped)} baseline entries of tests that no longer exist"
-        notes.append(f"dropped {what}: {_named(result.dropped)}")
+        notes.append(f"dropped {what}: {named(result.dropped, _NAMED)}")
     notes += stale_note
     if REFRESH_ENV not in os.environ:  # perfbudget refresh counts them after its last run
         short = sum(too_few_runs(entry.history, machine_id) for entry in entries)

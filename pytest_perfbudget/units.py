@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
 from pytest_perfbudget.errors import SpecError
 
@@ -20,6 +21,7 @@ __all__ = [
     "format_change",
     "format_duration",
     "format_size",
+    "named",
     "parse_duration",
     "parse_ratio",
     "parse_size",
@@ -142,3 +144,9 @@ def counted(count: int, noun: str) -> str:
     if noun.endswith("y") and noun[-2:-1] not in "aeiou":
         return f"{count} {noun[:-1]}ies"
     return f"{count} {noun}s"
+
+
+def named(names: Sequence[str], limit: int) -> str:
+    """The first ``limit`` of ``names``, and how many more: ``"a, b and 3 more"``."""
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

@@ -17,6 +17,7 @@ from pytest_perfbudget.units import (
     format_change,
     format_duration,
     format_size,
+    named,
     parse_duration,
     parse_ratio,
     parse_size,
@@ -220,3 +221,16 @@ def test_a_change_is_formatted_as_a_signed_percentage(ratio: float, text: str) -
 )
 def test_a_count_agrees_with_its_noun(count: int, noun: str, text: str) -> None:
     assert counted(count, noun) == text
+
+
+@pytest.mark.parametrize(
+    ("names", "text"),
+    [
+        ([], ""),
+        (["a"], "a"),
+        (["a", "b", "c"], "a, b, c"),
+        (["a", "b", "c", "d", "e"], "a, b, c and 2 more"),
+    ],
+)
+def test_names_are_listed_up_to_a_limit_and_the_rest_counted(names: list[str], text: str) -> None:
+    assert named(names, 3) == text
