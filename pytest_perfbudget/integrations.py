@@ -6,7 +6,10 @@ import contextvars
 import linecache
 import unittest
 from collections.abc import Callable
+from types import TracebackType
 from typing import Any
+
+import pytest
 
 from pytest_perfbudget.errors import RepetitionError
 from pytest_perfbudget.model import Measurement
@@ -23,6 +26,7 @@ __all__ = [
     "fresh_fixtures_note",
     "is_hypothesis_test",
     "isolated",
+    "subtests_unreported",
     "tracer_unpaused",
     "unittest_body",
 ]
@@ -143,6 +147,54 @@ def isolated(body: Callable[[], object]) -> Callable[[], object]:
         return contextvars.copy_context().run(body)
 
     return call
+
+
+def subtests_unreported(item: Any, body: Callable[[], object]) -> Callable[[], object]:
+    """``body`` run with the ``subtests`` fixture of the test ``item`` (pytest 9's, or
+    pytest-subtests') replaced by :class:`UnreportedSubtests` for the call: each
+    subtest of a repetition would otherwise be reported to pytest, a hundred
+    ``SUBFAILED`` lines for one that failed. The test's fixtures are looked up at
+    each call: setting them up afresh makes new ones."""
+
+    def call() -> object:
+        funcargs = item.funcargs
+        real = funcargs.get("subtests")
+        funcargs["subtests"] = UNREPORTED_SUBTESTS
+        try:
+            return body()
+        finally:
+            funcargs["subtests"] = real
+
+    return call
+
+
+#: What a subtest of a repetition can end in, as the test's own call did: a subtest
+#: that failed there failed the test, which is then not repeated.
+_SUBTEST_OUTCOMES = (pytest.skip.Exception, pytest.xfail.Exception, unittest.SkipTest)
+
+
+class UnreportedSubtests:
+    """A ``subtests`` fixture for a test's repetitions: a subtest that skips or xfails
+    itself ends there, as in the test's own call, and its test goes on; any other
+    exception propagates, so a subtest that fails only when repeated fails the
+    repetition. Nothing is reported."""
+
+    def test(self, msg: str | None = None, **kwargs: object) -> UnreportedSubtests:
+        return self
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        return isinstance(value, _SUBTEST_OUTCOMES)
+
+
+UNREPORTED_SUBTESTS = UnreportedSubtests()
 
 
 def doctest_body(item: Any, globs: dict[str, object]) -> Callable[[], object]:

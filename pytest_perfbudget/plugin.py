@@ -663,6 +663,9 @@ class _MeasuringHooks:
 
     def __init__(self, plugin: PerfbudgetPlugin) -> None:
         self.plugin = plugin
+        #: The test in its own call, and whether a subtest of it has failed.
+        self._running: pytest.Item | None = None
+        self._subtest_failed = False
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -683,15 +686,18 @@ class _MeasuringHooks:
         # is measured) while pytest still captures its output and its capsys or capfd
         # fixture works, and a broken budget is raised as the call's exception, so xfail
         # and every other plugin see an ordinary failure. Reports made while the test
-        # runs are subtests': only the test's own call report gets the verdict.
+        # runs are subtests': only the test's own call report gets the verdict, and a
+        # test with a failed subtest has failed: it is not judged.
         plugin = self.plugin
         item.stash[running_key] = True
+        self._running, self._subtest_failed = item, False
         doctest_globals = getattr(getattr(item, "dtest", None), "globs", None)
         if isinstance(doctest_globals, dict) and plugin.budget_of(item) is not None:
             item.stash[doctest_globals_key] = dict(doctest_globals)  # a budgeted doctest
         try:
             result = yield
-            if not plugin.settings.disable:
+            self._running = None
+            if not plugin.settings.disable and not self._subtest_failed:
                 with _quiet(item):
                     judged = plugin._judge_call(item)
                 item.stash[judged_key] = judged
@@ -700,8 +706,15 @@ class _MeasuringHooks:
             return result
         finally:
             item.stash[running_key] = False
+            self._running = None
             if doctest_globals_key in item.stash:  # the module's names: not kept to the end
                 del item.stash[doctest_globals_key]
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # pytest 9's subtests, and pytest-subtests', report while their test runs
+        running = self._running
+        if running is not None and report.failed and report.nodeid == running.nodeid:
+            self._subtest_failed = True
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_makereport(
@@ -859,15 +872,17 @@ def _body(item: pytest.Item) -> Callable[[], object]:
     """The test body to repeat: ``runtest`` (on the fixtures set up, or on fresh ones,
     see :func:`_fixture_refresher`), for a ``unittest.TestCase`` its own run() into
     a private result, and for a doctest ``runtest`` on a fresh copy of its globals;
-    each call in a copy of the context. With a pytest-benchmark fixture, each call may
-    use it again (it allows one use a test; disabled, as under pytest-xdist and in
-    paired workers, it measures nothing and would refuse the second)."""
+    each call in a copy of the context. Its subtests are not reported. With a
+    pytest-benchmark fixture, each call may use it again (it allows one use a test;
+    disabled, as under pytest-xdist and in paired workers, it measures nothing and
+    would refuse the second)."""
     import unittest
 
     from pytest_perfbudget.integrations import (
         benchmark_body,
         doctest_body,
         isolated,
+        subtests_unreported,
         unittest_body,
     )
 
@@ -877,6 +892,8 @@ def _body(item: pytest.Item) -> Callable[[], object]:
         body = unittest_body(case)
     elif (doctest_globals := item.stash.get(doctest_globals_key, None)) is not None:
         body = doctest_body(item, doctest_globals)
+    elif "subtests" in getattr(item, "funcargs", {}):
+        body = subtests_unreported(item, item.runtest)
     else:
         body = item.runtest
     fixture = _benchmark_fixture(item)
@@ -1082,6 +1099,7 @@ class _PairedWorkerHooks:
     def __init__(self, worker: Any) -> None:
         self.worker = worker
         self.errors: dict[str, str] = {}
+        self._calling = False
 
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
@@ -1104,7 +1122,17 @@ class _PairedWorkerHooks:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.worker.collected([item.nodeid for item in session.items], self.errors)
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self) -> Generator[None, None, None]:
+        self._calling = True
+        try:
+            return (yield)
+        finally:
+            self._calling = False
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self._calling:
+            return  # a subtest's: the test's own report comes after its call
         if report.failed or report.skipped or report.when == "call":
             self.worker.report(report.nodeid, report.when, report.outcome, report.longreprtext)
 

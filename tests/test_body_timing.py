@@ -850,3 +850,102 @@ def test_an_error_of_the_plugin_while_timing_a_body_is_not_blamed_on_the_body(
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*could not measure *test_fine: RuntimeError: broken summary"])
     result.stdout.no_fnmatch_line("*run again*")
+
+
+# -- subtests (pytest 9's subtests fixture) ---------------------------------------------
+
+needs_subtests = pytest.mark.skipif(
+    not hasattr(pytest, "Subtests"), reason="pytest's subtests fixture is new in pytest 9"
+)
+
+#: A budgeted test with three subtests: case ``i`` of call ``calls`` fails when ``fails``
+#: is true of them, and each skips itself when ``skip`` is.
+SUBTESTS_TEST = (
+    TICKING
+    + """
+@pytest.mark.budget(p95=200)
+def test_cases(subtests):
+    _tick("calls.txt")
+    calls = len(pathlib.Path("calls.txt").read_text().splitlines())
+    for i in range(3):
+        with subtests.test(msg="case", i=i):
+            if {skip}:
+                pytest.skip("not here")
+            if {fails}:
+                raise AssertionError(f"case {{i}} of call {{calls}}")
+"""
+)
+
+
+def _subtests_test(pytester: pytest.Pytester, fails: str = "False", skip: str = "False") -> None:
+    pytester.makepyfile(SUBTESTS_TEST.format(fails=fails, skip=skip))
+
+
+@needs_subtests
+def test_the_subtests_of_a_repeated_body_are_reported_once(
+    project: pytest.Pytester, assert_clean: Callable[[pytest.RunResult], None]
+) -> None:
+    _subtests_test(project)
+    result = project.runpytest("-v", "--perfbudget-json=r.json")
+    assert_clean(result)
+    assert _lines(project, "calls.txt") > 10
+    assert [line for line in result.outlines if "SUBPASSED" in line] == [
+        f"test_the_subtests_of_a_repeated_body_are_reported_once.py::test_cases"
+        f" SUBPASSED[case] (i={i}) [100%]"
+        for i in range(3)
+    ]
+    result.stdout.fnmatch_lines(["*= 1 passed, 3 subtests passed in *"])
+    [entry] = json.loads((project.path / "r.json").read_text())["tests"]
+    assert entry["status"] == "pass"
+
+
+@needs_subtests
+def test_a_test_with_a_failed_subtest_has_failed_and_is_not_timed(
+    project: pytest.Pytester, assert_clean: Callable[[pytest.RunResult], None]
+) -> None:
+    _subtests_test(project, fails="i == 1")
+    result = project.runpytest("--perfbudget-json=r.json")
+    assert_clean(result)
+    assert _lines(project, "calls.txt") == 1
+    result.stdout.fnmatch_lines(
+        [
+            "E * AssertionError: case 1 of call 1",
+            "contains 1 failed subtest",
+            "*::test_cases  failed *",
+            "SUBFAILED?case? (i=1) *::test_cases",  # fnmatch reads [case] as a class
+            "FAILED *::test_cases",
+            "*= 2 failed in *",
+        ]
+    )
+    [entry] = json.loads((project.path / "r.json").read_text())["tests"]
+    assert entry["status"] == "failed"
+
+
+@needs_subtests
+def test_a_subtest_that_fails_only_when_repeated_fails_the_test_with_the_usual_message(
+    project: pytest.Pytester, assert_clean: Callable[[pytest.RunResult], None]
+) -> None:
+    _subtests_test(project, fails="i == 2 and calls > 1")
+    result = project.runpytest()
+    assert_clean(result)
+    result.stdout.fnmatch_lines(
+        [
+            "*perfbudget could not measure *::test_cases: the test passed, then failed when its"
+            " body was run again to time it: AssertionError: case 2 of call 2; and with its"
+            " fixtures set up afresh for each call: AssertionError: case 2 of call 3",
+            "*= 1 failed in *",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*SUBFAILED*")
+
+
+@needs_subtests
+def test_subtests_that_skip_themselves_in_every_call_leave_the_test_timed(
+    project: pytest.Pytester, assert_clean: Callable[[pytest.RunResult], None]
+) -> None:
+    _subtests_test(project, skip="True")
+    result = project.runpytest("-v")
+    assert_clean(result)
+    assert _lines(project, "calls.txt") > 10
+    assert sum("SUBSKIPPED" in line for line in result.outlines) == 3
+    result.stdout.fnmatch_lines(["*::test_cases *pass*"])

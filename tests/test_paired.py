@@ -273,6 +273,30 @@ def test_doctests_are_compared_when_the_run_collects_them(
     assert entry["change"]["mode"] == "paired", entry["messages"]
 
 
+@pytest.mark.skipif(not hasattr(pytest, "Subtests"), reason="pytest 9's subtests fixture")
+@pytest.mark.parametrize("kind", ["fixture", "unittest"])
+def test_a_test_with_subtests_is_compared(
+    pytester: pytest.Pytester, assert_clean: AssertClean, kind: str
+) -> None:
+    # a worker reported each subtest of the test's own call, and the first such report
+    # read as the test's: "the head worker could not measure the test (unmeasured)"
+    path = _repo(pytester)
+    body = {
+        "fixture": "def test_body(subtests):\n    with subtests.test(i=0):\n",
+        "unittest": (
+            "import unittest\n\nclass TestWork(unittest.TestCase):\n"
+            "    def test_body(self):\n        with self.subTest(i=0):\n"
+        ),
+    }[kind]
+    (path / "test_work.py").write_text(f"import work\n\n{body}            work.work()\n")
+    with (path / "pyproject.toml").open("a") as stream:
+        stream.write('[tool.perfbudget.budgets]\n"test_work.py::*" = { p95 = 500 }\n')
+    _git(path, "commit", "-q", "-am", "subtests")
+    result, entry = _run_body(pytester, assert_clean)
+    result.assert_outcomes(passed=1)
+    assert entry["change"]["mode"] == "paired", entry["messages"]
+
+
 def test_a_test_the_head_worker_cannot_collect_says_why(
     pytester: pytest.Pytester, assert_clean: AssertClean
 ) -> None:

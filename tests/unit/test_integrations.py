@@ -1,14 +1,21 @@
-"""Taking pytest-benchmark's measurement again, on a stand-in for its fixture."""
+"""Taking pytest-benchmark's measurement again, on a stand-in for its fixture; the
+subtests of a repeated test body, unreported."""
 
 from __future__ import annotations
 
+import unittest
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from pytest_perfbudget.integrations import benchmark_again, benchmark_repeatable
+from pytest_perfbudget.integrations import (
+    UNREPORTED_SUBTESTS,
+    benchmark_again,
+    benchmark_repeatable,
+    subtests_unreported,
+)
 
 
 def _metadata(seconds: list[float], iterations: int = 1) -> SimpleNamespace:
@@ -70,3 +77,47 @@ def test_a_body_that_raises_leaves_the_fixture_as_it_was() -> None:
 def test_only_a_fixture_with_pytest_benchmark_s_state_is_repeatable() -> None:
     assert benchmark_repeatable(_Fixture())
     assert not benchmark_repeatable(SimpleNamespace(stats=None))
+
+
+def _subtest_raising(exc: BaseException) -> None:
+    with UNREPORTED_SUBTESTS.test("case", i=1):
+        raise exc
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [pytest.skip.Exception("skipped"), pytest.xfail.Exception("xfailed"), unittest.SkipTest("no")],
+)
+def test_a_repeated_subtest_that_skips_or_xfails_itself_ends_there(exc: BaseException) -> None:
+    _subtest_raising(exc)
+
+
+@pytest.mark.parametrize(
+    "exc", [AssertionError("failed"), pytest.fail.Exception("failed"), KeyboardInterrupt()]
+)
+def test_a_repeated_subtest_that_fails_fails_the_repetition(exc: BaseException) -> None:
+    with pytest.raises(type(exc)):
+        _subtest_raising(exc)
+
+
+def test_each_call_swaps_the_test_s_current_subtests_fixture_and_puts_it_back() -> None:
+    item = SimpleNamespace(funcargs={"subtests": "first", "other": 1})
+    seen: list[object] = []
+    body = subtests_unreported(item, lambda: seen.append(item.funcargs["subtests"]))
+    body()
+    assert item.funcargs == {"subtests": "first", "other": 1}
+    item.funcargs = {"subtests": "fresh"}  # as setting the fixtures up afresh does
+    body()
+    assert seen == [UNREPORTED_SUBTESTS, UNREPORTED_SUBTESTS]
+    assert item.funcargs == {"subtests": "fresh"}
+
+
+def test_the_fixture_is_put_back_when_the_body_raises() -> None:
+    item = SimpleNamespace(funcargs={"subtests": "real"})
+
+    def body() -> None:
+        raise AssertionError("failed")
+
+    with pytest.raises(AssertionError):
+        subtests_unreported(item, body)()
+    assert item.funcargs == {"subtests": "real"}
