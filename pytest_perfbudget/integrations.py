@@ -237,16 +237,39 @@ def unittest_body(case: unittest.TestCase) -> Callable[[], None]:
     """Run a ``unittest.TestCase`` test (setUp, test, tearDown) into a private result.
 
     Repeating the test through pytest's own runner would report every repetition
-    (and each subtest) to pytest; a plain ``TestResult`` keeps them private.
+    (and each subtest) to pytest; a :class:`_PrivateResult` keeps them private. The
+    test is called as pytest calls it, ``case(result)``: Django's ``TestCase`` runs
+    each test in a transaction it rolls back there, and with ``case.run(result)``
+    what each repetition wrote stayed, to a unique constraint's ``IntegrityError``.
     """
 
     def run() -> None:
-        result = unittest.TestResult()
-        case.run(result)
-        problems = [*result.errors, *result.failures]
-        if problems:
-            raise RepetitionError(problems[0][1].strip().splitlines()[-1])
+        result = _PrivateResult()
+        case(result)
+        if result.problem is not None:
+            raise RepetitionError(result.problem)
         if result.skipped:
             raise RepetitionError(f"the test skipped itself: {result.skipped[0][1]}")
 
     return run
+
+
+class _PrivateResult(unittest.TestResult):
+    """The result of one repetition of a ``unittest.TestCase`` test: what its first
+    error or failure (or a subtest's) raised, as ``_failure_text`` in the plugin
+    gives a test function's, without formatting the traceback."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.problem: str | None = None
+
+    def addError(self, test: unittest.TestCase, err: Any) -> None:
+        if self.problem is None:
+            kind, value, _ = err
+            self.problem = f"{kind.__name__}: {value}"
+
+    addFailure = addError
+
+    def addSubTest(self, test: unittest.TestCase, subtest: unittest.TestCase, err: Any) -> None:
+        if err is not None:
+            self.addError(test, err)

@@ -252,6 +252,73 @@ def test_a_failing_unittest_method_is_reported_as_failed(
     result.stdout.no_fnmatch_line("*OVER BUDGET*")
 
 
+def test_a_unittest_method_is_repeated_through_its_test_case_s_call(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    # Django's TestCase runs each test in a transaction its __call__ rolls back: with
+    # case.run() instead, every repetition's rows stayed (IntegrityError: UNIQUE ...)
+    write_pyproject(budgets='"test_rows.py::*" = { p95 = "100ms" }')
+    pytester.makepyfile(
+        test_rows="""
+        import unittest
+
+        ROWS = []
+
+        class Transactional(unittest.TestCase):
+            def __call__(self, result=None):
+                try:
+                    return super().__call__(result)
+                finally:
+                    ROWS.clear()  # the rollback
+
+        class TestRows(Transactional):
+            def test_insert(self):
+                ROWS.append(len(ROWS))
+                self.assertEqual(ROWS, [0])
+        """
+    )
+    result = pytester.runpytest("--perfbudget-json=r.json")
+    result.assert_outcomes(passed=1)
+    [entry] = json.loads((pytester.path / "r.json").read_text())["tests"]
+    assert entry["status"] == "pass"
+    assert entry["stats"]["n"] > 10
+
+
+def test_a_unittest_method_that_fails_when_repeated_says_what_it_raised(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject
+) -> None:
+    write_pyproject(budgets='"test_once.py::*" = { p95 = "100ms" }')
+    pytester.makepyfile(
+        test_once="""
+        import unittest
+
+        ASSERTS, SUBTESTS = [], []
+
+        class TestOnce(unittest.TestCase):
+            def test_assert(self):
+                ASSERTS.append(1)
+                assert len(ASSERTS) == 1
+
+            def test_sub(self):
+                SUBTESTS.append(1)
+                for i in range(2):
+                    with self.subTest(i=i):
+                        self.assertLess(len(SUBTESTS), 3)
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*::TestOnce::test_assert: the test passed, then failed when its body was run"
+            " again to time it: AssertionError: assert 2 == 1",
+            " +  where 2 = len(*",
+            "*::TestOnce::test_sub: the test passed, then failed when its body was run"
+            " again to time it: AssertionError: 3 not less than 3*",
+        ]
+    )
+
+
 def test_the_context_variables_a_repetition_sets_are_gone_at_the_next(
     project: pytest.Pytester,
 ) -> None:

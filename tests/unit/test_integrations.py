@@ -1,5 +1,5 @@
 """Taking pytest-benchmark's measurement again, on a stand-in for its fixture; the
-subtests of a repeated test body, unreported."""
+subtests of a repeated test body, unreported; a ``unittest.TestCase`` test repeated."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 
+from pytest_perfbudget.errors import RepetitionError
 from pytest_perfbudget.integrations import (
     UNREPORTED_SUBTESTS,
     benchmark_again,
     benchmark_repeatable,
     subtests_unreported,
+    unittest_body,
 )
 
 
@@ -121,3 +123,59 @@ def test_the_fixture_is_put_back_when_the_body_raises() -> None:
     with pytest.raises(AssertionError):
         subtests_unreported(item, body)()
     assert item.funcargs == {"subtests": "real"}
+
+
+class _Case(unittest.TestCase):
+    __test__ = False  # run by the tests below, not collected
+    calls: list[str]
+
+    def __call__(self, result: Any = None) -> None:  # as Django's TestCase wraps each test
+        self.calls.append("call")
+        super().__call__(result)
+
+    def setUp(self) -> None:
+        if self._testMethodName == "test_setup_error":
+            raise OSError("no database")
+
+    def test_passes(self) -> None:
+        self.calls.append("test")
+
+    def test_setup_error(self) -> None:
+        pass
+
+    def test_skips(self) -> None:
+        self.skipTest("not here")
+
+    def test_subtests(self) -> None:
+        for i in range(3):
+            with self.subTest(i=i):
+                if i:
+                    raise ValueError(f"case {i}")
+
+
+def _case(name: str) -> _Case:
+    case = _Case(name)
+    case.calls = []
+    return case
+
+
+def test_a_test_case_is_repeated_through_its_call() -> None:
+    case = _case("test_passes")
+    body = unittest_body(case)
+    body()
+    body()
+    assert case.calls == ["call", "test", "call", "test"]
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("test_setup_error", "OSError: no database"),
+        ("test_skips", "the test skipped itself: not here"),
+        ("test_subtests", "ValueError: case 1"),  # the first that failed
+    ],
+)
+def test_a_repetition_that_does_not_pass_says_why(name: str, message: str) -> None:
+    with pytest.raises(RepetitionError) as caught:
+        unittest_body(_case(name))()
+    assert str(caught.value) == message
