@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import io
 import linecache
 import unittest
 from collections.abc import Callable
@@ -22,6 +23,7 @@ __all__ = [
     "benchmark_body",
     "benchmark_measurement",
     "benchmark_repeatable",
+    "caplog_emptied",
     "doctest_body",
     "fresh_fixtures_note",
     "is_hypothesis_test",
@@ -164,6 +166,28 @@ def subtests_unreported(item: Any, body: Callable[[], object]) -> Callable[[], o
             return body()
         finally:
             funcargs["subtests"] = real
+
+    return call
+
+
+def caplog_emptied(item: Any, body: Callable[[], object]) -> Callable[[], object]:
+    """``body`` run with the ``caplog`` capture of the test ``item`` empty at each
+    call, as at the start of the test's own call, and put back after it: the log
+    records of every repetition piled up there, so a test that checks
+    ``len(caplog.records) == 1`` failed at its second call (pytest keeps one
+    capture for the whole call phase: setting the fixtures up afresh does not
+    empty it)."""
+
+    def call() -> object:
+        handler: Any = getattr(item.funcargs.get("caplog"), "handler", None)
+        if not (hasattr(handler, "records") and hasattr(handler, "stream")):
+            return body()  # not pytest's caplog
+        kept = handler.records, handler.stream
+        handler.records, handler.stream = [], io.StringIO()
+        try:
+            return body()
+        finally:
+            handler.records, handler.stream = kept
 
     return call
 

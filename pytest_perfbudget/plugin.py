@@ -698,7 +698,7 @@ class _MeasuringHooks:
             result = yield
             self._running = None
             if not plugin.settings.disable and not self._subtest_failed:
-                with _quiet(item):
+                with _quiet(item), _logs_dropped(item):
                     judged = plugin._judge_call(item)
                 item.stash[judged_key] = judged
                 if judged[1] is not None:
@@ -795,6 +795,35 @@ def _quiet(item: pytest.Item) -> contextlib.AbstractContextManager[None]:
 
 
 @contextlib.contextmanager
+def _logs_dropped(item: pytest.Item) -> Iterator[None]:
+    """Drop the log records of the calls the plugin makes to measure and judge
+    ``item`` from pytest's handlers: its report's "Captured log call" section,
+    live logging (``log_cli``) and ``--log-file`` show the test's own call's, not
+    one a repetition. The test's ``caplog`` keeps capturing, for a test that reads
+    it (each call starts it empty: ``integrations.caplog_emptied``)."""
+    import logging
+
+    caplog = getattr(getattr(item, "funcargs", {}).get("caplog"), "handler", None)
+    handlers = [
+        handler
+        for handler in logging.getLogger().handlers
+        if type(handler).__module__ == "_pytest.logging" and handler is not caplog
+    ]
+    for handler in handlers:
+        handler.addFilter(_no_record)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(_no_record)
+
+
+def _no_record(record: object) -> bool:
+    """A logging filter that lets no record through."""
+    return False
+
+
+@contextlib.contextmanager
 def _dropped_from_capture(capman: CaptureManager) -> Iterator[None]:
     """Drop the block's output from pytest's capture, keeping what the test's own call
     wrote. ``sys.stdout`` and ``sys.stderr`` stay the objects the test's call saw, as
@@ -872,7 +901,8 @@ def _body(item: pytest.Item) -> Callable[[], object]:
     """The test body to repeat: ``runtest`` (on the fixtures set up, or on fresh ones,
     see :func:`_fixture_refresher`), for a ``unittest.TestCase`` its own run() into
     a private result, and for a doctest ``runtest`` on a fresh copy of its globals;
-    each call in a copy of the context. Its subtests are not reported. With a
+    each call in a copy of the context. Its subtests are not reported, and its
+    ``caplog`` capture starts empty at each call. With a
     pytest-benchmark fixture, each call may use it again (it allows one use a test;
     disabled, as under pytest-xdist and in paired workers, it measures nothing and
     would refuse the second)."""
@@ -880,6 +910,7 @@ def _body(item: pytest.Item) -> Callable[[], object]:
 
     from pytest_perfbudget.integrations import (
         benchmark_body,
+        caplog_emptied,
         doctest_body,
         isolated,
         subtests_unreported,
@@ -887,15 +918,18 @@ def _body(item: pytest.Item) -> Callable[[], object]:
     )
 
     case = getattr(item, "instance", None)
+    funcargs = getattr(item, "funcargs", {})
     body: Callable[[], object]
     if isinstance(case, unittest.TestCase):
         body = unittest_body(case)
     elif (doctest_globals := item.stash.get(doctest_globals_key, None)) is not None:
         body = doctest_body(item, doctest_globals)
-    elif "subtests" in getattr(item, "funcargs", {}):
-        body = subtests_unreported(item, item.runtest)
     else:
         body = item.runtest
+        if "subtests" in funcargs:
+            body = subtests_unreported(item, body)
+        if "caplog" in funcargs:
+            body = caplog_emptied(item, body)
     fixture = _benchmark_fixture(item)
     return isolated(body) if fixture is None else benchmark_body(fixture, isolated(body))
 

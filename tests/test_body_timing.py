@@ -1016,3 +1016,56 @@ def test_subtests_that_skip_themselves_in_every_call_leave_the_test_timed(
     assert _lines(project, "calls.txt") > 10
     assert sum("SUBSKIPPED" in line for line in result.outlines) == 3
     result.stdout.fnmatch_lines(["*::test_cases *pass*"])
+
+
+# -- logging ------------------------------------------------------------------------
+
+#: Budgeted tests that log one line each call; one reads it with caplog.
+LOGGING_TEST = """
+import logging
+import time
+
+import pytest
+
+log = logging.getLogger("app")
+
+@pytest.mark.budget(p95=200)
+def test_reads_its_log(caplog):
+    log.warning("one line")
+    assert [record.message for record in caplog.records] == ["one line"]
+    assert caplog.text.count("one line") == 1
+
+@pytest.mark.budget(p95=2)
+def test_logs_over_budget():
+    log.warning("slow line")
+    time.sleep(0.01)
+"""
+
+
+def test_a_test_that_reads_caplog_sees_its_own_call_s_records_in_each_repetition(
+    project: pytest.Pytester, assert_clean: Callable[[pytest.RunResult], None]
+) -> None:
+    project.makepyfile(LOGGING_TEST)
+    result = project.runpytest("-k", "reads_its_log", "--perfbudget-json=r.json")
+    assert_clean(result)
+    result.assert_outcomes(passed=1)
+    [entry] = json.loads((project.path / "r.json").read_text())["tests"]
+    assert (entry["status"], entry["mode"]) == ("pass", "body")
+    assert entry["stats"]["n"] > 10
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_pytest_s_log_capture_live_logs_and_log_file_hold_the_test_s_own_call_only(
+    project: pytest.Pytester, workers: str
+) -> None:
+    project.makepyfile(LOGGING_TEST)
+    result = project.runpytest(
+        "-n", workers, "-rA", "-o", "log_cli=true", "--log-file=run.log", "-p", "no:randomly"
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    for line in ("one line", "slow line"):
+        in_output = [text for text in result.outlines if line in text]
+        # serial: live, and in the report's "Captured log call"; under xdist only the report
+        assert len(in_output) == (2 if workers == "0" else 1), in_output
+        if workers == "0":  # xdist's workers each write the file anew
+            assert (project.path / "run.log").read_text().count(line) == 1

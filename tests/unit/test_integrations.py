@@ -1,5 +1,6 @@
 """Taking pytest-benchmark's measurement again, on a stand-in for its fixture; the
-subtests of a repeated test body, unreported; a ``unittest.TestCase`` test repeated."""
+subtests of a repeated test body, unreported, and its caplog emptied; a
+``unittest.TestCase`` test repeated."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pytest_perfbudget.integrations import (
     UNREPORTED_SUBTESTS,
     benchmark_again,
     benchmark_repeatable,
+    caplog_emptied,
     subtests_unreported,
     unittest_body,
 )
@@ -179,3 +181,22 @@ def test_a_repetition_that_does_not_pass_says_why(name: str, message: str) -> No
     with pytest.raises(RepetitionError) as caught:
         unittest_body(_case(name))()
     assert str(caught.value) == message
+
+
+def test_each_call_starts_with_an_empty_caplog_and_puts_the_own_call_s_back() -> None:
+    handler = SimpleNamespace(records=["own"], stream="own text")
+    item = SimpleNamespace(funcargs={"caplog": SimpleNamespace(handler=handler)})
+    seen: list[tuple[object, str]] = []
+
+    def body() -> None:
+        handler.records.append("repeated")
+        seen.append((list(handler.records), handler.stream.getvalue()))
+
+    caplog_emptied(item, body)()
+    assert seen == [(["repeated"], "")]
+    assert (handler.records, handler.stream) == (["own"], "own text")
+
+
+def test_a_caplog_fixture_that_is_not_pytest_s_is_left_alone() -> None:
+    item = SimpleNamespace(funcargs={"caplog": "another plugin's"})
+    assert caplog_emptied(item, lambda: "called")() == "called"
