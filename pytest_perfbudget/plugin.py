@@ -768,10 +768,19 @@ def _import_judging() -> None:
 #: The statuses whose message of a budgeted ``@given`` test says what its samples hold.
 _OFF_BUDGET = frozenset((Status.OVER_BUDGET, Status.REGRESSED, Status.INCONCLUSIVE))
 
-#: What a repeated call of a test's body can raise that fails the measurement: any
-#: exception, and pytest's outcomes but ``pytest.exit()`` (``pytest.fail()``, or
-#: ``pytest.raises``/``pytest.warns`` that saw nothing, derive from BaseException).
-_REPEAT_FAILURES = (Exception, pytest.fail.Exception, pytest.skip.Exception, pytest.xfail.Exception)
+#: What a repeated call of a test's body can raise that fails the measurement, as
+#: pytest fails a test that raises it: any exception (``pytest.exit()``'s too),
+#: ``SystemExit`` (code that calls ``sys.exit()`` on an error, as uvicorn does when
+#: its socket is taken), and pytest's outcomes, which derive from BaseException
+#: (``pytest.fail()``, or ``pytest.raises``/``pytest.warns`` that saw nothing).
+#: KeyboardInterrupt still stops the run.
+_REPEAT_FAILURES = (
+    Exception,
+    SystemExit,
+    pytest.fail.Exception,
+    pytest.skip.Exception,
+    pytest.xfail.Exception,
+)
 
 #: Fixtures that read the test's output: a test using one keeps its output while its
 #: body is repeated, as in its own call.

@@ -440,6 +440,7 @@ def test_a_body_that_fails_only_when_repeated_fails_with_a_clear_message(
         ("if seen: pytest.skip('ran twice')", "Skipped: ran twice"),
         ("if seen: pytest.xfail('ran twice')", "XFailed: ran twice"),
         ("with pytest.warns(UserWarning): warn_once()", "Failed: DID NOT WARN.*"),
+        ("if seen: sys.exit(1)", "SystemExit: 1"),  # as pytest fails a test that exits
     ],
 )
 def test_a_body_that_fails_by_a_pytest_outcome_when_repeated_gets_the_same_message(
@@ -448,10 +449,12 @@ def test_a_body_that_fails_by_a_pytest_outcome_when_repeated_gets_the_same_messa
     body: str,
     message: str,
 ) -> None:
-    """pytest.fail(), pytest.warns() and the like raise a BaseException, not an Exception."""
+    """pytest.fail(), pytest.warns(), sys.exit() and the like raise a BaseException, not
+    an Exception."""
     project.makepyfile(
         f"""
         import functools
+        import sys
         import warnings
         import pytest
 
