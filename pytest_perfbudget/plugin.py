@@ -808,7 +808,7 @@ def _logs_dropped(item: pytest.Item) -> Iterator[None]:
     """Drop the log records of the calls the plugin makes to measure and judge
     ``item`` from pytest's handlers: its report's "Captured log call" section,
     live logging (``log_cli``) and ``--log-file`` show the test's own call's, not
-    one a repetition. The test's ``caplog`` keeps capturing, for a test that reads
+    the repetitions'. The test's ``caplog`` keeps capturing, for a test that reads
     it (each call starts it empty: ``integrations.caplog_emptied``)."""
     import logging
 
@@ -908,10 +908,10 @@ def _load_baseline(path: Path) -> Baseline | None:
 
 def _body(item: pytest.Item) -> Callable[[], object]:
     """The test body to repeat: ``runtest`` (on the fixtures set up, or on fresh ones,
-    see :func:`_fixture_refresher`), for a ``unittest.TestCase`` its own run() into
-    a private result, and for a doctest ``runtest`` on a fresh copy of its globals;
-    each call in a copy of the context. Its subtests are not reported, and its
-    ``caplog`` capture starts empty at each call. With a
+    see :func:`_fixture_refresher`), for a ``unittest.TestCase`` the test case called
+    as pytest calls it, into a private result, and for a doctest ``runtest`` on a
+    fresh copy of its globals; each call in a copy of the context. Its subtests are
+    not reported, and its ``caplog`` capture starts empty at each call. With a
     pytest-benchmark fixture, each call may use it again (it allows one use a test;
     disabled, as under pytest-xdist and in paired workers, it measures nothing and
     would refuse the second)."""
