@@ -28,6 +28,7 @@ __all__ = [
     "fresh_fixtures_note",
     "is_hypothesis_test",
     "isolated",
+    "snapshots_unrecorded",
     "subtests_unreported",
     "tracer_unpaused",
     "unittest_body",
@@ -188,6 +189,35 @@ def caplog_emptied(item: Any, body: Callable[[], object]) -> Callable[[], object
             return body()
         finally:
             handler.records, handler.stream = kept
+
+    return call
+
+
+#: What a syrupy ``snapshot`` fixture records of each assertion, and how it starts.
+_SNAPSHOT_STATE = {"_executions": int, "_execution_results": dict, "_execution_name_index": dict}
+
+
+def snapshots_unrecorded(item: Any, body: Callable[[], object]) -> Callable[[], object]:
+    """``body`` run with the test's syrupy ``snapshot`` fixture as it was before the
+    test's own call, and put back after each call. syrupy numbers a test's
+    assertions: the first repetition's was the test's ``.1`` snapshot, which does
+    not exist (a failure, counted in syrupy's report), and under
+    ``--snapshot-update`` a thousand repetitions wrote a thousand snapshots."""
+
+    def call() -> object:
+        snapshot = item.funcargs.get("snapshot")
+        if not all(
+            isinstance(getattr(snapshot, name, None), t) for name, t in _SNAPSHOT_STATE.items()
+        ):
+            return body()  # not syrupy's, or one it no longer looks like
+        kept = {name: getattr(snapshot, name) for name in _SNAPSHOT_STATE}
+        for name, start in _SNAPSHOT_STATE.items():
+            setattr(snapshot, name, start())
+        try:
+            return body()
+        finally:
+            for name, value in kept.items():
+                setattr(snapshot, name, value)
 
     return call
 

@@ -911,7 +911,8 @@ def _body(item: pytest.Item) -> Callable[[], object]:
     see :func:`_fixture_refresher`), for a ``unittest.TestCase`` the test case called
     as pytest calls it, into a private result, and for a doctest ``runtest`` on a
     fresh copy of its globals; each call in a copy of the context. Its subtests are
-    not reported, and its ``caplog`` capture starts empty at each call. With a
+    not reported, and its ``caplog`` capture and syrupy ``snapshot`` start each call
+    as the test's own call started. With a
     pytest-benchmark fixture, each call may use it again (it allows one use a test;
     disabled, as under pytest-xdist and in paired workers, it measures nothing and
     would refuse the second)."""
@@ -922,6 +923,7 @@ def _body(item: pytest.Item) -> Callable[[], object]:
         caplog_emptied,
         doctest_body,
         isolated,
+        snapshots_unrecorded,
         subtests_unreported,
         unittest_body,
     )
@@ -939,6 +941,8 @@ def _body(item: pytest.Item) -> Callable[[], object]:
             body = subtests_unreported(item, body)
         if "caplog" in funcargs:
             body = caplog_emptied(item, body)
+        if "snapshot" in funcargs:
+            body = snapshots_unrecorded(item, body)
     fixture = _benchmark_fixture(item)
     return isolated(body) if fixture is None else benchmark_body(fixture, isolated(body))
 

@@ -1073,3 +1073,37 @@ def test_pytest_s_log_capture_live_logs_and_log_file_hold_the_test_s_own_call_on
         assert len(in_output) == (2 if workers == "0" else 1), in_output
         if workers == "0":  # xdist's workers each write the file anew
             assert (project.path / "run.log").read_text().count(line) == 1
+
+
+# -- syrupy snapshots ---------------------------------------------------------------------
+
+SNAPSHOT_TEST = """
+import pytest
+
+@pytest.mark.budget(p95=200)
+def test_two_snapshots(snapshot):
+    assert {"a": [1, 2]} == snapshot
+    assert "second" == snapshot
+"""
+
+
+@pytest.mark.parametrize("update", [True, False])
+def test_a_syrupy_test_is_repeated_against_its_own_snapshots(
+    project: pytest.Pytester, assert_clean: Callable[[pytest.RunResult], None], update: bool
+) -> None:
+    pytest.importorskip("syrupy")
+    project.makepyfile(SNAPSHOT_TEST)
+    if not update:  # snapshots saved without the plugin
+        project.runpytest("-p", "no:perfbudget", "--snapshot-update").assert_outcomes(passed=1)
+    result = project.runpytest(
+        "--perfbudget-json=r.json", *(["--snapshot-update"] if update else [])
+    )
+    assert_clean(result)
+    result.assert_outcomes(passed=1)
+    # a repetition's assertions were the test's snapshots .2, .3 ...: 109 of them
+    # written under --snapshot-update, and a failure in syrupy's count in a gate
+    result.stdout.fnmatch_lines([f"2 snapshots {'generated' if update else 'passed'}."])
+    [saved] = (project.path / "__snapshots__").iterdir()
+    assert saved.read_text().count("# name:") == 2
+    [entry] = json.loads((project.path / "r.json").read_text())["tests"]
+    assert (entry["status"], entry["mode"]) == ("pass", "body")

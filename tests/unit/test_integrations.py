@@ -1,5 +1,6 @@
 """Taking pytest-benchmark's measurement again, on a stand-in for its fixture; the
-subtests of a repeated test body, unreported, and its caplog emptied; a
+subtests of a repeated test body, unreported, its caplog emptied and its syrupy
+snapshot rewound; a
 ``unittest.TestCase`` test repeated."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pytest_perfbudget.integrations import (
     benchmark_again,
     benchmark_repeatable,
     caplog_emptied,
+    snapshots_unrecorded,
     subtests_unreported,
     unittest_body,
 )
@@ -200,3 +202,31 @@ def test_each_call_starts_with_an_empty_caplog_and_puts_the_own_call_s_back() ->
 def test_a_caplog_fixture_that_is_not_pytest_s_is_left_alone() -> None:
     item = SimpleNamespace(funcargs={"caplog": "another plugin's"})
     assert caplog_emptied(item, lambda: "called")() == "called"
+
+
+def test_each_call_starts_with_the_snapshot_s_count_of_assertions_at_zero() -> None:
+    snapshot = SimpleNamespace(
+        _executions=2, _execution_results={0: "a", 1: "b"}, _execution_name_index={0: 0}
+    )
+    item = SimpleNamespace(funcargs={"snapshot": snapshot})
+    seen: list[int] = []
+
+    def body() -> None:
+        seen.append(snapshot._executions)
+        snapshot._executions += 1
+
+    call = snapshots_unrecorded(item, body)
+    call()
+    call()
+    assert seen == [0, 0]
+    assert vars(snapshot) == {
+        "_executions": 2,
+        "_execution_results": {0: "a", 1: "b"},
+        "_execution_name_index": {0: 0},
+    }
+
+
+def test_a_snapshot_fixture_that_is_not_syrupy_s_is_left_alone() -> None:
+    item = SimpleNamespace(funcargs={"snapshot": SimpleNamespace(_executions=1)})
+    assert snapshots_unrecorded(item, lambda: "called")() == "called"
+    assert item.funcargs["snapshot"]._executions == 1
