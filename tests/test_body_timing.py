@@ -7,6 +7,7 @@ import linecache
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -44,6 +45,12 @@ def test_counted(resource):
 def _lines(pytester: pytest.Pytester, name: str) -> int:
     path = pytester.path / name
     return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def _entry(pytester: pytest.Pytester) -> dict[str, Any]:
+    """The one test of the run's ``--perfbudget-json=r.json`` report."""
+    [entry] = json.loads((pytester.path / "r.json").read_text())["tests"]
+    return entry
 
 
 def test_the_body_of_a_budgeted_test_is_repeated(project: pytest.Pytester) -> None:
@@ -280,7 +287,7 @@ def test_a_unittest_method_is_repeated_through_its_test_case_s_call(
     )
     result = pytester.runpytest("--perfbudget-json=r.json")
     result.assert_outcomes(passed=1)
-    [entry] = json.loads((pytester.path / "r.json").read_text())["tests"]
+    entry = _entry(pytester)
     assert entry["status"] == "pass"
     assert entry["stats"]["n"] > 10
 
@@ -966,7 +973,7 @@ def test_the_subtests_of_a_repeated_body_are_reported_once(
         for i in range(3)
     ]
     result.stdout.fnmatch_lines(["*= 1 passed, 3 subtests passed in *"])
-    [entry] = json.loads((project.path / "r.json").read_text())["tests"]
+    entry = _entry(project)
     assert entry["status"] == "pass"
 
 
@@ -988,7 +995,7 @@ def test_a_test_with_a_failed_subtest_has_failed_and_is_not_timed(
             "*= 2 failed in *",
         ]
     )
-    [entry] = json.loads((project.path / "r.json").read_text())["tests"]
+    entry = _entry(project)
     assert entry["status"] == "failed"
 
 
@@ -1053,7 +1060,7 @@ def test_a_test_that_reads_caplog_sees_its_own_call_s_records_in_each_repetition
     result = project.runpytest("-k", "reads_its_log", "--perfbudget-json=r.json")
     assert_clean(result)
     result.assert_outcomes(passed=1)
-    [entry] = json.loads((project.path / "r.json").read_text())["tests"]
+    entry = _entry(project)
     assert (entry["status"], entry["mode"]) == ("pass", "body")
     assert entry["stats"]["n"] > 10
 
@@ -1105,5 +1112,5 @@ def test_a_syrupy_test_is_repeated_against_its_own_snapshots(
     result.stdout.fnmatch_lines([f"2 snapshots {'generated' if update else 'passed'}."])
     [saved] = (project.path / "__snapshots__").iterdir()
     assert saved.read_text().count("# name:") == 2
-    [entry] = json.loads((project.path / "r.json").read_text())["tests"]
+    entry = _entry(project)
     assert (entry["status"], entry["mode"]) == ("pass", "body")
