@@ -1098,7 +1098,7 @@ def test_two_snapshots(snapshot):
 def test_a_syrupy_test_is_repeated_against_its_own_snapshots(
     project: pytest.Pytester, assert_clean: Callable[[pytest.RunResult], None], update: bool
 ) -> None:
-    pytest.importorskip("syrupy")
+    pytest.importorskip("syrupy")  # not in the test extra: see RESULTS.md, syrupy section
     project.makepyfile(SNAPSHOT_TEST)
     if not update:  # snapshots saved without the plugin
         project.runpytest("-p", "no:perfbudget", "--snapshot-update").assert_outcomes(passed=1)
