@@ -6,7 +6,7 @@ import contextvars
 import io
 import linecache
 import unittest
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -24,6 +24,7 @@ __all__ = [
     "benchmark_measurement",
     "benchmark_repeatable",
     "caplog_emptied",
+    "caplog_handler",
     "doctest_body",
     "fresh_fixtures_note",
     "is_hypothesis_test",
@@ -171,6 +172,42 @@ def subtests_unreported(item: Any, body: Callable[[], object]) -> Callable[[], o
     return call
 
 
+def _started_afresh(
+    item: Any,
+    target: Callable[[dict[str, Any]], object],
+    state: Mapping[str, type],
+    body: Callable[[], object],
+) -> Callable[[], object]:
+    """``body`` run with the ``state`` attributes of ``target(item.funcargs)`` (an
+    object one of the test's fixtures holds) new and empty at each call, each a new
+    value of its type, and put back after it. An object without them, of those
+    types, is another plugin's, or one that changed: it is left alone."""
+
+    def call() -> object:
+        held = target(item.funcargs)
+        if not all(isinstance(getattr(held, name, None), kind) for name, kind in state.items()):
+            return body()
+        kept = {name: getattr(held, name) for name in state}
+        for name, kind in state.items():
+            setattr(held, name, kind())
+        try:
+            return body()
+        finally:
+            for name, value in kept.items():
+                setattr(held, name, value)
+
+    return call
+
+
+def caplog_handler(funcargs: dict[str, Any]) -> object:
+    """The handler of the test's ``caplog`` fixture (None without one)."""
+    return getattr(funcargs.get("caplog"), "handler", None)
+
+
+#: What pytest's ``caplog`` handler captures, and how it starts.
+_CAPLOG_STATE = {"records": list, "stream": io.StringIO}
+
+
 def caplog_emptied(item: Any, body: Callable[[], object]) -> Callable[[], object]:
     """``body`` run with the ``caplog`` capture of the test ``item`` empty at each
     call, as at the start of the test's own call, and put back after it: the log
@@ -178,19 +215,7 @@ def caplog_emptied(item: Any, body: Callable[[], object]) -> Callable[[], object
     ``len(caplog.records) == 1`` failed at its second call (pytest keeps one
     capture for the whole call phase: setting the fixtures up afresh does not
     empty it)."""
-
-    def call() -> object:
-        handler: Any = getattr(item.funcargs.get("caplog"), "handler", None)
-        if not (hasattr(handler, "records") and hasattr(handler, "stream")):
-            return body()  # not pytest's caplog
-        kept = handler.records, handler.stream
-        handler.records, handler.stream = [], io.StringIO()
-        try:
-            return body()
-        finally:
-            handler.records, handler.stream = kept
-
-    return call
+    return _started_afresh(item, caplog_handler, _CAPLOG_STATE, body)
 
 
 #: What a syrupy ``snapshot`` fixture records of each assertion, and how it starts.
@@ -203,23 +228,7 @@ def snapshots_unrecorded(item: Any, body: Callable[[], object]) -> Callable[[], 
     assertions: the first repetition's was the test's ``.1`` snapshot, which does
     not exist (a failure, counted in syrupy's report), and under
     ``--snapshot-update`` a thousand repetitions wrote a thousand snapshots."""
-
-    def call() -> object:
-        snapshot = item.funcargs.get("snapshot")
-        if not all(
-            isinstance(getattr(snapshot, name, None), t) for name, t in _SNAPSHOT_STATE.items()
-        ):
-            return body()  # not syrupy's, or one it no longer looks like
-        kept = {name: getattr(snapshot, name) for name in _SNAPSHOT_STATE}
-        for name, start in _SNAPSHOT_STATE.items():
-            setattr(snapshot, name, start())
-        try:
-            return body()
-        finally:
-            for name, value in kept.items():
-                setattr(snapshot, name, value)
-
-    return call
+    return _started_afresh(item, lambda funcargs: funcargs.get("snapshot"), _SNAPSHOT_STATE, body)
 
 
 #: What a subtest of a repetition can end in, as the test's own call did: a subtest

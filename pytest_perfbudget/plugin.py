@@ -812,7 +812,9 @@ def _logs_dropped(item: pytest.Item) -> Iterator[None]:
     it (each call starts it empty: ``integrations.caplog_emptied``)."""
     import logging
 
-    caplog = getattr(getattr(item, "funcargs", {}).get("caplog"), "handler", None)
+    from pytest_perfbudget.integrations import caplog_handler
+
+    caplog = caplog_handler(getattr(item, "funcargs", {}))
     handlers = [
         handler
         for handler in logging.getLogger().handlers
@@ -912,10 +914,9 @@ def _body(item: pytest.Item) -> Callable[[], object]:
     as pytest calls it, into a private result, and for a doctest ``runtest`` on a
     fresh copy of its globals; each call in a copy of the context. Its subtests are
     not reported, and its ``caplog`` capture and syrupy ``snapshot`` start each call
-    as the test's own call started. With a
-    pytest-benchmark fixture, each call may use it again (it allows one use a test;
-    disabled, as under pytest-xdist and in paired workers, it measures nothing and
-    would refuse the second)."""
+    as the test's own call started. With a pytest-benchmark fixture, each call may
+    use it again (it allows one use a test; disabled, as under pytest-xdist and in
+    paired workers, it measures nothing and would refuse the second)."""
     import unittest
 
     from pytest_perfbudget.integrations import (

@@ -5,6 +5,7 @@ snapshot rewound; a
 
 from __future__ import annotations
 
+import io
 import unittest
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -186,7 +187,8 @@ def test_a_repetition_that_does_not_pass_says_why(name: str, message: str) -> No
 
 
 def test_each_call_starts_with_an_empty_caplog_and_puts_the_own_call_s_back() -> None:
-    handler = SimpleNamespace(records=["own"], stream="own text")
+    own_text = io.StringIO("own text")
+    handler = SimpleNamespace(records=["own"], stream=own_text)
     item = SimpleNamespace(funcargs={"caplog": SimpleNamespace(handler=handler)})
     seen: list[tuple[object, str]] = []
 
@@ -196,7 +198,7 @@ def test_each_call_starts_with_an_empty_caplog_and_puts_the_own_call_s_back() ->
 
     caplog_emptied(item, body)()
     assert seen == [(["repeated"], "")]
-    assert (handler.records, handler.stream) == (["own"], "own text")
+    assert (handler.records, handler.stream) == (["own"], own_text)
 
 
 def test_a_caplog_fixture_that_is_not_pytest_s_is_left_alone() -> None:
