@@ -176,6 +176,52 @@ def test_a_faster_head_is_improved(pytester: pytest.Pytester, assert_clean: Asse
     assert len(_worktrees(path)) == 1
 
 
+#: A work.py that notes, when a worker imports it, the worker's role and hash seed.
+SEED_NOTING = """\
+import json, os
+
+if "PERFBUDGET_PAIRED_WORKER" in os.environ:
+    with open({log!r}, "a") as stream:
+        role = json.loads(os.environ["PERFBUDGET_PAIRED_WORKER"])["role"]
+        stream.write(role + " " + os.environ["PYTHONHASHSEED"] + "\\n")
+"""
+
+
+@pytest.mark.parametrize("run_seed", [None, "random", "123"])
+def test_each_worker_pair_shares_a_hash_seed_drawn_for_it_unless_the_run_fixed_one(
+    pytester: pytest.Pytester,
+    assert_clean: AssertClean,
+    monkeypatch: pytest.MonkeyPatch,
+    run_seed: str | None,
+) -> None:
+    """A regression is confirmed by a fresh pair under another seed: under the same
+    one, a layout that slowed one side could confirm its own offset."""
+    if run_seed is None:
+        monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    else:
+        monkeypatch.setenv("PYTHONHASHSEED", run_seed)
+    path = _repo(pytester, max_time="1s")
+    log = path.parent / f"{path.name}-seeds.log"
+    noting = SEED_NOTING.format(log=str(log))
+    _base(path, noting + WORK.format(n=BASE_N), "workers note their seeds")
+    (path / "work.py").write_text(noting + WORK.format(n=3 * BASE_N))
+    result = pytester.runpytest("--perfbudget-against=HEAD", "-k", "test_perf")
+    assert_clean(result)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*confirmed by a fresh worker pair*"])
+    lines = log.read_text().splitlines()  # the long-lived pair's workers, then the fresh pair's
+    pairs = [sorted(line.split() for line in lines[i : i + 2]) for i in (0, 2)]
+    assert len(lines) == 4
+    assert [[role for role, _ in pair] for pair in pairs] == [["base", "head"]] * 2
+    [(main, main_head), (fresh, fresh_head)] = ((b, h) for (_, b), (_, h) in pairs)
+    assert (main, fresh) == (main_head, fresh_head)  # each pair's workers share theirs
+    if run_seed == "123":
+        assert main == fresh == "123"
+    else:
+        assert main != fresh
+        assert all(seed.isdecimal() for seed in (main, fresh))
+
+
 def test_a_test_that_fails_at_the_base_is_inconclusive(
     pytester: pytest.Pytester, assert_clean: AssertClean
 ) -> None:

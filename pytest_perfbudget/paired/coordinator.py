@@ -3,7 +3,8 @@
 It validates REV up front (a usage error otherwise), and at the first measured
 test checks REV out into a temporary worktree, runs ``against_setup`` there,
 and starts the worker pair. Each test is then measured on both trees in
-interleaved rounds; a regression counts only when a fresh pair repeats it.
+interleaved rounds; a regression counts only when a fresh pair repeats it. Each
+pair's two workers share a hash seed, drawn anew for each pair.
 Everything it starts is stopped and removed in :meth:`Coordinator.close`
 (session end, Ctrl-C, or interpreter exit).
 """
@@ -11,6 +12,7 @@ Everything it starts is stopped and removed in :meth:`Coordinator.close`
 from __future__ import annotations
 
 import atexit
+import random
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -89,6 +91,7 @@ class Coordinator:
         self._broken: str | None = None
         self._failed_starts = 0
         self._judged: set[str] = set()
+        self._last_seed: str | None = None
         atexit.register(self.close)
 
     # -- what the plugin calls ---------------------------------------------------------
@@ -238,8 +241,30 @@ class Coordinator:
         finally:
             pair.stop()
 
+    def _seed(self) -> str:
+        """The ``PYTHONHASHSEED`` of a new pair's two workers: the run's, when it fixes
+        one (its tests may depend on it), else a new one for each pair.
+
+        How fast a process runs a test can depend on its hash seed and the paths it
+        was started with: with ASLR off they set its memory layout. Base and head
+        differ in paths, so under one seed a pair could read an unchanged test +14 %
+        slower on one side for its whole life, and so did the fresh pair that was to
+        confirm it; under a new seed it mostly did not (``benchmarks/RESULTS.md``).
+        """
+        fixed = _fixed_seed(self.environ)
+        if fixed is not None:
+            return fixed
+        draw = random.SystemRandom().randrange
+        seed = str(draw(2**32))
+        while seed == self._last_seed:
+            seed = str(draw(2**32))
+        self._last_seed = seed
+        return seed
+
     def _start(self, selection: list[str]) -> WorkerPair:
         trees, listener, folder = self._prepare()
+        seed = {"PYTHONHASHSEED": self._seed()}
+        trees = [replace(tree, env={**tree.env, **seed}) for tree in trees]
         try:
             return WorkerPair.start(
                 trees, selection, listener=listener, folder=folder, timeout=self.timeout
@@ -273,16 +298,21 @@ class Coordinator:
 
     def _make_trees(self, base_top: Path) -> list[Tree]:
         inside = self.rootdir.resolve().relative_to(self.top.resolve())
-        shared = {"PYTHONHASHSEED": self.environ.get("PYTHONHASHSEED") or "0"}
         trees = []
         for role, top in (("base", base_top), ("head", self.top)):
             cwd = top / inside
-            env = worker_env(self.environ, import_roots(cwd, self.paths), shared)
+            env = worker_env(self.environ, import_roots(cwd, self.paths))
             args = self.options
             if self.config_file is not None:
                 args = (*args, "-c", str(in_tree(self.config_file, self.top, top)))
             trees.append(Tree(role, cwd, env, args))
         return trees
+
+
+def _fixed_seed(environ: Mapping[str, str]) -> str | None:
+    """The hash seed the run fixed (``PYTHONHASHSEED``, other than ``random``), if any."""
+    seed = environ.get("PYTHONHASHSEED")
+    return seed if seed and seed != "random" else None
 
 
 def in_tree(path: Path, top: Path, tree: Path) -> Path:

@@ -95,14 +95,11 @@ def import_roots(tree: Path, extra: Sequence[str]) -> list[str]:
     return [str(root) for root in roots]
 
 
-def worker_env(
-    base: Mapping[str, str], roots: Sequence[str], extra: Mapping[str, str]
-) -> dict[str, str]:
-    """``base`` with ``roots`` first on PYTHONPATH, plus ``extra``."""
+def worker_env(base: Mapping[str, str], roots: Sequence[str]) -> dict[str, str]:
+    """``base`` with ``roots`` first on PYTHONPATH."""
     env = dict(base)
     old = env.get("PYTHONPATH")
     env["PYTHONPATH"] = os.pathsep.join([*roots, *([old] if old else [])])
-    env.update(extra)
     return env
 
 
