@@ -91,7 +91,6 @@ class Coordinator:
         self._broken: str | None = None
         self._failed_starts = 0
         self._judged: set[str] = set()
-        self._last_seed: str | None = None
         atexit.register(self.close)
 
     # -- what the plugin calls ---------------------------------------------------------
@@ -241,29 +240,9 @@ class Coordinator:
         finally:
             pair.stop()
 
-    def _seed(self) -> str:
-        """The ``PYTHONHASHSEED`` of a new pair's two workers: the run's, when it fixes
-        one (its tests may depend on it), else a new one for each pair.
-
-        How fast a process runs a test can depend on its hash seed and the paths it
-        was started with: with ASLR off they set its memory layout. Base and head
-        differ in paths, so under one seed a pair could read an unchanged test +14 %
-        slower on one side for its whole life, and so did the fresh pair that was to
-        confirm it; under a new seed it mostly did not (``benchmarks/RESULTS.md``).
-        """
-        fixed = _fixed_seed(self.environ)
-        if fixed is not None:
-            return fixed
-        draw = random.SystemRandom().randrange
-        seed = str(draw(2**32))
-        while seed == self._last_seed:
-            seed = str(draw(2**32))
-        self._last_seed = seed
-        return seed
-
     def _start(self, selection: list[str]) -> WorkerPair:
         trees, listener, folder = self._prepare()
-        seed = {"PYTHONHASHSEED": self._seed()}
+        seed = {"PYTHONHASHSEED": _pair_seed(self.environ)}
         trees = [replace(tree, env={**tree.env, **seed}) for tree in trees]
         try:
             return WorkerPair.start(
@@ -309,10 +288,20 @@ class Coordinator:
         return trees
 
 
-def _fixed_seed(environ: Mapping[str, str]) -> str | None:
-    """The hash seed the run fixed (``PYTHONHASHSEED``, other than ``random``), if any."""
+def _pair_seed(environ: Mapping[str, str]) -> str:
+    """The ``PYTHONHASHSEED`` of a new pair's two workers: the run's, when it fixes one
+    (its tests may depend on it), else a new one for each pair.
+
+    How fast a process runs a test can depend on its hash seed and the paths it was
+    started with: with ASLR off they set its memory layout. Base and head differ in
+    paths, so under one seed a pair could read an unchanged test +14 % slower on one
+    side for its whole life, and so did the fresh pair that was to confirm it; under
+    a new seed it mostly did not (``benchmarks/RESULTS.md``).
+    """
     seed = environ.get("PYTHONHASHSEED")
-    return seed if seed and seed != "random" else None
+    if seed and seed != "random":
+        return seed
+    return str(random.SystemRandom().randrange(2**32))
 
 
 def in_tree(path: Path, top: Path, tree: Path) -> Path:
