@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import io
 import linecache
@@ -26,6 +27,7 @@ __all__ = [
     "caplog_emptied",
     "caplog_handler",
     "doctest_body",
+    "finalized_each_call",
     "fresh_fixtures_note",
     "is_hypothesis_test",
     "isolated",
@@ -168,6 +170,33 @@ def subtests_unreported(item: Any, body: Callable[[], object]) -> Callable[[], o
             return body()
         finally:
             funcargs["subtests"] = real
+
+    return call
+
+
+def finalized_each_call(item: Any, body: Callable[[], object]) -> Callable[[], object]:
+    """``body`` run with the finalizers it adds through the test's ``request`` fixture
+    (``request.addfinalizer``) run when the call ends, the last added first, as
+    pytest runs a test's at its teardown, instead of all of them there: a test that
+    removes a file it wrote when it ends failed its teardown with 109
+    ``FileNotFoundError``, one for each repeated call, and what each call opened
+    stayed open until then. They run inside the call, so its time includes them.
+
+    Only ``request.addfinalizer`` is caught: the fixtures the body asks for with
+    ``request.getfixturevalue`` schedule their teardown on the test itself, and stay
+    set up for the next call, as for the test's own.
+    """
+
+    def call() -> object:
+        request = item.funcargs.get("request")
+        if request is None:
+            return body()
+        with contextlib.ExitStack() as finalizers:
+            request.addfinalizer = finalizers.callback
+            try:
+                return body()
+            finally:
+                del request.addfinalizer
 
     return call
 

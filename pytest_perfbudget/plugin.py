@@ -913,8 +913,9 @@ def _body(item: pytest.Item) -> Callable[[], object]:
     see :func:`_fixture_refresher`), for a ``unittest.TestCase`` the test case called
     as pytest calls it, into a private result, and for a doctest ``runtest`` on a
     fresh copy of its globals; each call in a copy of the context. Its subtests are
-    not reported, and its ``caplog`` capture and syrupy ``snapshot`` start each call
-    as the test's own call started. With a pytest-benchmark fixture, each call may
+    not reported, its ``caplog`` capture and syrupy ``snapshot`` start each call
+    as the test's own call started, and what it adds with ``request.addfinalizer``
+    runs when the call ends. With a pytest-benchmark fixture, each call may
     use it again (it allows one use a test; disabled, as under pytest-xdist and in
     paired workers, it measures nothing and would refuse the second)."""
     import unittest
@@ -923,6 +924,7 @@ def _body(item: pytest.Item) -> Callable[[], object]:
         benchmark_body,
         caplog_emptied,
         doctest_body,
+        finalized_each_call,
         isolated,
         snapshots_unrecorded,
         subtests_unreported,
@@ -944,6 +946,8 @@ def _body(item: pytest.Item) -> Callable[[], object]:
             body = caplog_emptied(item, body)
         if "snapshot" in funcargs:
             body = snapshots_unrecorded(item, body)
+        if "request" in funcargs:
+            body = finalized_each_call(item, body)
     fixture = _benchmark_fixture(item)
     return isolated(body) if fixture is None else benchmark_body(fixture, isolated(body))
 

@@ -1114,3 +1114,51 @@ def test_a_syrupy_test_is_repeated_against_its_own_snapshots(
     assert saved.read_text().count("# name:") == 2
     entry = _entry(project)
     assert (entry["status"], entry["mode"]) == ("pass", "body")
+
+
+# -- request.addfinalizer -------------------------------------------------------------------
+
+FINALIZING_TEST = """
+import os
+import tempfile
+
+import pytest
+
+@pytest.fixture
+def registry():
+    names = []
+    yield names
+    names.clear()
+
+@pytest.mark.budget(p95=200)
+def test_cleans_up(request, tmp_path):
+    handle, path = tempfile.mkstemp(dir=tmp_path)
+    request.addfinalizer(lambda: (os.close(handle), os.remove(path)))
+    assert len(os.listdir(tmp_path)) <= 2  # the own call's file, and this call's
+
+@pytest.mark.budget(p95=200)
+def test_asks_for_a_fixture(request):
+    names = request.getfixturevalue("registry")
+    names.append("x")
+    request.addfinalizer(lambda: names.remove("x"))
+    assert names.count("x") <= 2
+
+def test_ran_after():
+    pass
+"""
+
+
+def test_a_test_s_own_finalizers_run_when_each_repeated_call_ends(
+    project: pytest.Pytester, assert_clean: Callable[[pytest.RunResult], None]
+) -> None:
+    """What each repeated call of a body adds with ``request.addfinalizer`` is undone
+    when the call ends: the finalizers all ran at the test's teardown, so the files
+    piled up, and the test, failing when repeated, was timed on fixtures set up
+    afresh. A fixture the body asks for stays set up, as for the test's own call."""
+    project.makepyfile(FINALIZING_TEST)
+    result = project.runpytest("--perfbudget-json=r.json")
+    assert_clean(result)
+    result.assert_outcomes(passed=3)
+    entries = json.loads((project.path / "r.json").read_text())["tests"]
+    assert [(e["status"], e["mode"]) for e in entries] == [("pass", "body")] * 2
+    assert all(entry["stats"]["n"] > 10 for entry in entries)

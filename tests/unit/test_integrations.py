@@ -1,6 +1,6 @@
 """Taking pytest-benchmark's measurement again, on a stand-in for its fixture; the
-subtests of a repeated test body, unreported, its caplog emptied and its syrupy
-snapshot rewound; a
+subtests of a repeated test body, unreported, its caplog emptied, its syrupy
+snapshot rewound and its finalizers run at each call's end; a
 ``unittest.TestCase`` test repeated."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pytest_perfbudget.integrations import (
     benchmark_again,
     benchmark_repeatable,
     caplog_emptied,
+    finalized_each_call,
     snapshots_unrecorded,
     subtests_unreported,
     unittest_body,
@@ -232,3 +233,41 @@ def test_a_snapshot_fixture_that_is_not_syrupy_s_is_left_alone() -> None:
     item = SimpleNamespace(funcargs={"snapshot": SimpleNamespace(_executions=1)})
     assert snapshots_unrecorded(item, lambda: "called")() == "called"
     assert item.funcargs["snapshot"]._executions == 1
+
+
+class _Request:
+    """The test's ``request`` fixture as far as the plugin touches it."""
+
+    def __init__(self) -> None:
+        self.kept: list[Callable[[], object]] = []
+
+    def addfinalizer(self, finalizer: Callable[[], object]) -> None:
+        self.kept.append(finalizer)
+
+
+def test_a_call_s_finalizers_run_when_it_ends_last_first_even_when_it_raises() -> None:
+    request = _Request()
+    item = SimpleNamespace(funcargs={"request": request})
+    ran: list[str] = []
+
+    def body() -> None:
+        request.addfinalizer(lambda: ran.append("first"))
+        request.addfinalizer(lambda: ran.append("second"))
+        ran.append("body")
+        raise AssertionError("failed")
+
+    with pytest.raises(AssertionError):
+        finalized_each_call(item, body)()
+    assert ran == ["body", "second", "first"]
+    assert request.kept == []
+    request.addfinalizer(print)  # the method is the fixture's own again
+    assert request.kept == [print]
+
+
+def test_a_failing_finalizer_fails_the_call() -> None:
+    request = _Request()
+    item = SimpleNamespace(funcargs={"request": request})
+    body = finalized_each_call(item, lambda: request.addfinalizer(lambda: 1 / 0))
+    with pytest.raises(ZeroDivisionError):
+        body()
+    assert "addfinalizer" not in vars(request)
