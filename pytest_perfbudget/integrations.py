@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import inspect
 import io
 import linecache
 import unittest
@@ -33,6 +34,7 @@ __all__ = [
     "isolated",
     "snapshots_unrecorded",
     "subtests_unreported",
+    "takes_request",
     "tracer_unpaused",
     "unittest_body",
 ]
@@ -174,13 +176,24 @@ def subtests_unreported(item: Any, body: Callable[[], object]) -> Callable[[], o
     return call
 
 
+def takes_request(item: Any) -> bool:
+    """Whether the test function asks for the ``request`` fixture itself (most tests
+    hold one through their fixtures: ``tmp_path`` asks for it)."""
+    try:
+        return "request" in inspect.signature(item.function).parameters
+    except (AttributeError, TypeError, ValueError):  # not a function, or no signature
+        return False
+
+
 def finalized_each_call(item: Any, body: Callable[[], object]) -> Callable[[], object]:
     """``body`` run with the finalizers it adds through the test's ``request`` fixture
     (``request.addfinalizer``) run when the call ends, the last added first, as
     pytest runs a test's at its teardown, instead of all of them there: a test that
     removes a file it wrote when it ends failed its teardown with 109
     ``FileNotFoundError``, one for each repeated call, and what each call opened
-    stayed open until then. They run inside the call, so its time includes them.
+    stayed open until then. They run inside the call, so its time includes them,
+    and catching them costs about 0.15 µs a call: for tests that take ``request``
+    (:func:`takes_request`).
 
     Only ``request.addfinalizer`` is caught: the fixtures the body asks for with
     ``request.getfixturevalue`` schedule their teardown on the test itself, and stay
@@ -188,15 +201,17 @@ def finalized_each_call(item: Any, body: Callable[[], object]) -> Callable[[], o
     """
 
     def call() -> object:
-        request = item.funcargs.get("request")
-        if request is None:
+        request = item.funcargs["request"]
+        added: list[Callable[[], object]] = []
+        request.addfinalizer = added.append
+        try:
             return body()
-        with contextlib.ExitStack() as finalizers:
-            request.addfinalizer = finalizers.callback
-            try:
-                return body()
-            finally:
-                del request.addfinalizer
+        finally:
+            del request.addfinalizer
+            if added:
+                with contextlib.ExitStack() as finalizers:
+                    for finalizer in added:
+                        finalizers.callback(finalizer)
 
     return call
 

@@ -928,6 +928,7 @@ def _body(item: pytest.Item) -> Callable[[], object]:
         isolated,
         snapshots_unrecorded,
         subtests_unreported,
+        takes_request,
         unittest_body,
     )
 
@@ -946,7 +947,7 @@ def _body(item: pytest.Item) -> Callable[[], object]:
             body = caplog_emptied(item, body)
         if "snapshot" in funcargs:
             body = snapshots_unrecorded(item, body)
-        if "request" in funcargs:
+        if "request" in funcargs and takes_request(item):
             body = finalized_each_call(item, body)
     fixture = _benchmark_fixture(item)
     return isolated(body) if fixture is None else benchmark_body(fixture, isolated(body))

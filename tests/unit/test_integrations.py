@@ -22,6 +22,7 @@ from pytest_perfbudget.integrations import (
     finalized_each_call,
     snapshots_unrecorded,
     subtests_unreported,
+    takes_request,
     unittest_body,
 )
 
@@ -271,3 +272,20 @@ def test_a_failing_finalizer_fails_the_call() -> None:
     with pytest.raises(ZeroDivisionError):
         body()
     assert "addfinalizer" not in vars(request)
+
+
+def _asks(request: object, tmp_path: object) -> None:
+    pass
+
+
+def _holds(tmp_path: object) -> None:
+    pass
+
+
+@pytest.mark.parametrize(
+    ("function", "expected"), [(_asks, True), (_holds, False), (None, False), (print, False)]
+)
+def test_only_a_test_that_asks_for_request_itself_has_its_finalizers_caught(
+    function: object, expected: bool
+) -> None:
+    assert takes_request(SimpleNamespace(function=function)) is expected
