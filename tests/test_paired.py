@@ -209,12 +209,15 @@ def test_each_worker_pair_shares_a_hash_seed_drawn_for_it_unless_the_run_fixed_o
     assert_clean(result)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*confirmed by a fresh worker pair*"])
-    lines = log.read_text().splitlines()  # the long-lived pair's workers, then the fresh pair's
-    pairs = [sorted(line.split() for line in lines[i : i + 2]) for i in (0, 2)]
-    assert len(lines) == 4
-    assert [[role for role, _ in pair] for pair in pairs] == [["base", "head"]] * 2
-    [(main, main_head), (fresh, fresh_head)] = ((b, h) for (_, b), (_, h) in pairs)
-    assert (main, fresh) == (main_head, fresh_head)  # each pair's workers share theirs
+    lines = log.read_text().splitlines()
+    assert len(lines) == 4  # the long-lived pair's two workers, then the fresh pair's
+    seeds = []
+    for pair in (lines[:2], lines[2:]):
+        seed_of = dict(line.split() for line in pair)
+        assert seed_of.keys() == {"base", "head"}
+        assert seed_of["base"] == seed_of["head"]  # a pair's workers share theirs
+        seeds.append(seed_of["base"])
+    main, fresh = seeds
     if run_seed == "123":
         assert main == fresh == "123"
     else:
