@@ -603,7 +603,7 @@ class PerfbudgetPlugin:
             terminalreporter.write_line("improved tests: tighten their budgets to keep the gain")
         if github.in_github_actions():
             failing = [v for v in verdicts if session.fails(v, self.settings)]
-            for line in github.annotations(failing, lambda _: True):
+            for line in github.annotations(failing, lambda _: True, self.config.rootpath):
                 terminalreporter.write_line(line)
 
     @pytest.hookimpl(tryfirst=True)

@@ -89,6 +89,35 @@ def test_the_failure_is_summarised_as_over_budget(failing: pytest.RunResult) -> 
     failing.stdout.fnmatch_lines(["OVER BUDGET *::test_slow*", "*1 failed*"])
 
 
+def test_under_github_actions_each_failing_case_is_annotated_at_its_line_in_the_repository(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.makepyfile(
+        test_cases="""
+        import time
+        import pytest
+
+        @pytest.mark.budget(p95="2ms")
+        @pytest.mark.parametrize("case", ["a,b", "c"])
+        def test_slow(case):
+            time.sleep(0.01)
+        """
+    )
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(project.path.parent))  # the rootdir is a subfolder
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    result = project.runpytest()
+    folder = project.path.name
+    result.stdout.fnmatch_lines(
+        [
+            f"::error file={folder}/test_cases.py,line=4,"
+            "title=perfbudget%3A test_slow[[]a%2Cb] over budget::p95 * is over its 2.00 ms budget*",
+            f"::error file={folder}/test_cases.py,line=4,"
+            "title=perfbudget%3A test_slow[[]c] over budget::p95 *",
+        ]
+    )
+
+
 # -- the summary table ------------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ def test_an_annotation_points_at_the_test_function() -> None:
         location=("tests/test_a.py", 12),
     )
     assert annotation(v) == (
-        "::error file=tests/test_a.py,line=12,title=perfbudget%3A over budget"
+        "::error file=tests/test_a.py,line=12,title=perfbudget%3A test_x over budget"
         "::p95 231 ms is over its 200 ms budget"
     )
 
@@ -37,14 +37,14 @@ def test_only_failing_verdicts_are_annotated_in_order() -> None:
         Verdict("c", Status.OVER_BUDGET, messages=("over",)),
     ]
     assert github.annotations(verdicts, failing) == [
-        "::error title=perfbudget%3A regressed::slower",
-        "::error title=perfbudget%3A over budget::over",
+        "::error title=perfbudget%3A a regressed::slower",
+        "::error title=perfbudget%3A c over budget::over",
     ]
 
 
 def test_a_verdict_without_messages_names_the_test() -> None:
     assert annotation(Verdict("t.py::x", Status.REGRESSED)) == (
-        "::error title=perfbudget%3A regressed::t.py::x: regressed"
+        "::error title=perfbudget%3A x regressed::t.py::x: regressed"
     )
 
 
@@ -56,9 +56,29 @@ def test_messages_and_properties_are_escaped() -> None:
         location=("dir,1/a:b%.py", 3),
     )
     assert annotation(v) == (
-        "::error file=dir%2C1/a%3Ab%25.py,line=3,title=perfbudget%3A over budget"
+        "::error file=dir%2C1/a%3Ab%25.py,line=3,title=perfbudget%3A t over budget"
         "::100%25 over%0D%0Asecond line: a, b"
     )
+
+
+def test_the_title_names_the_test_without_its_file() -> None:
+    line = annotation(Verdict("t.py::TestA::test_b[x, y]", Status.REGRESSED, messages=("m",)))
+    assert line == "::error title=perfbudget%3A TestA%3A%3Atest_b[x%2C y] regressed::m"
+
+
+def test_the_file_is_given_relative_to_the_github_workspace(tmp_path: Path) -> None:
+    root = tmp_path / "repo" / "python"
+    v = Verdict("tests/t.py::x", Status.REGRESSED, messages=("m",), location=("tests/t.py", 4))
+
+    def file_of(root: Path | None, workspace: str | None) -> str:
+        env = {} if workspace is None else {"GITHUB_WORKSPACE": workspace}
+        return annotation(v, root, env).split(",")[0]
+
+    assert file_of(root, str(tmp_path / "repo")) == "::error file=python/tests/t.py"
+    assert file_of(root, str(root)) == "::error file=tests/t.py"
+    assert file_of(root, str(tmp_path / "elsewhere")) == "::error file=tests/t.py"
+    assert file_of(root, None) == "::error file=tests/t.py"
+    assert file_of(None, str(tmp_path)) == "::error file=tests/t.py"
 
 
 def test_escaping_rules() -> None:
