@@ -17,7 +17,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RUNNER_ENV", "describe", "fingerprint", "git_commit", "machine_id", "to_json_types"]
+__all__ = [
+    "RUNNER_ENV",
+    "describe",
+    "fingerprint",
+    "git_commit",
+    "machine_id",
+    "random_hash_seed",
+    "to_json_types",
+]
 
 #: Environment variable holding an optional runner label (e.g. ``"gha-ubuntu-4core"``).
 RUNNER_ENV = "PERFBUDGET_RUNNER"
@@ -121,3 +129,9 @@ def git_commit(cwd: Path) -> str | None:
     if done.returncode != 0 or not _HEX_COMMIT.match(commit):
         return None
     return commit
+
+
+def random_hash_seed(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether a Python process started with ``environ`` draws its own hash seed
+    (``PYTHONHASHSEED`` unset, empty or ``random``)."""
+    return environ.get("PYTHONHASHSEED", "") in ("", "random")

@@ -343,20 +343,28 @@ def restarted_note(restarted: int) -> str | None:
 WIDE_LEARNED = 0.30
 
 
-def wide_note(learned: Sequence[float | None]) -> str | None:
+def wide_note(learned: Sequence[float | None], random_seed: bool = False) -> str | None:
     """The line that counts the entries, of those whose :func:`learned_slowdown` is given,
-    at :data:`WIDE_LEARNED` or more (None when there is none)."""
+    at :data:`WIDE_LEARNED` or more (None when there is none); ``random_seed``: the runs
+    saved drew their own hash seeds, which the line then says how to fix."""
     wide = sum(value is not None and value >= WIDE_LEARNED for value in learned)
     if not wide:
         return None
     them, its = ("it", "its") if wide == 1 else ("them", "their")
-    return (
+    note = (
         f"the saved runs of {wide} of {counted(len(learned), 'entry')} allow a "
         f"slowdown of +{WIDE_LEARNED * 100:.0f} % or more by themselves ({its} minimums spread "
         f"that far: a busy machine, or tests that run at two speeds), so smaller slowdowns of "
         f"{them} go unnoticed; `perfbudget show` lists each entry's, and a refresh on a quiet "
         f"machine narrows {them}"
     )
+    if random_seed:
+        note += (
+            "; this save's hash seed was random (PYTHONHASHSEED unset), and a test that "
+            "iterates over a set of strings can run at another speed under each seed: set "
+            "PYTHONHASHSEED=0 for saves and gates alike"
+        )
+    return note
 
 
 def classify(change: Change, threshold: float) -> str:

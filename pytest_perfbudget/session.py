@@ -320,7 +320,7 @@ def save_baseline(
     every entry of the baseline: node ids are relative to the rootdir, and a run from
     another rootdir finds no entry's test."""
     from pytest_perfbudget.baseline import REFRESH_ENV, entry_from_verdict, save
-    from pytest_perfbudget.machine import git_commit
+    from pytest_perfbudget.machine import git_commit, random_hash_seed
     from pytest_perfbudget.regression import (
         few_runs_note,
         learned_slowdown,
@@ -386,7 +386,8 @@ def save_baseline(
     notes += stale_note
     if REFRESH_ENV not in os.environ:  # perfbudget refresh counts them after its last run
         short = sum(too_few_runs(entry.history, machine_id) for entry in entries)
-        wide = wide_note([learned_slowdown(entry.history, machine_id) for entry in entries])
+        learned = [learned_slowdown(entry.history, machine_id) for entry in entries]
+        wide = wide_note(learned, random_hash_seed())
         notes += [note for note in (few_runs_note(short, len(entries)), wide) if note]
     return notes
 

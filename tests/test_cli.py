@@ -776,6 +776,7 @@ def test_refresh_warns_of_entries_whose_runs_spread_wide_and_show_lists_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONHASHSEED", "0")
     path = tmp_path / ".perfbudget" / "baseline.json"
     runs = [
         [measured("t.py::spread", ms), measured("t.py::steady", 1.0)] for ms in (1, 1, 1.6, 1, 1)
@@ -787,6 +788,16 @@ def test_refresh_warns_of_entries_whose_runs_spread_wide_and_show_lists_them(
         "themselves (its minimums spread that far: a busy machine, or tests that run at two "
         "speeds), so smaller slowdowns of it go unnoticed; `perfbudget show` lists each "
         "entry's, and a refresh on a quiet machine narrows it"
+    )
+    path.unlink()  # the runs again, each drawing its own hash seed: the note says how to fix it
+    monkeypatch.delenv("PYTHONHASHSEED")
+    monkeypatch.setattr(subprocess, "run", FakePytest(path, [], runs=runs))
+    assert main(["refresh", "--runs", "5"]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.endswith(
+        "narrows it; this save's hash seed was random (PYTHONHASHSEED unset), and a test that "
+        "iterates over a set of strings can run at another speed under each seed: set "
+        "PYTHONHASHSEED=0 for saves and gates alike"
     )
     assert main(["show"]) == 0
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[3:]}

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from pytest_perfbudget.engine.runner import Plan
 from pytest_perfbudget.integrations import fresh_fixtures_note
+from pytest_perfbudget.machine import random_hash_seed
 from pytest_perfbudget.measure import Judgement, Perf
 from pytest_perfbudget.model import Budget, Status, Verdict
 from pytest_perfbudget.paired import Request, kind_of
@@ -298,9 +299,8 @@ def _pair_seed(environ: Mapping[str, str]) -> str:
     side for its whole life, and so did the fresh pair that was to confirm it; under
     a new seed it mostly did not (``benchmarks/RESULTS.md``).
     """
-    seed = environ.get("PYTHONHASHSEED")
-    if seed and seed != "random":
-        return seed
+    if not random_hash_seed(environ):
+        return environ["PYTHONHASHSEED"]
     return str(random.SystemRandom().randrange(2**32))
 
 

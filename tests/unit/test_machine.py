@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from pytest_perfbudget import machine
-from pytest_perfbudget.machine import describe, fingerprint, git_commit, machine_id
+from pytest_perfbudget.machine import (
+    describe,
+    fingerprint,
+    git_commit,
+    machine_id,
+    random_hash_seed,
+)
 
 FP = {
     "cpu": "AMD EPYC",
@@ -129,3 +135,14 @@ def test_git_commit_is_none_for_odd_output(monkeypatch: pytest.MonkeyPatch, tmp_
     done = subprocess.CompletedProcess(["git"], 0, stdout="HEAD\n", stderr="")
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: done)
     assert git_commit(tmp_path) is None
+
+
+@pytest.mark.parametrize(
+    ("environ", "random"),
+    [({}, True), ({"PYTHONHASHSEED": ""}, True), ({"PYTHONHASHSEED": "random"}, True),
+     ({"PYTHONHASHSEED": "0"}, False), ({"PYTHONHASHSEED": "123"}, False)],
+)  # fmt: skip
+def test_a_hash_seed_is_random_unless_pythonhashseed_fixes_one(
+    environ: dict[str, str], random: bool
+) -> None:
+    assert random_hash_seed(environ) is random

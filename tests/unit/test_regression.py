@@ -352,6 +352,11 @@ def test_the_wide_note_agrees_with_its_counts() -> None:
     assert note.startswith("the saved runs of 2 of 3 entries allow a slowdown of +30 % or more")
     assert note.endswith("smaller slowdowns of them go unnoticed; `perfbudget show` lists each "
                          "entry's, and a refresh on a quiet machine narrows them")  # fmt: skip
+    assert wide_note([0.5], random_seed=True) == f"{wide_note([0.5])}" + (
+        "; this save's hash seed was random (PYTHONHASHSEED unset), and a test that iterates "
+        "over a set of strings can run at another speed under each seed: set "
+        "PYTHONHASHSEED=0 for saves and gates alike"
+    )
 
 
 def test_the_refresh_notes_agree_with_their_counts() -> None:
