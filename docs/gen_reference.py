@@ -223,7 +223,10 @@ CLI_COMMANDS: dict[str, str] = {
         'more in that run) are marked `"busy": true` in their records, and a line says '
         "how many: the allowed slowdown leaves them out. "
         "A last line counts the entries whose saved runs allow a slowdown of +30 % or more "
-        "by themselves (see `show`'s `learned`): smaller slowdowns of them go unnoticed."
+        "by themselves (see `show`'s `learned`): smaller slowdowns of them go unnoticed. "
+        "When `PYTHONHASHSEED` is unset, so that each run drew its own hash seed, the line "
+        "says to set it for refreshes and gates alike (a test that iterates over a set of "
+        "strings can run at another speed under each seed)."
     ),
     "compare": (
         "Compare two run reports (`--perfbudget-json`) or baselines offline, test by test "
