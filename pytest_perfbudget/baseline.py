@@ -234,6 +234,7 @@ def _run_summary(
     *,
     refresh: str | None,
     harness: str | None,
+    hash_seed: str | None,
 ) -> dict[str, Any]:
     """One history record: the run's size, low quantiles and centre, rounded as written."""
     from pytest_perfbudget.regression import low_quantile
@@ -256,6 +257,8 @@ def _run_summary(
         record["refresh"] = refresh
     if harness is not None:
         record["harness"] = harness
+    if hash_seed is not None:
+        record["hash_seed"] = hash_seed
     return record
 
 
@@ -267,6 +270,7 @@ def entry_from_verdict(
     commit: str | None,
     refresh: str | None = None,
     harness: str | None = None,
+    hash_seed: str | None = None,
 ) -> BaselineEntry:
     """The baseline entry for a measured verdict; its run joins ``previous``'s history.
 
@@ -275,12 +279,21 @@ def entry_from_verdict(
     same code: the entry keeps whichever of the two measurements has the lower
     minimum, so the baseline holds the fastest of those runs and not the machine's
     state during the last one. Its ``reference`` (the machine probe of earlier
-    versions) is None. ``harness`` (see ``session.harness``) goes into the record.
+    versions) is None. ``harness`` (see ``session.harness``) and ``hash_seed`` (the
+    ``PYTHONHASHSEED`` that fixed it; None: drawn per process) go into the record.
     """
     meas = verdict.measurement
     if meas is None or not meas.sample_ns or verdict.summary is None:
         raise ValueError(f"{verdict.nodeid}: a baseline entry needs samples and a summary")
-    run = _run_summary(meas, verdict.summary, machine, commit, refresh=refresh, harness=harness)
+    run = _run_summary(
+        meas,
+        verdict.summary,
+        machine,
+        commit,
+        refresh=refresh,
+        harness=harness,
+        hash_seed=hash_seed,
+    )
     history = appended(previous.history if previous else (), run, HISTORY_LIMIT)
     entry = BaselineEntry(
         nodeid=verdict.nodeid,

@@ -237,7 +237,7 @@ def refresh(args: argparse.Namespace) -> int:
     refreshed = baseline.finish_refresh(path, token, saved) if saved > 1 else None
     after = baseline.load(path).entries
     runs = _print_changes(path, before, after, listing_all=args.all, command="refresh")
-    from pytest_perfbudget.machine import random_hash_seed
+    from pytest_perfbudget.machine import hash_seed
     from pytest_perfbudget.regression import (
         busy_note,
         few_runs_note,
@@ -252,7 +252,7 @@ def refresh(args: argparse.Namespace) -> int:
     if refreshed:
         notes += [busy_note(refreshed.busy), restarted_note(len(refreshed.restarted))]
     learned = [learned_slowdown(history, machine) for history, machine in runs]
-    notes.append(wide_note(learned, random_hash_seed()))  # the runs' environment is ours
+    notes.append(wide_note(learned, hash_seed() is None))  # the runs' environment is ours
     for note in notes:
         if note:
             print(f"perfbudget: {note}")

@@ -48,6 +48,7 @@ __all__ = [
     "entry_text",
     "from_doc",
     "latest_harness",
+    "latest_hash_seed",
     "latest_refresh",
     "marked_busy",
     "mins",
@@ -115,6 +116,7 @@ class _Run(msgspec.Struct, gc=False):
     harness: Any = None
     busy: Any = None
     mode: Any = None
+    hash_seed: Any = None
 
 
 _runs = msgspec.json.Decoder(list[_Run]).decode
@@ -412,6 +414,12 @@ def latest_harness(history: Sequence[Mapping[str, Any]]) -> Any:
     """The ``harness`` of the latest record (None: a plain pytest run, or no record)."""
     runs = _runs_of(history)
     return runs[-1].harness if runs else None
+
+
+def latest_hash_seed(history: Sequence[Mapping[str, Any]]) -> Any:
+    """The ``hash_seed`` of the latest record (None: drawn per process, or no record)."""
+    runs = _runs_of(history)
+    return runs[-1].hash_seed if runs else None
 
 
 def latest_mode(history: Sequence[Mapping[str, Any]]) -> Any:

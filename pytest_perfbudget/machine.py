@@ -22,8 +22,8 @@ __all__ = [
     "describe",
     "fingerprint",
     "git_commit",
+    "hash_seed",
     "machine_id",
-    "random_hash_seed",
     "to_json_types",
 ]
 
@@ -131,7 +131,8 @@ def git_commit(cwd: Path) -> str | None:
     return commit
 
 
-def random_hash_seed(environ: Mapping[str, str] = os.environ) -> bool:
-    """Whether a Python process started with ``environ`` draws its own hash seed
-    (``PYTHONHASHSEED`` unset, empty or ``random``)."""
-    return environ.get("PYTHONHASHSEED", "") in ("", "random")
+def hash_seed(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The hash seed ``PYTHONHASHSEED`` fixes for a Python process started with
+    ``environ``; None when the process draws its own (unset, empty or ``random``)."""
+    seed = environ.get("PYTHONHASHSEED", "")
+    return None if seed in ("", "random") else seed

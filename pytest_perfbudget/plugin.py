@@ -366,6 +366,8 @@ class PerfbudgetPlugin:
             return None, fail(text, pytrace=False)
         if judged is None:
             return None, None
+        from pytest_perfbudget.machine import hash_seed
+
         judgement, target = judged
         self._regressions += judgement.regression == "regressed"
         verdict = session.build_verdict(
@@ -377,6 +379,7 @@ class PerfbudgetPlugin:
             expects_entry=self.baseline is not None or self.settings.strict,
             location=_location(item),
             harness=session.harness(judgement.measurement, xdist=self.is_worker),
+            hash_seed=hash_seed(),
         )
         if verdict.status in _OFF_BUDGET and judgement.measurement.mode in ("body", "fresh"):
             from pytest_perfbudget.integrations import HYPOTHESIS_NOTE, is_hypothesis_test

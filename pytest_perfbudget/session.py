@@ -186,6 +186,24 @@ def _harness_hint(entry: BaselineEntry, now: str | None) -> list[str]:
     ]
 
 
+def _seed_hint(entry: BaselineEntry, now: str | None) -> list[str]:
+    """Why a change may be the hash seed's: the baseline was saved under another one."""
+    from pytest_perfbudget.entry import latest_hash_seed
+
+    saved = latest_hash_seed(entry.history)
+    if not entry.history or saved == now:
+        return []
+
+    def words(seed: str | None) -> str:
+        return "a hash seed drawn per process" if seed is None else f"PYTHONHASHSEED={seed}"
+
+    return [
+        f"measured under {words(now)}, but the baseline was saved under {words(saved)}: a "
+        "test that iterates over a set of strings can run at another speed under another "
+        "seed; save and gate under one fixed PYTHONHASHSEED"
+    ]
+
+
 def build_verdict(
     nodeid: str,
     budget: Budget,
@@ -196,6 +214,7 @@ def build_verdict(
     expects_entry: bool,
     location: tuple[str, int] | None,
     harness: str | None = None,
+    hash_seed: str | None = None,
 ) -> Verdict:
     """Combine limit checks and the baseline comparison into one verdict with messages."""
     from pytest_perfbudget.compare import (
@@ -224,6 +243,7 @@ def build_verdict(
             messages.extend(_noise_hint(entry, machine_id))
         if judgement.regression not in (None, "unchanged"):
             messages.extend(_harness_hint(entry, harness))
+            messages.extend(_seed_hint(entry, hash_seed))
     elif status is Status.PASS and expects_entry:
         status = Status.NEW
         meas = judgement.measurement
@@ -320,7 +340,7 @@ def save_baseline(
     every entry of the baseline: node ids are relative to the rootdir, and a run from
     another rootdir finds no entry's test."""
     from pytest_perfbudget.baseline import REFRESH_ENV, entry_from_verdict, save
-    from pytest_perfbudget.machine import git_commit, random_hash_seed
+    from pytest_perfbudget.machine import git_commit, hash_seed
     from pytest_perfbudget.regression import (
         few_runs_note,
         learned_slowdown,
@@ -357,6 +377,7 @@ def save_baseline(
         return stale_note
     commit = git_commit(settings.rootdir)
     refresh = os.environ.get(REFRESH_ENV) or None
+    seed = hash_seed()
     entries = [
         entry_from_verdict(
             v,
@@ -365,6 +386,7 @@ def save_baseline(
             commit=commit,
             refresh=refresh,
             harness=harness(v.measurement, xdist=xdist),
+            hash_seed=seed,
         )
         for v in keep
     ]
@@ -387,7 +409,7 @@ def save_baseline(
     if REFRESH_ENV not in os.environ:  # perfbudget refresh counts them after its last run
         short = sum(too_few_runs(entry.history, machine_id) for entry in entries)
         learned = [learned_slowdown(entry.history, machine_id) for entry in entries]
-        wide = wide_note(learned, random_hash_seed())
+        wide = wide_note(learned, hash_seed() is None)
         notes += [note for note in (few_runs_note(short, len(entries)), wide) if note]
     return notes
 

@@ -267,6 +267,28 @@ def test_a_custom_compare_rule_decides_the_change(
     assert test["status"] in ("regressed", "inconclusive")
 
 
+def test_a_change_against_a_save_under_another_hash_seed_says_so(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, instant_spread: ModuleType
+) -> None:
+    """The custom rule makes a slowdown without timing one."""
+    monkeypatch.delenv("RULE", raising=False)
+    monkeypatch.setenv("PYTHONHASHSEED", "0")  # read at the save, not at interpreter start
+    project.makeconftest(CUSTOM_RULE)
+    project.makepyfile(FAST)
+    project.runpytest("--perfbudget-save").assert_outcomes(passed=1)
+    baseline = json.loads((project.path / ".perfbudget" / "baseline.json").read_text())
+    [entry] = baseline["tests"].values()
+    assert entry["history"][-1]["hash_seed"] == "0"
+    monkeypatch.setenv("RULE", "triple")
+    monkeypatch.delenv("PYTHONHASHSEED")
+    project.runpytest("--perfbudget-json=report.json")
+    assert (
+        "measured under a hash seed drawn per process, but the baseline was saved under "
+        "PYTHONHASHSEED=0: a test that iterates over a set of strings can run at another speed "
+        "under another seed; save and gate under one fixed PYTHONHASHSEED"
+    ) in _tests(project)["test_fast"]["messages"]
+
+
 def test_a_custom_compare_rule_can_call_a_run_unchanged(
     saved: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pytest_perfbudget.engine.runner import Plan
 from pytest_perfbudget.integrations import fresh_fixtures_note
-from pytest_perfbudget.machine import random_hash_seed
+from pytest_perfbudget.machine import hash_seed
 from pytest_perfbudget.measure import Judgement, Perf
 from pytest_perfbudget.model import Budget, Status, Verdict
 from pytest_perfbudget.paired import Request, kind_of
@@ -299,9 +299,7 @@ def _pair_seed(environ: Mapping[str, str]) -> str:
     side for its whole life, and so did the fresh pair that was to confirm it; under
     a new seed it mostly did not (``benchmarks/RESULTS.md``).
     """
-    if not random_hash_seed(environ):
-        return environ["PYTHONHASHSEED"]
-    return str(random.SystemRandom().randrange(2**32))
+    return hash_seed(environ) or str(random.SystemRandom().randrange(2**32))
 
 
 def in_tree(path: Path, top: Path, tree: Path) -> Path:

@@ -15,8 +15,8 @@ from pytest_perfbudget.machine import (
     describe,
     fingerprint,
     git_commit,
+    hash_seed,
     machine_id,
-    random_hash_seed,
 )
 
 FP = {
@@ -138,11 +138,11 @@ def test_git_commit_is_none_for_odd_output(monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 @pytest.mark.parametrize(
-    ("environ", "random"),
-    [({}, True), ({"PYTHONHASHSEED": ""}, True), ({"PYTHONHASHSEED": "random"}, True),
-     ({"PYTHONHASHSEED": "0"}, False), ({"PYTHONHASHSEED": "123"}, False)],
+    ("environ", "seed"),
+    [({}, None), ({"PYTHONHASHSEED": ""}, None), ({"PYTHONHASHSEED": "random"}, None),
+     ({"PYTHONHASHSEED": "0"}, "0"), ({"PYTHONHASHSEED": "123"}, "123")],
 )  # fmt: skip
-def test_a_hash_seed_is_random_unless_pythonhashseed_fixes_one(
-    environ: dict[str, str], random: bool
+def test_the_hash_seed_is_the_one_pythonhashseed_fixes_or_none_when_drawn(
+    environ: dict[str, str], seed: str | None
 ) -> None:
-    assert random_hash_seed(environ) is random
+    assert hash_seed(environ) == seed

@@ -165,6 +165,38 @@ def test_a_change_against_a_baseline_saved_under_another_harness_says_so(
 
 
 @pytest.mark.parametrize(
+    ("saved", "now", "regression", "hint"),
+    [
+        ("0", None, "regressed", "measured under a hash seed drawn per process, but the "
+         "baseline was saved under PYTHONHASHSEED=0"),
+        (None, "0", "improved", "measured under PYTHONHASHSEED=0, but the baseline was saved "
+         "under a hash seed drawn per process"),
+        ("1", "0", "inconclusive", "measured under PYTHONHASHSEED=0, but the baseline was "
+         "saved under PYTHONHASHSEED=1"),
+        ("0", "0", "regressed", None),
+        (None, None, "regressed", None),
+        ("0", None, "unchanged", None),  # nothing to explain
+    ],
+)  # fmt: skip
+def test_a_change_against_a_baseline_saved_under_another_hash_seed_says_so(
+    saved: str | None, now: str | None, regression: str, hint: str | None
+) -> None:
+    entry = _entry(runs=5)
+    latest = {**entry.history[-1], "hash_seed": saved}
+    entry = replace(entry, history=[*entry.history[:-1], latest])
+    verdict = session.build_verdict(
+        "t::a", Budget(), _judgement(CHANGE, regression), entry,
+        machine_id="m", expects_entry=True, location=None, hash_seed=now,
+    )  # fmt: skip
+    found = [message for message in verdict.messages if "PYTHONHASHSEED" in message]
+    advice = (
+        ": a test that iterates over a set of strings can run at another speed under another "
+        "seed; save and gate under one fixed PYTHONHASHSEED"
+    )
+    assert found == ([] if hint is None else [hint + advice])
+
+
+@pytest.mark.parametrize(
     ("tracer", "xdist", "expected"),
     [(None, False, None), (None, True, "xdist"), ("t paused", False, "tracer"),
      ("t paused", True, "xdist+tracer")],
@@ -202,6 +234,23 @@ def test_saving_keeps_only_passing_measured_verdicts(tmp_path: Path) -> None:
     ]
     assert list(load(settings.baseline).entries) == ["t::ok"]
     assert "harness" not in load(settings.baseline).entries["t::ok"].history[-1]
+
+
+@pytest.mark.parametrize(("environ", "recorded"), [("0", "0"), ("random", None), (None, None)])
+def test_a_save_records_the_hash_seed_pythonhashseed_fixed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environ: str | None, recorded: str | None
+) -> None:
+    if environ is None:
+        monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    else:
+        monkeypatch.setenv("PYTHONHASHSEED", environ)
+    settings = _settings(tmp_path, save=True)
+    measured = _measurement()
+    verdict = Verdict(
+        "t::ok", Status.PASS, measurement=measured, summary=summarize(measured.seconds)
+    )
+    session.save_baseline([verdict], settings, None, machine={}, machine_id="m")
+    assert load(settings.baseline).entries["t::ok"].history[-1].get("hash_seed") == recorded
 
 
 def test_a_save_from_xdist_workers_records_the_harness(tmp_path: Path) -> None:
