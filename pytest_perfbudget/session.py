@@ -409,7 +409,7 @@ def save_baseline(
     if REFRESH_ENV not in os.environ:  # perfbudget refresh counts them after its last run
         short = sum(too_few_runs(entry.history, machine_id) for entry in entries)
         learned = [learned_slowdown(entry.history, machine_id) for entry in entries]
-        wide = wide_note(learned, hash_seed() is None)
+        wide = wide_note(learned, seed is None)
         notes += [note for note in (few_runs_note(short, len(entries)), wide) if note]
     return notes
 
