@@ -150,18 +150,26 @@ def test_no_noise_hint_once_learned_or_without_a_regression(regression: str, run
 def test_a_change_against_a_baseline_saved_under_another_harness_says_so(
     saved: str | None, now: str | None, regression: str, hint: str | None
 ) -> None:
-    entry = _entry(runs=5)
-    entry = replace(entry, history=[*entry.history[:-1], {**entry.history[-1], "harness": saved}])
-    verdict = session.build_verdict(
-        "t::a", Budget(), _judgement(CHANGE, regression), entry,
-        machine_id="m", expects_entry=True, location=None, harness=now,
-    )  # fmt: skip
-    found = [message for message in verdict.messages if "the baseline was saved under" in message]
     advice = (
         ": the same code can run at another speed there (environment, call-stack depth); "
         "save the baseline the way this run gates"
     )
+    found = _saved_under_hints("harness", saved, regression, harness=now)
     assert found == ([] if hint is None else [hint + advice])
+
+
+def _saved_under_hints(
+    field: str, saved: str | None, regression: str, **now: str | None
+) -> list[str]:
+    """The "saved under" lines of a verdict against an entry whose latest record holds
+    ``saved`` as its ``field``, the run's being ``now``."""
+    entry = _entry(runs=5)
+    entry = replace(entry, history=[*entry.history[:-1], {**entry.history[-1], field: saved}])
+    verdict = session.build_verdict(
+        "t::a", Budget(), _judgement(CHANGE, regression), entry,
+        machine_id="m", expects_entry=True, location=None, **now,
+    )  # fmt: skip
+    return [message for message in verdict.messages if "the baseline was saved under" in message]
 
 
 @pytest.mark.parametrize(
@@ -181,18 +189,11 @@ def test_a_change_against_a_baseline_saved_under_another_harness_says_so(
 def test_a_change_against_a_baseline_saved_under_another_hash_seed_says_so(
     saved: str | None, now: str | None, regression: str, hint: str | None
 ) -> None:
-    entry = _entry(runs=5)
-    latest = {**entry.history[-1], "hash_seed": saved}
-    entry = replace(entry, history=[*entry.history[:-1], latest])
-    verdict = session.build_verdict(
-        "t::a", Budget(), _judgement(CHANGE, regression), entry,
-        machine_id="m", expects_entry=True, location=None, hash_seed=now,
-    )  # fmt: skip
-    found = [message for message in verdict.messages if "PYTHONHASHSEED" in message]
     advice = (
         ": a test that iterates over a set of strings can run at another speed under another "
         "seed; save and gate under one fixed PYTHONHASHSEED"
     )
+    found = _saved_under_hints("hash_seed", saved, regression, hash_seed=now)
     assert found == ([] if hint is None else [hint + advice])
 
 
