@@ -10,6 +10,7 @@ fakes time (freezegun).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sys
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -605,8 +606,8 @@ class PerfbudgetPlugin:
         elif improved:  # paired mode has no baseline file to refresh
             terminalreporter.write_line("improved tests: tighten their budgets to keep the gain")
         if github.in_github_actions():
-            failing = [v for v in verdicts if session.fails(v, self.settings)]
-            for line in github.annotations(failing, lambda _: True, self.config.rootpath):
+            failing = functools.partial(session.fails, settings=self.settings)
+            for line in github.annotations(verdicts, failing, self.config.rootpath):
                 terminalreporter.write_line(line)
 
     @pytest.hookimpl(tryfirst=True)

@@ -176,32 +176,39 @@ def _harness_hint(entry: BaselineEntry, now: str | None) -> list[str]:
     """Why a change may be the harness's: the baseline was saved under another one."""
     from pytest_perfbudget.entry import latest_harness
 
-    saved = latest_harness(entry.history)
-    if not entry.history or saved == now:
-        return []
-    return [
-        f"measured under {_HARNESS_WORDS.get(now, now)}, but the baseline was saved under "
-        f"{_HARNESS_WORDS.get(saved, saved)}: the same code can run at another speed there "
-        "(environment, call-stack depth); save the baseline the way this run gates"
-    ]
+    return _saved_under_hint(
+        entry,
+        latest_harness(entry.history),
+        now,
+        lambda harness: _HARNESS_WORDS.get(harness, harness),
+        "the same code can run at another speed there (environment, call-stack depth); "
+        "save the baseline the way this run gates",
+    )
 
 
 def _seed_hint(entry: BaselineEntry, now: str | None) -> list[str]:
     """Why a change may be the hash seed's: the baseline was saved under another one."""
     from pytest_perfbudget.entry import latest_hash_seed
 
-    saved = latest_hash_seed(entry.history)
+    return _saved_under_hint(
+        entry,
+        latest_hash_seed(entry.history),
+        now,
+        lambda seed: "a hash seed drawn per process" if seed is None else f"PYTHONHASHSEED={seed}",
+        "a test that iterates over a set of strings can run at another speed under another "
+        "seed; save and gate under one fixed PYTHONHASHSEED",
+    )
+
+
+def _saved_under_hint(
+    entry: BaselineEntry, saved: Any, now: Any, words: Callable[[Any], str], why: str
+) -> list[str]:
+    """``measured under <now>, but the baseline was saved under <saved>: <why>`` when the
+    entry's latest record was saved otherwise than this run measured (``words`` names
+    each way); none when they agree or the entry has no record."""
     if not entry.history or saved == now:
         return []
-
-    def words(seed: str | None) -> str:
-        return "a hash seed drawn per process" if seed is None else f"PYTHONHASHSEED={seed}"
-
-    return [
-        f"measured under {words(now)}, but the baseline was saved under {words(saved)}: a "
-        "test that iterates over a set of strings can run at another speed under another "
-        "seed; save and gate under one fixed PYTHONHASHSEED"
-    ]
+    return [f"measured under {words(now)}, but the baseline was saved under {words(saved)}: {why}"]
 
 
 def build_verdict(
