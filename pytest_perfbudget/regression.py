@@ -45,25 +45,30 @@ _MAD_TO_SIGMA = 1.4826
 
 
 def _kept(seconds: Sequence[float] | FloatArray) -> FloatArray:
-    """The samples sorted, without clock glitches: values below half the median.
+    """The samples sorted, without clock glitches: values below half the lower median.
 
-    All of them are kept rather than none. A baseline entry's seconds are sorted
-    as the array they hold (see :class:`~pytest_perfbudget.lazy.ArrayValues`).
+    The lower median (of an even count, the lower of the middle two) is not pulled
+    up by one long sample: of two samples, the faster is kept however long the
+    other took (a call held up by a collection or a preemption), where the mean of
+    the middle two would drop it once the other is 3x slower. All of them are kept
+    rather than none. A baseline entry's seconds are sorted as the array they hold
+    (see :class:`~pytest_perfbudget.lazy.ArrayValues`).
     """
     data = np.array(seconds, dtype=np.float64)  # a copy, sorted in place
     data.sort()
     n = len(data)
     if n == 0:
         raise ValueError("needs at least one sample")
-    median = data[n // 2] if n % 2 else (data[n // 2 - 1] + data[n // 2]) / 2
-    cut = int(data.searchsorted(0.5 * median))
+    cut = int(data.searchsorted(0.5 * data[(n - 1) // 2]))
     return data[cut:] if cut < n else data
 
 
 def _lowest(seconds: Sequence[float]) -> float:
-    """``_kept(seconds)[0]`` without sorting: the smallest sample at least half the median."""
+    """``_kept(seconds)[0]`` without sorting: the smallest sample at least half the
+    lower median."""
     data = np.asarray(seconds, dtype=np.float64)
-    return float(np.min(data[data >= 0.5 * np.median(data)]))
+    middle = (len(data) - 1) // 2
+    return float(np.min(data[data >= 0.5 * np.partition(data, middle)[middle]]))
 
 
 def _quantile(data: Sequence[float] | FloatArray, q: float) -> float:

@@ -31,6 +31,10 @@ CHECKPOINT_GROWTH = 1.25
 SLOW_SAMPLE_NS = 10_000_000
 CALIBRATION_ATTEMPTS = 8
 CALIBRATION_MARGIN = 1.2
+#: A lone first sample that used up ``max_time`` is taken as the test's speed unless
+#: it took this many times the mean warm-up call: then it was likely held up (a
+#: collection of a large heap, a preemption), and one more call is timed.
+LONE_CALL_FACTOR = 2
 #: Single calls timed before deciding that calls need no batching ...
 SINGLE_CALL_CHECKS = 3
 #: ... unless the first one is this many times the minimum sample length.
@@ -99,6 +103,7 @@ class Runner:
         self._deadline_clock = deadline_clock
         self._min_sample_ns = MIN_SAMPLE_NS[plan.timer]
         self._calibrated_ns = self._min_sample_ns
+        self._warm_call_ns: int | None = None
 
     def measure(
         self,
@@ -114,7 +119,10 @@ class Runner:
         covered), then the tracer is paused for warm-up, calibration and sampling.
         Given ``iterations`` (a re-measurement of a function already calibrated),
         warm-up and calibration are skipped. A single call long enough to be timed
-        alone counts as the first sample, so a slow call is not run in vain.
+        alone counts as the first sample, so a slow call is not run in vain; when it
+        alone used up ``max_time`` but took over :data:`LONE_CALL_FACTOR` times the
+        mean warm-up call, one more call is timed, so that one held-up call is not
+        the run's every sample.
         """
         tracing = sys.gettrace() is not None or sys.getprofile() is not None
         if self.plan.pause_tracers and tracing:
@@ -123,8 +131,9 @@ class Runner:
             start = self._deadline_clock()
             seed: list[int] = []
             result: object = None
+            self._warm_call_ns = None
             if iterations is None:
-                self._warm_up(fn, start)
+                self._warm_call_ns = self._warm_up(fn, start)
                 iterations, seed, result = self._calibrate(fn)
             with _gc_paused(not self.plan.gc):
                 samples, result = self._sample(fn, iterations, decide, start, seed, result)
@@ -187,11 +196,16 @@ class Runner:
         self._calibrated_ns = now() - w0 if separate else duration
         return duration, result
 
-    def _warm_up(self, fn: Callable[[], object], start: int) -> None:
+    def _warm_up(self, fn: Callable[[], object], start: int) -> int | None:
+        """Call ``fn`` untimed until ``warmup`` seconds from ``start`` have passed;
+        return the mean deadline-clock ns of a call (None when none was made)."""
         clock = self._deadline_clock
         until = start + round(self.plan.warmup * 1e9)
-        while clock() < until:
+        calls = 0
+        while (now := clock()) < until:
             self._call_untimed(fn)
+            calls += 1
+        return (now - start) // calls if calls else None
 
     def _call_untimed(self, fn: Callable[[], object]) -> object:
         if self._setup is not None:
@@ -216,7 +230,9 @@ class Runner:
         estimate = max(1, self._calibrated_ns)
         depth = 0
         if samples and len(samples) >= plan.min_rounds and now() >= deadline:
-            return samples, result
+            warm = self._warm_call_ns
+            if len(samples) > 1 or warm is None or self._calibrated_ns <= LONE_CALL_FACTOR * warm:
+                return samples, result
         while (n := len(samples)) < plan.max_samples:
             count = self._chunk(n, checkpoint, deadline - now(), estimate)
             before = now()

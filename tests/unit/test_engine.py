@@ -219,6 +219,31 @@ def test_warm_up_calls_run_until_warmup_seconds_have_passed() -> None:
     assert measurement.n == 3
 
 
+def test_a_lone_first_sample_held_up_past_max_time_gets_one_more_call() -> None:
+    clock = FakeClock(read_ns=0)
+    costs = iter([500_000, 500_000, 95_000_000] + [500_000] * 10)  # warm-up, held up, ...
+
+    def fn() -> None:
+        clock.now += next(costs)
+        clock.calls += 1
+
+    runner = Runner(plan(warmup=0.001, max_time=0.05, min_rounds=1), clock)
+    measurement, _ = runner.measure(fn)
+    assert list(measurement.sample_ns) == [95_000_000, 500_000]
+    assert clock.calls == 2 + 2
+
+
+@pytest.mark.parametrize("warmup", [0.001, 0.0])
+def test_a_call_longer_than_max_time_is_timed_once_when_the_warm_up_took_as_long(
+    warmup: float,
+) -> None:
+    clock = FakeClock(read_ns=0)
+    runner = Runner(plan(warmup=warmup, max_time=0.05, min_rounds=1), clock)
+    measurement, _ = runner.measure(clock.work(95_000_000))
+    assert list(measurement.sample_ns) == [95_000_000]
+    assert clock.calls == (2 if warmup else 1)  # one warm-up call, then the sample
+
+
 def test_min_rounds_are_taken_even_when_max_time_is_spent() -> None:
     clock = FakeClock()
     runner = Runner(plan(max_time=0.0, min_rounds=7), clock)
