@@ -239,16 +239,18 @@ def judge_callable(
     reference: Reference | None = None,
     precise: bool = False,
     setup: Callable[[], object] | None = None,
+    warm_call_ns: int | None = None,
 ) -> tuple[Judgement, object]:
     """Measure ``fn`` adaptively; re-measure when a limit fails (once) or a regression
     is flagged (in blocks spread out in time, :data:`SPREAD_BLOCKS`), and count only
     what the re-measurement confirms; check memory. ``setup``, when given, runs
-    untimed before every call of ``fn``."""
+    untimed before every call of ``fn``; ``warm_call_ns`` is the wall-clock ns of a
+    call made just before (see :class:`~pytest_perfbudget.engine.runner.Runner`)."""
     from pytest_perfbudget import stats  # noqa: F401 - numpy loads before the timed window
 
     if precise:  # a baseline's minimum must not come from a moment's sampling
         plan = replace(plan, min_time=min(plan.max_time, SAVE_TIME))
-    runner = Runner(plan, clock, setup=setup)
+    runner = Runner(plan, clock, setup=setup, warm_call_ns=warm_call_ns)
     decide = stop_rule(budget, min_rounds=plan.min_rounds, reference=reference, precise=precise)
     first, result = runner.measure(fn, decide, mode=mode)
     checks = compare.check_limits(budget, summarize(first.seconds), final=True)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_perfbudget import session, spec
-from pytest_perfbudget.engine.clock import wall_seconds  # the real clocks, before tests fake time
+from pytest_perfbudget.engine.clock import clock_for, wall_seconds  # real, before tests fake time
 from pytest_perfbudget.errors import ConfigError, PerfbudgetError, RepetitionError, SpecError
 from pytest_perfbudget.model import Budget, Change, Measurement, Status, Verdict
 from pytest_perfbudget.settings import Settings, load_table, settings_from_table
@@ -57,6 +57,8 @@ MARKER_HELP = (
 )
 #: The key of the node ids an xdist worker deselected, in its ``workeroutput``.
 _DESELECTED = "perfbudget_deselected"
+#: Times a test's own call (see ``Runner``'s ``warm_call_ns``).
+_WALL_NS = clock_for("wall")
 XDIST_NOTE = (
     "budgeted tests ran in parallel xdist workers, which compete for the CPU and perturb "
     "timings; run them in a serial step of their own (`pytest -p no:xdist -m budget`)"
@@ -351,11 +353,14 @@ class PerfbudgetPlugin:
 
     # -- measuring and judging -----------------------------------------------------
 
-    def _judge_call(self, item: pytest.Item) -> tuple[Verdict | None, BaseException | None]:
-        """The verdict on a test whose call passed, and the exception that fails it."""
+    def _judge_call(
+        self, item: pytest.Item, call_ns: int
+    ) -> tuple[Verdict | None, BaseException | None]:
+        """The verdict on a test whose call passed (in ``call_ns`` wall-clock ns), and
+        the exception that fails it."""
         fail = pytest.fail.Exception
         try:
-            judged = self._judge(item)
+            judged = self._judge(item, call_ns)
         except fail as exc:  # its baseline entry is corrupt (see entry())
             return None, exc
         except RepetitionError as exc:
@@ -419,8 +424,9 @@ class PerfbudgetPlugin:
             text += f"\nprofile saved to {hotspots.dump(folder, nodeid)}"
         return text
 
-    def _judge(self, item: pytest.Item) -> tuple[Judgement, _Target | None] | None:
-        """Judge the test's own samples, pytest-benchmark's, or its timed body."""
+    def _judge(self, item: pytest.Item, call_ns: int) -> tuple[Judgement, _Target | None] | None:
+        """Judge the test's own samples, pytest-benchmark's, or its timed body (its own
+        call took ``call_ns``)."""
         measurer = item.stash.get(perf_key, None)
         budget = self.budget_of(item)
         if measurer is None and budget is None:
@@ -436,15 +442,18 @@ class PerfbudgetPlugin:
             measurement = measurer.measurement()
             if measurement is not None:
                 return judge_samples(measurement, measurer.budget, measurer.reference), None
-        return None if budget is None else self._judge_body(item, budget)
+        return None if budget is None else self._judge_body(item, budget, call_ns)
 
-    def _judge_body(self, item: pytest.Item, budget: Budget) -> tuple[Judgement, _Target | None]:
+    def _judge_body(
+        self, item: pytest.Item, budget: Budget, call_ns: int
+    ) -> tuple[Judgement, _Target | None]:
         """A budgeted test measured by repeating its body, or by pytest-benchmark.
 
         A body that fails when repeated on the same fixtures is timed again with its
         function-scoped fixtures torn down and set up afresh before each call (untimed):
         a test that changes what its fixtures hold (routes added to a web app fixture,
-        say) can be repeated that way."""
+        say) can be repeated that way. The test's own call (``call_ns``) warmed the body
+        up, and stands for a warm-up call (see ``Runner``)."""
         from pytest_perfbudget.engine.tracing import warnings_dropped
         from pytest_perfbudget.integrations import fresh_fixtures_note
         from pytest_perfbudget.measure import judge_samples
@@ -463,10 +472,10 @@ class PerfbudgetPlugin:
         if budget.warmup is None:  # the test's own call has just warmed the body up
             plan = replace(plan, warmup=0.0)
         with warnings_dropped():  # the test's own call showed them once
-            judgement, failure = self._time_body(item, body, budget, plan, None)
+            judgement, failure = self._time_body(item, body, budget, plan, None, call_ns=call_ns)
             setup = _fixture_refresher(item) if failure is not None and fixture is None else None
             if setup is not None:
-                judgement, again = self._time_body(item, body, budget, plan, setup)
+                judgement, again = self._time_body(item, body, budget, plan, setup, call_ns=call_ns)
                 if judgement is not None:
                     note = fresh_fixtures_note(failure)
                     judgement = replace(judgement, messages=(*judgement.messages, note))
@@ -486,6 +495,8 @@ class PerfbudgetPlugin:
         budget: Budget,
         plan: Plan,
         setup: Callable[[], object] | None,
+        *,
+        call_ns: int,
     ) -> tuple[Judgement, None] | tuple[None, str]:
         """Time ``body`` (after ``setup`` each call, when given): the judgement, or
         what a call raised. What the failed call's frames hold is let go of before
@@ -499,7 +510,14 @@ class PerfbudgetPlugin:
         precise = self.settings.save
         try:
             judgement, _ = judge_callable(
-                body, budget, plan, mode=mode, reference=reference, precise=precise, setup=setup
+                body,
+                budget,
+                plan,
+                mode=mode,
+                reference=reference,
+                precise=precise,
+                setup=setup,
+                warm_call_ns=call_ns,
             )
         except _REPEAT_FAILURES as exc:
             failure = _body_failure(exc, body, setup)
@@ -699,11 +717,13 @@ class _MeasuringHooks:
         if isinstance(doctest_globals, dict) and plugin.budget_of(item) is not None:
             item.stash[doctest_globals_key] = dict(doctest_globals)  # a budgeted doctest
         try:
+            began = _WALL_NS()
             result = yield
+            call_ns = _WALL_NS() - began
             self._running = None
             if not plugin.settings.disable and not self._subtest_failed:
                 with _quiet(item), _logs_dropped(item):
-                    judged = plugin._judge_call(item)
+                    judged = plugin._judge_call(item, call_ns)
                 item.stash[judged_key] = judged
                 if judged[1] is not None:
                     raise judged[1]

@@ -1162,3 +1162,28 @@ def test_a_test_s_own_finalizers_run_when_each_repeated_call_ends(
     entries = json.loads((project.path / "r.json").read_text())["tests"]
     assert [(e["status"], e["mode"]) for e in entries] == [("pass", "body")] * 2
     assert all(entry["stats"]["n"] > 10 for entry in entries)
+
+
+def test_a_first_timed_call_held_up_past_max_time_is_followed_by_one_more(
+    project: pytest.Pytester,
+) -> None:
+    # The test's own call is fast; the first repetition is held up far past max_time
+    # (a stand-in for a collection of a large heap): the run is not that call alone.
+    project.makepyfile(
+        """
+        import time
+        import pytest
+
+        CALLS = []
+
+        @pytest.mark.budget(p95="10s", max_time="10ms")
+        def test_held_up():
+            CALLS.append(None)
+            if len(CALLS) == 2:
+                time.sleep(0.2)
+        """
+    )
+    project.runpytest("--perfbudget-json=r.json").assert_outcomes(passed=1)
+    stats = _entry(project)["stats"]
+    assert stats["n"] == 2
+    assert stats["min"] < 0.1 < stats["max"]

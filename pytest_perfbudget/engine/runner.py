@@ -84,7 +84,10 @@ class Runner:
     measures warm-up, ``max_time`` and ``elapsed``: the injected ``clock`` when one
     is given, else the wall clock (so a CPU-timed call that sleeps still stops).
     ``setup``, when given, runs untimed before every call, which makes each sample
-    one call; its time counts toward ``max_time``.
+    one call; its time counts toward ``max_time``. ``warm_call_ns``, the
+    deadline-clock ns of a call of the function made just before (a test's own
+    call, when its body is timed), stands in for the mean warm-up call when the
+    plan's warm-up makes none.
     """
 
     def __init__(
@@ -94,16 +97,18 @@ class Runner:
         *,
         deadline_clock: Clock | None = None,
         setup: Callable[[], object] | None = None,
+        warm_call_ns: int | None = None,
     ) -> None:
         self.plan = plan
         self._setup = setup
+        self._called_ns = warm_call_ns
         self._clock = clock if clock is not None else clock_for(plan.timer)
         if deadline_clock is None:
             deadline_clock = clock if clock is not None else clock_for("wall")
         self._deadline_clock = deadline_clock
         self._min_sample_ns = MIN_SAMPLE_NS[plan.timer]
         self._calibrated_ns = self._min_sample_ns
-        self._warm_call_ns: int | None = None
+        self._warm_call_ns = warm_call_ns
 
     def measure(
         self,
@@ -133,7 +138,8 @@ class Runner:
             result: object = None
             self._warm_call_ns = None
             if iterations is None:
-                self._warm_call_ns = self._warm_up(fn, start)
+                warm = self._warm_up(fn, start)
+                self._warm_call_ns = self._called_ns if warm is None else warm
                 iterations, seed, result = self._calibrate(fn)
             with _gc_paused(not self.plan.gc):
                 samples, result = self._sample(fn, iterations, decide, start, seed, result)

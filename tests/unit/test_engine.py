@@ -233,6 +233,19 @@ def test_a_lone_first_sample_held_up_past_max_time_gets_one_more_call() -> None:
     assert clock.calls == 2 + 2
 
 
+@pytest.mark.parametrize(("called_ns", "samples"), [(500_000, 2), (95_000_000, 1)])
+def test_without_a_warm_up_a_call_made_before_stands_for_it(called_ns: int, samples: int) -> None:
+    clock = FakeClock(read_ns=0)
+    costs = iter([95_000_000] + [500_000] * 10)  # a test's body: held up, then as before
+
+    def fn() -> None:
+        clock.now += next(costs)
+
+    runner = Runner(plan(max_time=0.05, min_rounds=1), clock, warm_call_ns=called_ns)
+    measurement, _ = runner.measure(fn)
+    assert list(measurement.sample_ns) == [95_000_000, 500_000][:samples]
+
+
 @pytest.mark.parametrize("warmup", [0.001, 0.0])
 def test_a_call_longer_than_max_time_is_timed_once_when_the_warm_up_took_as_long(
     warmup: float,
