@@ -108,7 +108,7 @@ class Runner:
         self._deadline_clock = deadline_clock
         self._min_sample_ns = MIN_SAMPLE_NS[plan.timer]
         self._calibrated_ns = self._min_sample_ns
-        self._warm_call_ns = warm_call_ns
+        self._warm_call_ns: int | None = None  # this measurement's (see measure)
 
     def measure(
         self,
