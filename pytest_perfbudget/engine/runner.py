@@ -101,14 +101,13 @@ class Runner:
     ) -> None:
         self.plan = plan
         self._setup = setup
-        self._called_ns = warm_call_ns
+        self._warm_call_ns = warm_call_ns
         self._clock = clock if clock is not None else clock_for(plan.timer)
         if deadline_clock is None:
             deadline_clock = clock if clock is not None else clock_for("wall")
         self._deadline_clock = deadline_clock
         self._min_sample_ns = MIN_SAMPLE_NS[plan.timer]
         self._calibrated_ns = self._min_sample_ns
-        self._warm_call_ns: int | None = None  # this measurement's (see measure)
 
     def measure(
         self,
@@ -136,13 +135,16 @@ class Runner:
             start = self._deadline_clock()
             seed: list[int] = []
             result: object = None
-            self._warm_call_ns = None
+            warm: int | None = None
             if iterations is None:
                 warm = self._warm_up(fn, start)
-                self._warm_call_ns = self._called_ns if warm is None else warm
+                if warm is None:
+                    warm = self._warm_call_ns
                 iterations, seed, result = self._calibrate(fn)
             with _gc_paused(not self.plan.gc):
-                samples, result = self._sample(fn, iterations, decide, start, seed, result)
+                samples, result = self._sample(
+                    fn, iterations, decide, start, seed, result, warm_ns=warm
+                )
             elapsed = (self._deadline_clock() - start) / 1e9
         measurement = Measurement(
             sample_ns=samples,
@@ -226,7 +228,11 @@ class Runner:
         start: int,
         samples: list[int],
         result: object,
+        *,
+        warm_ns: int | None,
     ) -> tuple[list[int], object]:
+        """Sample until ``decide`` or the deadline; ``samples`` are those calibration
+        took, and ``warm_ns`` the mean warm-up call or the call made before (None: neither)."""
         plan, now = self.plan, self._deadline_clock
         deadline = start + round(plan.max_time * 1e9)
         earliest = start + round(plan.min_time * 1e9)
@@ -236,8 +242,8 @@ class Runner:
         estimate = max(1, self._calibrated_ns)
         depth = 0
         if samples and len(samples) >= plan.min_rounds and now() >= deadline:
-            warm = self._warm_call_ns
-            if len(samples) > 1 or warm is None or self._calibrated_ns <= LONE_CALL_FACTOR * warm:
+            held_up = warm_ns is not None and self._calibrated_ns > LONE_CALL_FACTOR * warm_ns
+            if len(samples) > 1 or not held_up:  # else one more call (see measure)
                 return samples, result
         while (n := len(samples)) < plan.max_samples:
             count = self._chunk(n, checkpoint, deadline - now(), estimate)
