@@ -25,3 +25,7 @@ class SchemaVersionError(BaselineError):
 
 class RepetitionError(PerfbudgetError):
     """A test body that passed once failed when it was repeated for measuring."""
+
+
+class RecheckError(PerfbudgetError):
+    """A flagged regression could not be measured again in a fresh pytest process."""

@@ -18,8 +18,16 @@ from pytest_perfbudget import compare
 from pytest_perfbudget.engine.clock import Clock
 from pytest_perfbudget.engine.runner import Plan, Recorder, Runner, peak_memory
 from pytest_perfbudget.engine.tracing import warnings_once
-from pytest_perfbudget.errors import RepetitionError, SpecError
-from pytest_perfbudget.model import Budget, Change, Check, Measurement, Outcome, Summary
+from pytest_perfbudget.errors import RecheckError, RepetitionError, SpecError
+from pytest_perfbudget.model import (
+    FRESH_NOT_CONFIRMED,
+    Budget,
+    Change,
+    Check,
+    Measurement,
+    Outcome,
+    Summary,
+)
 from pytest_perfbudget.units import format_change
 
 __all__ = [
@@ -47,6 +55,9 @@ class Reference:
     ``estimate(now, base)`` gives the change; ``sleep`` waits between the blocks of
     the re-measurement that confirms a regression; ``spread`` False re-measures a
     flagged regression in one block at once (see :data:`SPREAD_REGRESSIONS`).
+    ``recheck``, when given, measures the test again in a fresh process (raising
+    :class:`RecheckError` when it cannot): a regression this process flags counts
+    only when that measurement reads it too (see :func:`judge_callable`).
     """
 
     seconds: Sequence[float]
@@ -55,6 +66,7 @@ class Reference:
     #: Waits between re-measurement blocks (seconds -> None).
     sleep: Callable[[float], None] = time.sleep
     spread: bool = True
+    recheck: Callable[[], Measurement] | None = None
 
 
 @dataclass(frozen=True)
@@ -242,8 +254,9 @@ def judge_callable(
     warm_call_ns: int | None = None,
 ) -> tuple[Judgement, object]:
     """Measure ``fn`` adaptively; re-measure when a limit fails (once) or a regression
-    is flagged (in blocks spread out in time, :data:`SPREAD_BLOCKS`), and count only
-    what the re-measurement confirms; check memory. ``setup``, when given, runs
+    is flagged (in a fresh process first, when the reference can, then in blocks
+    spread out in time, :data:`SPREAD_BLOCKS`), and count only what the
+    re-measurement confirms; check memory. ``setup``, when given, runs
     untimed before every call of ``fn``; ``warm_call_ns`` is the wall-clock ns of a
     call made just before (see :class:`~pytest_perfbudget.engine.runner.Runner`)."""
     from pytest_perfbudget import stats  # noqa: F401 - numpy loads before the timed window
@@ -255,28 +268,35 @@ def judge_callable(
     first, result = runner.measure(fn, decide, mode=mode)
     checks = compare.check_limits(budget, summarize(first.seconds), final=True)
     change, regression = _compare(first, reference)
-    first_change = change
-    measurement, confirmed, messages = first, False, []
+    measurement, confirmed, messages, notes = first, False, [], []
     failed, flagged = _failed(checks), regression == "regressed"
     if failed:
         again, result = runner.measure(fn, decide, mode=mode, iterations=first.iterations)
         measurement, _, checks = _remeasured(budget, checks, first, again)
     if flagged and precise:  # a save does not gate on regressions: not worth 8 s
         regression = "inconclusive"
-        messages.append(NOT_RE_MEASURED)
+        notes.append(NOT_RE_MEASURED)
     elif flagged:
         assert reference is not None
-        measurement, result, change, regression = _spread(
-            plan, clock, fn, measurement, reference, mode, setup
-        )
-        if regression == "regressed" and not reference.spread:
-            messages.append(NOT_SPREAD)
+        assert change is not None
+        first_change = change
+        fresh, note = _rechecked(measurement, change, reference)
+        notes += [note] if note is not None else []
+        if fresh is not None:  # a fresh process did not read it: not a regression
+            measurement, change, regression = fresh
+        else:
+            measurement, result, change, regression = _spread(
+                plan, clock, fn, measurement, reference, mode, setup
+            )
+            if regression == "regressed" and not reference.spread:
+                notes.append(NOT_SPREAD)
+            elif regression != "regressed":
+                notes.append(not_confirmed_slowdown(first_change))
     if failed or (flagged and not precise):
         confirmed = regression == "regressed" or _failed(checks)
         if not confirmed and failed:
             messages.append(NOT_CONFIRMED)
-        if not confirmed and flagged and not precise and first_change is not None:
-            messages.append(not_confirmed_slowdown(first_change))
+    messages += notes
     memory, peak = _memory_check(budget, fn, setup)
     if memory is not None:
         checks += (memory,)
@@ -285,6 +305,45 @@ def judge_callable(
     return Judgement(
         measurement, summary, checks, confirmed, tuple(messages), change, regression
     ), result
+
+
+def _rechecked(
+    measurement: Measurement, change: Change, reference: Reference
+) -> tuple[tuple[Measurement, Change, str | None] | None, str | None]:
+    """A flagged regression measured again in a fresh process, when the run asks for
+    it (``recheck``), before the spread re-measures it here; the fresh measurement,
+    its change and the verdict on it when that process does not read the regression
+    (then the test's verdict is the fresh process's: the code is not that much
+    slower), else None; and a note on what happened, if anything did.
+
+    Not once the process has confirmed :data:`SPREAD_REGRESSIONS` (the run fails
+    already); and a fresh measurement taken under another tracer than this one (such
+    as coverage's, which a fresh process runs under only when coverage measures
+    subprocesses) does not count: a tracer changes how fast the same code runs.
+    """
+    recheck = reference.recheck
+    if recheck is None or not reference.spread:
+        return None, None
+    try:
+        fresh = recheck()
+    except RecheckError as exc:
+        return None, f"not re-checked in a fresh process: {exc}"
+    if fresh.tracer != measurement.tracer:
+        tracers = (
+            f"{fresh.tracer or 'no tracer'}, where this process has {measurement.tracer or 'none'}"
+        )
+        return None, f"not re-checked in a fresh process: it ran under {tracers}"
+    fresh_change, fresh_regression = _compare(fresh, reference)
+    assert fresh_change is not None  # the reference has samples: it flagged a regression
+    read = f"{fresh_change.stat} {format_change(fresh_change.ratio)}"
+    if fresh_regression == "regressed":
+        return None, f"confirmed in a fresh process ({read})"
+    note = (
+        f"{FRESH_NOT_CONFIRMED}: this process read {change.stat} "
+        f"{format_change(change.ratio)}, a fresh one {read}, so the code is not that "
+        f"much slower; the verdict is the fresh process's"
+    )
+    return (fresh, fresh_change, fresh_regression), note
 
 
 def not_confirmed_slowdown(first: Change) -> str:

@@ -45,6 +45,8 @@ STATISTICS: tuple[str, ...] = (*QUANTILES, "mean", "max")
 #: Saved runs on one machine a baseline entry's history needs before its noise floor
 #: is learned: the allowed slowdown raised to the run-to-run noise (STATISTICS.md rule 2).
 NOISE_RUNS = 5
+#: How the message of a regression a fresh process did not confirm (``recheck``) begins.
+FRESH_NOT_CONFIRMED = "not confirmed in a fresh process"
 #: Names accepted in a budget that stand for another statistic.
 ALIASES: Mapping[str, str] = {"median": "p50"}
 

@@ -101,6 +101,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail budgeted tests that have no baseline entry, and inconclusive verdicts",
     )
     group.addoption(
+        "--perfbudget-recheck",
+        action="store_true",
+        help="measure each regression this run flags once more in a fresh pytest process "
+        "that runs the test alone, and count it only if that process reads it too",
+    )
+    group.addoption(
         "--perfbudget-against",
         metavar="REV",
         help="paired mode: measure each budgeted test on git revision REV and on the working "
@@ -126,6 +132,7 @@ def _settings(config: pytest.Config) -> Settings:
         "markdown": _path(config, "perfbudget_markdown"),
         "disable": config.getoption("perfbudget_disable") or None,
         "strict": config.getoption("perfbudget_strict") or None,
+        "recheck": config.getoption("perfbudget_recheck") or None,
         "against": config.getoption("perfbudget_against"),
     }
     if overrides["prune"] and not overrides["save"]:
@@ -135,11 +142,28 @@ def _settings(config: pytest.Config) -> Settings:
         )
     try:
         table = load_table(source)
-        return settings_from_table(
+        settings = settings_from_table(
             table, rootdir=config.rootpath, source=source, overrides=overrides
         )
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from exc
+    report = _rechecking()
+    if report is not None:  # measuring a test again for a run: its report is all it writes
+        settings = replace(
+            settings, json=report, markdown=None, save=False, recheck=False, against=None
+        )
+    return settings
+
+
+def _rechecking() -> Path | None:
+    """The report path of this process, when it measures a test again for a run that
+    asked for a ``recheck`` (see ``pytest_perfbudget/recheck.py``)."""
+    import os
+
+    from pytest_perfbudget.recheck import RECHECK_ENV
+
+    report = os.environ.get(RECHECK_ENV)
+    return Path(report) if report else None
 
 
 def _path(config: pytest.Config, name: str) -> Path | None:
@@ -207,6 +231,11 @@ class PerfbudgetPlugin:
         self._measuring: _MeasuringHooks | None = None
         #: Regressions this process confirmed (see ``measure.SPREAD_REGRESSIONS``).
         self._regressions = 0
+        #: This process measures a test again for a run (``recheck``): it confirms a
+        #: regression it reads in one block, its verdict is the run's to make.
+        self._rechecking = _rechecking() is not None
+        #: The options of a ``recheck`` process, once it is needed (see ``_recheck``).
+        self._recheck_args: tuple[str, ...] | None = None
         #: Verdicts came from pytest-xdist workers (saved as their ``harness``).
         self._from_workers = False
         #: The call report this process last gave a verdict, and the verdict: the
@@ -286,8 +315,23 @@ class PerfbudgetPlugin:
             timer=timer,
             machine_id=self.machine_id(),
             estimate=estimate,
-            spread=self._regressions < SPREAD_REGRESSIONS,
+            spread=self._regressions < SPREAD_REGRESSIONS and not self._rechecking,
             mode=mode,
+            recheck=self._recheck(nodeid),
+        )
+
+    def _recheck(self, nodeid: str) -> Callable[[], Measurement] | None:
+        """How to measure ``nodeid`` again in a fresh pytest process, when the run asks
+        for it (``recheck``) and gates on regressions here (not saving, not paired)."""
+        settings = self.settings
+        if not settings.recheck or settings.save or self.paired is not None:
+            return None
+        from pytest_perfbudget.recheck import fresh_measurement
+
+        if self._recheck_args is None:
+            self._recheck_args = _recheck_args(self.config, settings.baseline)
+        return functools.partial(
+            fresh_measurement, nodeid, self._recheck_args, cwd=self.config.rootpath
         )
 
     @pytest.hookimpl(trylast=True)
@@ -1131,6 +1175,24 @@ def _configure_paired(config: pytest.Config, plugin: PerfbudgetPlugin) -> None:
     if os.environ.get(WORKER_ENV):
         plugin.is_worker = True  # a worker writes no reports and no baseline
         config.pluginmanager.register(_PairedWorkerHooks(plugin.paired), "perfbudget-paired-worker")
+
+
+def _recheck_args(config: pytest.Config, baseline: Path) -> tuple[str, ...]:
+    """The options of a process that measures a test again (``recheck``): those a paired
+    worker gets (``pair.forwarded_options``), this run's baseline file (its entry sets
+    how long the test is sampled), the ini file given with ``-c``, and a JUnit XML file
+    of its own when this run writes one."""
+    import os
+
+    from pytest_perfbudget.paired.pair import forwarded_options
+
+    args = forwarded_options(config.getoption, config.pluginmanager.hasplugin)
+    args += (f"--perfbudget-baseline={baseline}",)
+    if config.getoption("inifilename") and config.inipath is not None:
+        args += ("-c", str(config.inipath))
+    if getattr(config.option, "xmlpath", None):  # from addopts too: not over this run's
+        args += (f"--junitxml={os.devnull}",)
+    return args
 
 
 def _judge_paired(

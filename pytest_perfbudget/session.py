@@ -89,10 +89,11 @@ def reference_for(
     estimate: Estimate,
     spread: bool = True,
     mode: str | None = None,
+    recheck: Callable[[], Measurement] | None = None,
 ) -> Reference | None:
     """The stored comparison with ``entry`` (None when there is none, or it cannot be
-    compared: see :func:`incomparable`); ``spread`` as
-    :class:`~pytest_perfbudget.measure.Reference` takes it."""
+    compared: see :func:`incomparable`); ``spread`` and ``recheck`` as
+    :class:`~pytest_perfbudget.measure.Reference` takes them."""
     if entry is None or incomparable(entry, timer, mode):
         return None
     from pytest_perfbudget.measure import Reference
@@ -101,7 +102,7 @@ def reference_for(
     allowed = threshold(budget, settings)
     if allowed is not None:
         allowed = allowed_slowdown(allowed, entry.history, machine_id)
-    return Reference(entry.seconds, allowed, estimate, spread=spread)
+    return Reference(entry.seconds, allowed, estimate, spread=spread, recheck=recheck)
 
 
 def incomparable(entry: BaselineEntry, timer: str, mode: str | None) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ class Settings:
     markdown: Path | None = None
     disable: bool = False
     strict: bool = False
+    recheck: bool = False
     against: str | None = None
     against_paths: tuple[str, ...] = ()
     against_setup: str | None = None
@@ -71,7 +72,8 @@ class Settings:
             f"regression={regression}",
             f"baseline={_display(self.baseline, self.rootdir)}",
         ]
-        parts += [name for name in ("save", "prune", "strict", "disable") if getattr(self, name)]
+        flags = ("save", "prune", "strict", "recheck", "disable")
+        parts += [name for name in flags if getattr(self, name)]
         if self.against:
             parts.append(f"against={self.against}")
         return ", ".join(parts)
@@ -126,17 +128,31 @@ def _patterns(value: object) -> tuple[tuple[str, Budget | None], ...]:
     return tuple(out)
 
 
+def _baseline(value: object) -> str:
+    if isinstance(value, str) and value:
+        return value
+    raise SpecError(f"{value!r} is not valid; expected a path string")
+
+
+def _flag(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise SpecError(f"{value!r} is not valid; expected true or false")
+
+
+_PARSERS: dict[str, Callable[[object], Any]] = {
+    "regression": parse_ratio,
+    "fail_on": _fail_on,
+    "budgets": _patterns,
+    "baseline": _baseline,
+    "recheck": _flag,
+}
+
+
 def _parse_setting(key: str, value: object) -> Any:
-    if key == "regression":
-        return parse_ratio(value)
-    if key == "fail_on":
-        return _fail_on(value)
-    if key == "budgets":
-        return _patterns(value)
-    if key == "baseline":
-        if isinstance(value, str) and value:
-            return value
-        raise SpecError(f"{value!r} is not valid; expected a path string")
+    parser = _PARSERS.get(key)
+    if parser is not None:
+        return parser(value)
     if key in ("against_paths", "against_setup"):
         return _against(key, value)
     return parse_knob(key, value)
@@ -158,6 +174,7 @@ _KEYS = (
     "regression",
     "fail_on",
     "budgets",
+    "recheck",
     "against_paths",
     "against_setup",
     *(k for k in KNOBS if k != "memory"),

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from pytest_perfbudget.compare import amounts, formatter
-from pytest_perfbudget.model import Check, Outcome, Status, Summary, Verdict
+from pytest_perfbudget.model import FRESH_NOT_CONFIRMED, Check, Outcome, Status, Summary, Verdict
 from pytest_perfbudget.units import format_change
 
 __all__ = ["ATTENTION", "REASONS_SHOWN", "counts_line", "reasons", "render_table"]
@@ -129,24 +129,36 @@ REASONS_SHOWN = 10
 
 
 def reasons(verdicts: Sequence[Verdict], *, verbosity: int = 0) -> list[str]:
-    """Why each ``inconclusive`` test of ``verdicts`` is, one test to a line (a message
-    of several lines goes on, indented): its messages, which a passing test shows
-    nowhere else in the terminal. The first :data:`REASONS_SHOWN` under the
-    default verbosity, all with ``-v``."""
-    undecided = sorted(
-        (v for v in verdicts if v.status is Status.INCONCLUSIVE and v.messages),
-        key=lambda v: v.nodeid,
-    )
-    if not undecided:
+    """Why each ``inconclusive`` test of ``verdicts`` is, and each regression a fresh
+    process did not confirm (``recheck``), one test to a line (a message of several
+    lines goes on, indented): their messages, which a passing test shows nowhere else
+    in the terminal. The first :data:`REASONS_SHOWN` of each under the default
+    verbosity, all with ``-v``."""
+    undecided = [v for v in verdicts if v.status is Status.INCONCLUSIVE and v.messages]
+    cleared = [
+        v
+        for v in verdicts
+        if v.status is not Status.INCONCLUSIVE
+        and any(m.startswith(FRESH_NOT_CONFIRMED) for m in v.messages)
+    ]
+    return [
+        *_listed("inconclusive tests:", undecided, verbosity),
+        *_listed("regressions a fresh process did not confirm:", cleared, verbosity),
+    ]
+
+
+def _listed(title: str, verdicts: Sequence[Verdict], verbosity: int) -> list[str]:
+    if not verdicts:
         return []
-    shown = undecided if verbosity > 0 else undecided[:REASONS_SHOWN]
-    lines = ["inconclusive tests:"]
+    ordered = sorted(verdicts, key=lambda v: v.nodeid)
+    shown = ordered if verbosity > 0 else ordered[:REASONS_SHOWN]
+    lines = [title]
     for verdict in shown:
         first, *rest = "; ".join(verdict.messages).splitlines()
         lines += [f"  {verdict.nodeid}: {first}", *(f"  {line}" for line in rest)]
-    if len(shown) < len(undecided):
+    if len(shown) < len(ordered):
         lines.append(
-            f"  and {len(undecided) - len(shown)} more (-v lists them all, "
+            f"  and {len(ordered) - len(shown)} more (-v lists them all, "
             "--perfbudget-json=PATH writes every message)"
         )
     return lines

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 
 from pytest_perfbudget import measure
 from pytest_perfbudget.engine.runner import Plan, Runner
-from pytest_perfbudget.errors import RepetitionError, SpecError
+from pytest_perfbudget.engine.tracing import TracerPause
+from pytest_perfbudget.errors import RecheckError, RepetitionError, SpecError
 from pytest_perfbudget.measure import (
     MIN_COMPARE_SAMPLES,
     Judgement,
@@ -694,3 +695,128 @@ def test_samples_and_records_may_repeat() -> None:
     measurement = perf.measurement()
     assert measurement is not None
     assert measurement.n == 3
+
+
+# -- a confirmed regression measured again in a fresh process (recheck) ---------------
+
+
+def _fresh() -> Measurement:
+    """What a fresh process measures of the test: samples no fake-clock call gives,
+    under the tracer the measurements here run under (coverage's, when the suite runs
+    under it), as a fresh measurement must be to count."""
+    with TracerPause(pause=False) as tracer:
+        pass
+    return Measurement([5 * MS_NS] * 60, tracer=tracer.description)
+
+
+def _rechecked(
+    fresh_ratio: float, recheck: Callable[[], Measurement] | None = None, **kwargs: Any
+) -> tuple[Judgement, list[Measurement]]:
+    """A ~1 ms function whose every measurement here reads min +50 % against its
+    baseline, and a fresh process's (:func:`_fresh`) ``fresh_ratio``; the judgement, and
+    the fresh measurements taken."""
+    taken: list[Measurement] = []
+
+    def fresh() -> Measurement:
+        taken.append((recheck or _fresh)())
+        return taken[-1]
+
+    def estimate(now: Sequence[float], base: Sequence[float]) -> Change:
+        ratio = fresh_ratio if now[0] == 5 * MS else 1.5
+        return Change("min", ratio, ratio - 0.05, ratio + 0.05)
+
+    reference = Reference(
+        _samples(100), 0.1, estimate, sleep=lambda seconds: None, recheck=fresh, **kwargs
+    )
+    return _judged_against(reference), taken
+
+
+def test_a_regression_a_fresh_process_does_not_read_takes_the_fresh_verdict() -> None:
+    judgement, taken = _rechecked(1.02)
+    assert len(taken) == 1
+    assert (judgement.regression, judgement.confirmed) == ("unchanged", False)
+    assert judgement.measurement is taken[0]
+    assert judgement.summary.min == 5 * MS
+    assert judgement.change is not None
+    assert (judgement.change.ratio, judgement.change.threshold) == (1.02, 0.1)
+    assert judgement.messages == (
+        "not confirmed in a fresh process: this process read min +50 %, a fresh one "
+        "min +2.0 %, so the code is not that much slower; the verdict is the fresh process's",
+    )
+
+
+def test_a_regression_a_fresh_process_reads_too_stands() -> None:
+    judgement, taken = _rechecked(1.4)
+    assert len(taken) == 1
+    assert (judgement.regression, judgement.confirmed) == ("regressed", True)
+    assert judgement.measurement is not taken[0]  # the verdict rests on this process's
+    assert judgement.change is not None
+    assert judgement.change.ratio == 1.5
+    assert judgement.messages == ("confirmed in a fresh process (min +40 %)",)
+
+
+def test_a_regression_that_cannot_be_re_checked_stands_and_says_why() -> None:
+    def broken() -> Measurement:
+        raise RecheckError("the test failed there")
+
+    judgement, _ = _rechecked(1.02, broken)
+    assert (judgement.regression, judgement.confirmed) == ("regressed", True)
+    assert judgement.messages == ("not re-checked in a fresh process: the test failed there",)
+
+
+def test_a_regression_a_fresh_process_does_not_read_is_not_re_measured_here(
+    phases: Phases,
+) -> None:
+    _, taken = _rechecked(1.02)
+    assert len(taken) == 1
+    assert phases.started == 1  # no spread: the fresh process's verdict stands
+
+
+def test_a_regression_a_fresh_process_reads_is_still_re_measured_here(phases: Phases) -> None:
+    taken: list[str] = []
+
+    def fresh() -> Measurement:
+        taken.append(f"fresh after measurement {phases.started}")
+        return _fresh()
+
+    reference = Reference(
+        _samples(100), 0.1, _by_phase(phases, [1.5, 1.0]), sleep=lambda seconds: None,
+        recheck=fresh,
+    )  # fmt: skip
+    judgement = _judged_against(reference)
+    assert taken == ["fresh after measurement 1"]
+    assert phases.started == 2  # the spread's first block cleared it
+    assert judgement.regression == "inconclusive"
+    assert judgement.messages == (
+        "confirmed in a fresh process (min +50 %)",
+        "a re-measurement did not confirm the slowdown the first measurement showed (min +50 %)",
+    )
+
+
+def test_once_a_process_confirmed_enough_regressions_it_re_checks_none() -> None:
+    judgement, taken = _rechecked(1.02, spread=False)
+    assert not taken
+    assert judgement.regression == "regressed"
+    assert judgement.messages == (measure.NOT_SPREAD,)
+
+
+def test_a_save_re_checks_nothing() -> None:
+    clock = FakeClock()
+    taken: list[str] = []
+    reference = _reference([1.5], recheck=lambda: taken.append("fresh") or _fresh())
+    judge_callable(
+        clock.work(jittered(MS_NS)), Budget(), plan(), mode="perf", clock=clock,
+        reference=reference, precise=True,
+    )  # fmt: skip
+    assert taken == []
+
+
+def test_a_fresh_measurement_under_another_tracer_does_not_count() -> None:
+    here = _fresh().tracer or "none"
+    traced = replace(_fresh(), tracer="sys.settrace tracer paused (another.Tracer)")
+    judgement, _ = _rechecked(1.02, lambda: traced)
+    assert (judgement.regression, judgement.confirmed) == ("regressed", True)
+    assert judgement.messages == (
+        "not re-checked in a fresh process: it ran under sys.settrace tracer paused "
+        f"(another.Tracer), where this process has {here}",
+    )

@@ -37,6 +37,7 @@ def test_the_defaults() -> None:
     assert settings.patterns == ()
     assert settings.source == SOURCE
     assert (settings.save, settings.disable, settings.strict) == (False, False, False)
+    assert settings.recheck is False
     assert settings.json is settings.markdown is settings.against is None
 
 
@@ -144,6 +145,17 @@ def test_describe_shows_a_baseline_outside_the_rootdir_in_full() -> None:
 def test_describe_lists_the_active_modes() -> None:
     settings = _settings(save=True, strict=True, disable=True, against="origin/main")
     assert settings.describe().endswith(", save, strict, disable, against=origin/main")
+    assert _settings({"recheck": True}).describe().endswith(", recheck")
+
+
+@pytest.mark.parametrize(
+    ("table", "overrides", "expected"),
+    [({}, {}, False), ({"recheck": True}, {}, True), ({}, {"recheck": True}, True)],
+)
+def test_recheck_comes_from_the_config_or_the_command_line(
+    table: dict[str, object], overrides: dict[str, object], expected: bool
+) -> None:
+    assert _settings(table, **overrides).recheck is expected
 
 
 def test_describe_shows_a_fractional_regression_as_written() -> None:
@@ -275,6 +287,13 @@ def test_a_bad_baseline_is_an_error(value: object) -> None:
 
 def test_bad_rounds_are_an_error() -> None:
     assert "rounds = 0: 0 is not valid; expected a whole number" in _error({"rounds": 0})
+
+
+def test_a_bad_recheck_is_an_error() -> None:
+    assert _error({"recheck": "yes"}) == (
+        "/project/pyproject.toml: [tool.perfbudget] recheck = 'yes': "
+        "'yes' is not valid; expected true or false"
+    )
 
 
 def test_a_bad_gc_is_an_error() -> None:

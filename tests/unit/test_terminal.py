@@ -6,7 +6,16 @@ from dataclasses import replace
 
 import pytest
 
-from pytest_perfbudget.model import Budget, Change, Check, Outcome, Status, Summary, Verdict
+from pytest_perfbudget.model import (
+    FRESH_NOT_CONFIRMED,
+    Budget,
+    Change,
+    Check,
+    Outcome,
+    Status,
+    Summary,
+    Verdict,
+)
 from pytest_perfbudget.report.terminal import (
     ATTENTION,
     REASONS_SHOWN,
@@ -272,3 +281,18 @@ def test_only_the_first_inconclusive_tests_are_listed_without_verbose() -> None:
         "  and 3 more (-v lists them all, --perfbudget-json=PATH writes every message)"
     )
     assert len(reasons(verdicts, verbosity=1)) == 1 + REASONS_SHOWN + 3
+
+
+def test_regressions_a_fresh_process_did_not_confirm_are_listed_after_the_inconclusive() -> None:
+    cleared = f"{FRESH_NOT_CONFIRMED}: this process read min +40 %, a fresh one min +2.0 %"
+    verdicts = [
+        _verdict("b", Status.UNCHANGED, messages=("min matches its baseline", cleared)),
+        _verdict("a", Status.INCONCLUSIVE, messages=("noisy",)),
+        _verdict("c", Status.UNCHANGED, messages=("min matches its baseline",)),
+    ]
+    assert reasons(verdicts) == [
+        "inconclusive tests:",
+        "  tests/test_x.py::a: noisy",
+        "regressions a fresh process did not confirm:",
+        f"  tests/test_x.py::b: min matches its baseline; {cleared}",
+    ]

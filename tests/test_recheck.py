@@ -1,0 +1,144 @@
+"""``recheck``: a regression the run confirms is measured again in a fresh pytest process.
+
+The test here sleeps 1 ms, or 20 ms where ``slow.txt`` says so: ``code`` in every
+process (a slowdown of the code), ``process`` only in the run's own process (a
+slowdown of that process's state), ``fail-fresh`` fails in a fresh one. Margins
+are wide: 20 ms against a baseline of 1 ms and an allowed slowdown of 10 %.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from pytest_perfbudget.recheck import RECHECK_ENV, child_env
+
+SLOWED = f"""
+import os, pathlib, time
+import pytest
+
+def _slow():
+    mode = pathlib.Path("slow.txt").read_text() if pathlib.Path("slow.txt").exists() else ""
+    fresh = {RECHECK_ENV!r} in os.environ
+    if mode == "fail-fresh" and fresh:
+        raise AssertionError("fails when run alone")
+    return mode == "code" or (mode in ("process", "fail-fresh") and not fresh)
+
+@pytest.mark.budget(p95="1s")
+def test_slowed():
+    time.sleep(0.02 if _slow() else 0.001)
+
+@pytest.mark.budget(p95="1s")
+def test_steady():
+    time.sleep(0.001)
+"""
+
+
+@pytest.fixture
+def saved(project: pytest.Pytester, instant_spread: ModuleType) -> pytest.Pytester:
+    """The project with its baseline saved while ``test_slowed`` was fast."""
+    project.makepyfile(test_a=SLOWED)
+    project.runpytest("--perfbudget-save").assert_outcomes(passed=2)
+    return project
+
+
+def _tests(pytester: pytest.Pytester) -> dict[str, dict[str, Any]]:
+    report = json.loads((pytester.path / "r.json").read_text())
+    return {test["nodeid"].rpartition("::")[2]: test for test in report["tests"]}
+
+
+def _gate(pytester: pytest.Pytester, slow: str, *args: str) -> pytest.RunResult:
+    (pytester.path / "slow.txt").write_text(slow)
+    return pytester.runpytest("--perfbudget-recheck", "--perfbudget-json=r.json", *args)
+
+
+def test_a_slowdown_of_the_process_alone_is_not_a_regression(
+    saved: pytest.Pytester, assert_clean: Callable[[pytest.RunResult], None]
+) -> None:
+    result = _gate(saved, "process")
+    result.assert_outcomes(passed=2)
+    assert_clean(result)
+    result.stdout.fnmatch_lines(
+        [
+            "regressions a fresh process did not confirm:",
+            "  test_a.py::test_slowed: min matches its baseline: *; not confirmed in a fresh "
+            "process: this process read min +*, a fresh one min *, so the code is not that "
+            "much slower; the verdict is the fresh process's",
+        ]
+    )
+    slowed = _tests(saved)["test_slowed"]
+    assert slowed["status"] == "unchanged"
+    assert slowed["stats"]["min"] < 0.01  # the fresh process's samples: about 1 ms
+    assert _tests(saved)["test_steady"]["status"] == "unchanged"
+
+
+def test_without_recheck_a_slowdown_of_the_process_is_a_regression(
+    saved: pytest.Pytester,
+) -> None:
+    (saved.path / "slow.txt").write_text("process")
+    result = saved.runpytest()
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.no_fnmatch_line("*fresh process*")
+
+
+def test_a_slowdown_of_the_code_is_a_regression_a_fresh_process_confirms(
+    saved: pytest.Pytester,
+) -> None:
+    result = _gate(saved, "code")
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(
+        ["min is slower than its baseline: +*", "confirmed in a fresh process (min +*)"]
+    )
+    assert _tests(saved)["test_slowed"]["status"] == "regressed"
+
+
+def test_a_regression_that_cannot_be_measured_in_a_fresh_process_stands(
+    saved: pytest.Pytester,
+) -> None:
+    result = _gate(saved, "fail-fresh")
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(
+        ["not re-checked in a fresh process: the test failed there:", "*1 failed*"]
+    )
+
+
+def test_the_fresh_process_writes_none_of_the_run_s_outputs(
+    saved: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its JUnit XML file, its Markdown summary and GitHub's job summary are the run's."""
+    summary = saved.path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = _gate(saved, "process", "--junitxml=junit.xml", "--perfbudget-markdown=pr.md")
+    result.assert_outcomes(passed=2)
+    assert (saved.path / "junit.xml").read_text().count("<testcase ") == 2
+    assert "test_steady" in (saved.path / "pr.md").read_text()
+    assert summary.read_text().count("test_steady") == 1
+
+
+def test_a_fresh_process_is_started_from_an_xdist_worker(
+    saved: pytest.Pytester,
+) -> None:
+    pytest.importorskip("xdist")
+    result = _gate(saved, "process", "-p", "xdist", "-n", "2")
+    result.assert_outcomes(passed=2)
+    assert _tests(saved)["test_slowed"]["status"] == "unchanged"
+
+
+def test_the_fresh_process_environment_names_its_report_and_is_no_worker() -> None:
+    environ = {
+        "PATH": "/bin",
+        "PYTEST_XDIST_WORKER": "gw0",
+        "PYTEST_XDIST_WORKER_COUNT": "2",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_STEP_SUMMARY": "/summary.md",
+    }
+    assert child_env(environ, Path("/tmp/r.json")) == {
+        "PATH": "/bin",
+        RECHECK_ENV: str(Path("/tmp/r.json")),
+    }
