@@ -72,7 +72,7 @@ def fresh_measurement(
         verdict = next((v for v in verdicts if v.nodeid == nodeid), None)
         if verdict is None or verdict.measurement is None or not verdict.measurement.n:
             if verdict is None:
-                what = "the test was not run"
+                what = "its report holds no verdict on the test"
             elif verdict.status in (Status.FAILED, Status.SKIPPED):
                 what = f"the test {verdict.status.value} there"
             else:

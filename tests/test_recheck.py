@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
-from pytest_perfbudget.recheck import RECHECK_ENV, child_env
+from pytest_perfbudget import recheck
+from pytest_perfbudget.errors import RecheckError
+from pytest_perfbudget.recheck import RECHECK_ENV, child_env, fresh_measurement
 
 SLOWED = f"""
 import os, pathlib, time
@@ -142,3 +144,46 @@ def test_the_fresh_process_environment_names_its_report_and_is_no_worker() -> No
         "PATH": "/bin",
         RECHECK_ENV: str(Path("/tmp/r.json")),
     }
+
+
+# -- what fresh_measurement says when it gets no measurement --------------------------
+
+
+def test_a_test_the_fresh_process_does_not_find_says_so_with_its_output(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_b="def test_other(): pass")
+    with pytest.raises(RecheckError) as info:
+        fresh_measurement("test_b.py::test_gone", (), cwd=pytester.path)
+    text = str(info.value)
+    assert text.startswith("its report holds no verdict on the test:\n    ")
+    assert "not found: " in text  # pytest's own error, from the tail of its output
+
+
+def test_a_test_the_fresh_process_does_not_measure_says_so(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_b="def test_unbudgeted(): pass")
+    with pytest.raises(RecheckError) as info:
+        fresh_measurement("test_b.py::test_unbudgeted", (), cwd=pytester.path)
+    assert str(info.value).startswith("its report holds no verdict on the test:\n")
+    assert "1 passed" in str(info.value)
+
+
+def test_a_fresh_process_that_outlasts_its_time_is_stopped(pytester: pytest.Pytester) -> None:
+    with pytest.raises(RecheckError, match=r"^pytest took over 0\.001 s and was stopped$"):
+        fresh_measurement("test_b.py::test_x", (), cwd=pytester.path, timeout=0.001)
+
+
+def test_a_fresh_process_that_cannot_start_says_so(tmp_path: Path) -> None:
+    with pytest.raises(RecheckError, match=r"^pytest could not be started: "):
+        fresh_measurement("test_b.py::test_x", (), cwd=tmp_path / "gone")
+
+
+def test_an_unreadable_report_of_the_fresh_process_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_report(command: list[str], cwd: Path, env: dict[str, str], *rest: Any) -> None:
+        Path(env[RECHECK_ENV]).write_text("{not json")
+
+    monkeypatch.setattr(recheck, "_run", broken_report)
+    with pytest.raises(RecheckError, match=r"^its report is unreadable: "):
+        fresh_measurement("test_b.py::test_x", (), cwd=tmp_path)
