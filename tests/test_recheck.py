@@ -123,11 +123,11 @@ def test_the_fresh_process_writes_none_of_the_run_s_outputs(
     assert summary.read_text().count("test_steady") == 1
 
 
-def test_a_fresh_process_is_started_from_an_xdist_worker(
+def test_a_fresh_process_is_started_from_an_xdist_worker_with_the_run_s_ini_file(
     saved: pytest.Pytester,
 ) -> None:
     pytest.importorskip("xdist")
-    result = _gate(saved, "process", "-p", "xdist", "-n", "2")
+    result = _gate(saved, "process", "-p", "xdist", "-n", "2", "-c", "pyproject.toml")
     result.assert_outcomes(passed=2)
     assert _tests(saved)["test_slowed"]["status"] == "unchanged"
 
