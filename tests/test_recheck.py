@@ -88,25 +88,21 @@ def test_without_recheck_a_slowdown_of_the_process_is_a_regression(
     result.stdout.no_fnmatch_line("*fresh process*")
 
 
-def test_a_slowdown_of_the_code_is_a_regression_a_fresh_process_confirms(
-    saved: pytest.Pytester,
+@pytest.mark.parametrize(
+    ("slow", "lines"),
+    [
+        ("code", ["min is slower than its baseline: +*", "confirmed in a fresh process (min +*)"]),
+        ("fail-fresh", ["not re-checked in a fresh process: the test failed there:", "*1 failed*"]),
+    ],
+    ids=["a-slowdown-of-the-code", "a-test-that-fails-alone"],
+)
+def test_a_regression_stands_when_a_fresh_process_reads_it_or_cannot_measure_it(
+    saved: pytest.Pytester, slow: str, lines: list[str]
 ) -> None:
-    result = _gate(saved, "code")
+    result = _gate(saved, slow)
     result.assert_outcomes(failed=1, passed=1)
-    result.stdout.fnmatch_lines(
-        ["min is slower than its baseline: +*", "confirmed in a fresh process (min +*)"]
-    )
+    result.stdout.fnmatch_lines(lines)
     assert _tests(saved)["test_slowed"]["status"] == "regressed"
-
-
-def test_a_regression_that_cannot_be_measured_in_a_fresh_process_stands(
-    saved: pytest.Pytester,
-) -> None:
-    result = _gate(saved, "fail-fresh")
-    result.assert_outcomes(failed=1, passed=1)
-    result.stdout.fnmatch_lines(
-        ["not re-checked in a fresh process: the test failed there:", "*1 failed*"]
-    )
 
 
 def test_the_fresh_process_writes_none_of_the_run_s_outputs(
