@@ -55,8 +55,9 @@ class Reference:
     ``estimate(now, base)`` gives the change; ``sleep`` waits between the blocks of
     the re-measurement that confirms a regression; ``spread`` False re-measures a
     flagged regression in one block at once (see :data:`SPREAD_REGRESSIONS`).
-    ``recheck``, when given, measures the test again in a fresh process (raising
-    :class:`RecheckError` when it cannot): a regression this process flags counts
+    ``recheck(tracer)``, when given, measures the test again in a fresh process
+    under ``tracer`` (this measurement's, see :attr:`Measurement.tracer`), raising
+    :class:`RecheckError` when it cannot: a regression this process flags counts
     only when that measurement reads it too (see :func:`judge_callable`).
     """
 
@@ -66,7 +67,7 @@ class Reference:
     #: Waits between re-measurement blocks (seconds -> None).
     sleep: Callable[[float], None] = time.sleep
     spread: bool = True
-    recheck: Callable[[], Measurement] | None = None
+    recheck: Callable[[str | None], Measurement] | None = None
 
 
 @dataclass(frozen=True)
@@ -317,22 +318,15 @@ def _rechecked(
     slower), else None; and a note on what happened, if anything did.
 
     Not once the process has confirmed :data:`SPREAD_REGRESSIONS` (the run fails
-    already); and a fresh measurement taken under another tracer than this one (such
-    as coverage's, which a fresh process runs under only when coverage measures
-    subprocesses) does not count: a tracer changes how fast the same code runs.
+    already).
     """
     recheck = reference.recheck
     if recheck is None or not reference.spread:
         return None, None
     try:
-        fresh = recheck()
+        fresh = recheck(measurement.tracer)
     except RecheckError as exc:
         return None, f"not re-checked in a fresh process: {exc}"
-    if fresh.tracer != measurement.tracer:
-        tracers = (
-            f"{fresh.tracer or 'no tracer'}, where this process has {measurement.tracer or 'none'}"
-        )
-        return None, f"not re-checked in a fresh process: it ran under {tracers}"
     fresh_change, fresh_regression = _compare(fresh, reference)
     assert fresh_change is not None  # the reference has samples: it flagged a regression
     read = f"{fresh_change.stat} {format_change(fresh_change.ratio)}"

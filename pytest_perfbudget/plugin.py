@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from pytest_perfbudget.engine.runner import Plan
     from pytest_perfbudget.measure import Judgement, Perf, Reference
     from pytest_perfbudget.paired import PairedMode
+    from pytest_perfbudget.recheck import Rechecker
 
     #: A call to profile when a test fails its budget, and the setup it needs first.
     _Target = tuple[Callable[[], object], Callable[[], object] | None]
@@ -234,8 +235,8 @@ class PerfbudgetPlugin:
         #: This process measures a test again for a run (``recheck``): it confirms a
         #: regression it reads in one block, its verdict is the run's to make.
         self._rechecking = _rechecking() is not None
-        #: The options of a ``recheck`` process, once it is needed (see ``_recheck``).
-        self._recheck_args: tuple[str, ...] | None = None
+        #: What measures tests in fresh processes (``recheck``), once one is needed.
+        self._rechecker: Rechecker | None = None
         #: Verdicts came from pytest-xdist workers (saved as their ``harness``).
         self._from_workers = False
         #: The call report this process last gave a verdict, and the verdict: the
@@ -320,19 +321,18 @@ class PerfbudgetPlugin:
             recheck=self._recheck(nodeid),
         )
 
-    def _recheck(self, nodeid: str) -> Callable[[], Measurement] | None:
+    def _recheck(self, nodeid: str) -> Callable[[str | None], Measurement] | None:
         """How to measure ``nodeid`` again in a fresh pytest process, when the run asks
         for it (``recheck``) and gates on regressions here (not saving, not paired)."""
         settings = self.settings
         if not settings.recheck or settings.save or self.paired is not None:
             return None
-        from pytest_perfbudget.recheck import fresh_measurement
+        if self._rechecker is None:
+            from pytest_perfbudget.recheck import Rechecker
 
-        if self._recheck_args is None:
-            self._recheck_args = _recheck_args(self.config, settings.baseline)
-        return functools.partial(
-            fresh_measurement, nodeid, self._recheck_args, cwd=self.config.rootpath
-        )
+            args = _recheck_args(self.config, settings.baseline)
+            self._rechecker = Rechecker(args, self.config.rootpath)
+        return functools.partial(self._rechecker.measure, nodeid)
 
     @pytest.hookimpl(trylast=True)
     def pytest_perfbudget_compare(

@@ -16,12 +16,13 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_perfbudget.errors import BaselineError, RecheckError
 from pytest_perfbudget.model import Measurement, Status
 
-__all__ = ["RECHECK_ENV", "RECHECK_TIMEOUT", "child_env", "fresh_measurement"]
+__all__ = ["RECHECK_ENV", "RECHECK_TIMEOUT", "Rechecker", "child_env", "fresh_measurement"]
 
 #: Set in a re-checking process: the path its JSON report goes to. Such a process
 #: writes no other output of the plugin's and re-checks nothing itself.
@@ -36,6 +37,35 @@ RECHECK_ARGS = ("-p", "no:cacheprovider", "-q", "-rN")
 _DROPPED_ENV = ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY")
 _DROPPED_PREFIX = "PYTEST_XDIST_"
 _TAIL_LINES = 15
+
+
+@dataclass
+class Rechecker:
+    """Measures a run's tests in fresh processes, with the run's ``args`` in its
+    rootdir ``cwd``. A fresh measurement counts only if it was taken under the tracer
+    the run's was (a tracer changes how fast the same code runs): under ``coverage
+    run``, a fresh process runs under coverage only when coverage measures
+    subprocesses. Once one was not, the run's fresh processes are not either, and
+    no more are started."""
+
+    args: tuple[str, ...]
+    cwd: Path
+    timeout: float = RECHECK_TIMEOUT
+    #: Why fresh measurements cannot count in this run, once one did not.
+    unusable: str | None = None
+
+    def measure(self, nodeid: str, tracer: str | None) -> Measurement:
+        """``nodeid`` measured in a fresh process, which must run under ``tracer``."""
+        if self.unusable is not None:
+            raise RecheckError(self.unusable)
+        fresh = fresh_measurement(nodeid, self.args, cwd=self.cwd, timeout=self.timeout)
+        if fresh.tracer != tracer:
+            self.unusable = (
+                f"fresh processes run under {fresh.tracer or 'no tracer'}, where this one "
+                f"has {tracer or 'none'}"
+            )
+            raise RecheckError(self.unusable)
+        return fresh
 
 
 def child_env(environ: Mapping[str, str], report: Path) -> dict[str, str]:

@@ -89,7 +89,7 @@ def reference_for(
     estimate: Estimate,
     spread: bool = True,
     mode: str | None = None,
-    recheck: Callable[[], Measurement] | None = None,
+    recheck: Callable[[str | None], Measurement] | None = None,
 ) -> Reference | None:
     """The stored comparison with ``entry`` (None when there is none, or it cannot be
     compared: see :func:`incomparable`); ``spread`` and ``recheck`` as
