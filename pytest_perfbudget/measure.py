@@ -282,7 +282,8 @@ def judge_callable(
         assert change is not None
         first_change = change
         fresh, note = _rechecked(measurement, change, reference)
-        notes += [note] if note is not None else []
+        if note is not None:
+            notes.append(note)
         if fresh is not None:  # a fresh process did not read it: not a regression
             measurement, change, regression = fresh
         else:

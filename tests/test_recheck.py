@@ -54,9 +54,14 @@ def _tests(pytester: pytest.Pytester) -> dict[str, dict[str, Any]]:
     return {test["nodeid"].rpartition("::")[2]: test for test in report["tests"]}
 
 
-def _gate(pytester: pytest.Pytester, slow: str, *args: str) -> pytest.RunResult:
+def _gate(
+    pytester: pytest.Pytester, slow: str, *args: str, subprocess: bool = False
+) -> pytest.RunResult:
+    """A gate with ``recheck`` on, ``test_slowed`` slow as ``slow`` says; in a pytest
+    process of its own with ``subprocess``."""
     (pytester.path / "slow.txt").write_text(slow)
-    return pytester.runpytest("--perfbudget-recheck", "--perfbudget-json=r.json", *args)
+    run = pytester.runpytest_subprocess if subprocess else pytester.runpytest
+    return run("--perfbudget-recheck", "--perfbudget-json=r.json", *args)
 
 
 def test_a_slowdown_of_the_process_alone_is_not_a_regression(
@@ -123,9 +128,8 @@ def test_a_fresh_process_is_started_from_an_xdist_worker_with_the_run_s_ini_file
     saved: pytest.Pytester,
 ) -> None:
     pytest.importorskip("xdist")
-    (saved.path / "slow.txt").write_text("process")
-    args = ("--perfbudget-recheck", "--perfbudget-json=r.json", "-n", "2", "-c", "pyproject.toml")
-    result = saved.runpytest_subprocess(*args)  # pytest-benchmark 4 warns in-process
+    # in a subprocess: pytest-benchmark 4 warns about xdist in-process
+    result = _gate(saved, "process", "-n", "2", "-c", "pyproject.toml", subprocess=True)
     result.assert_outcomes(passed=2)
     assert _tests(saved)["test_slowed"]["status"] == "unchanged"
 
