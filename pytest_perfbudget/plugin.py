@@ -161,7 +161,7 @@ def _rechecking() -> Path | None:
     asked for a ``recheck`` (see ``pytest_perfbudget/recheck.py``)."""
     import os
 
-    from pytest_perfbudget.recheck import RECHECK_ENV
+    from pytest_perfbudget.envvars import RECHECK_ENV
 
     report = os.environ.get(RECHECK_ENV)
     return Path(report) if report else None
@@ -1153,11 +1153,12 @@ def _configure_paired(config: pytest.Config, plugin: PerfbudgetPlugin) -> None:
     """Make this process the paired coordinator, or a paired worker (its env var)."""
     import os
 
-    from pytest_perfbudget.paired import WORKER_ENV, start
+    from pytest_perfbudget.envvars import WORKER_ENV
 
     settings = plugin.settings
     if settings.disable or (not settings.against and not os.environ.get(WORKER_ENV)):
         return
+    from pytest_perfbudget.paired import start
     from pytest_perfbudget.paired.pair import forwarded_options
 
     try:

@@ -19,14 +19,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_perfbudget.envvars import RECHECK_ENV
 from pytest_perfbudget.errors import BaselineError, RecheckError
 from pytest_perfbudget.model import Measurement, Status
 
 __all__ = ["RECHECK_ENV", "RECHECK_TIMEOUT", "Rechecker", "child_env", "fresh_measurement"]
 
-#: Set in a re-checking process: the path its JSON report goes to. Such a process
-#: writes no other output of the plugin's and re-checks nothing itself.
-RECHECK_ENV = "PERFBUDGET_RECHECK_REPORT"
 #: Seconds a re-checking process may take before it is stopped.
 RECHECK_TIMEOUT = 300.0
 #: Arguments of every re-checking process: no cache (``--lf`` and ``--sw`` keep the

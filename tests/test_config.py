@@ -420,3 +420,23 @@ def test_a_run_with_nothing_budgeted_does_not_import_numpy(
     result = project.runpytest_subprocess("-s", "-k", "plain")
     result.assert_outcomes(passed=1, deselected=1)
     result.stdout.fnmatch_lines(["numpy imported: False"])
+
+
+def test_a_run_imports_no_code_of_the_child_processes_it_does_not_start(
+    project: pytest.Pytester,
+) -> None:
+    """Whether this process is a paired worker or a re-checking one is read from the
+    environment at every start-up, without importing ``paired/`` or ``recheck.py``."""
+    project.makepyfile("import pytest\n\n@pytest.mark.budget(p95='1s')\ndef test_a():\n    pass\n")
+    project.makeconftest(
+        """
+        import sys
+
+        def pytest_unconfigure():
+            names = ("pytest_perfbudget.paired", "pytest_perfbudget.recheck")
+            print("imported:", [name for name in names if name in sys.modules])
+        """
+    )
+    result = project.runpytest_subprocess("-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["imported: []"])

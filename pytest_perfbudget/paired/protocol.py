@@ -13,10 +13,9 @@ import json
 import socket
 from typing import Any
 
-__all__ = ["WORKER_ENV", "Channel", "ChannelClosedError", "ChannelTimeoutError"]
+from pytest_perfbudget.envvars import WORKER_ENV
 
-#: The environment variable that turns a pytest process into a paired worker.
-WORKER_ENV = "PERFBUDGET_PAIRED_WORKER"
+__all__ = ["WORKER_ENV", "Channel", "ChannelClosedError", "ChannelTimeoutError"]
 
 Message = dict[str, Any]
 

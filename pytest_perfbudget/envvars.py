@@ -1,0 +1,16 @@
+"""The environment variables that make a pytest process a child of a run.
+
+The plugin reads them at every start-up, so they live here, apart from the
+code that starts such processes (``paired/``, ``recheck.py``), which a run
+imports only when it uses it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["RECHECK_ENV", "WORKER_ENV"]
+
+#: The environment variable that turns a pytest process into a paired worker.
+WORKER_ENV = "PERFBUDGET_PAIRED_WORKER"
+#: Set in a re-checking process: the path its JSON report goes to. Such a process
+#: writes no other output of the plugin's and re-checks nothing itself.
+RECHECK_ENV = "PERFBUDGET_RECHECK_REPORT"
