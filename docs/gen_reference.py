@@ -226,7 +226,13 @@ CLI_COMMANDS: dict[str, str] = {
         "by themselves (see `show`'s `learned`): smaller slowdowns of them go unnoticed. "
         "When `PYTHONHASHSEED` is unset, so that each run drew its own hash seed, the line "
         "says to set it for refreshes and gates alike (a test that iterates over a set of "
-        "strings can run at another speed under each seed)."
+        "strings can run at another speed under each seed). "
+        "`perfbudget refresh --runs 5 --wide` refreshes only those entries, of the tests "
+        "the pytest arguments select: pytest collects as usual and deselects the others "
+        "(an entry of a test that no longer exists is passed over). It says how many it "
+        "refreshes, and when there are none it runs nothing and exits with status 0. Run "
+        "it when the machine is quiet, to narrow what a slow stretch during the refresh "
+        "widened."
     ),
     "compare": (
         "Compare two run reports (`--perfbudget-json`) or baselines offline, test by test "

@@ -8,18 +8,21 @@ Every expected failure (an unreadable file, a bad value) prints one line
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_perfbudget import __version__
+from pytest_perfbudget.envvars import REFRESH_ONLY_ENV
 from pytest_perfbudget.errors import BaselineError, ConfigError, PerfbudgetError, SpecError
-from pytest_perfbudget.model import NOISE_RUNS, Change, Status, Summary, Verdict
+from pytest_perfbudget.model import NOISE_RUNS, WIDE_LEARNED, Change, Status, Summary, Verdict
 from pytest_perfbudget.units import (
     counted,
     format_change,
@@ -103,6 +106,13 @@ def _parser() -> argparse.ArgumentParser:
         help=f"list every entry that changed, not only those new or whose minimum moved by "
         f"{LISTED_CHANGE * 100:.0f} %% or more; it must come before the pytest arguments",
     )
+    cmd.add_argument(
+        "--wide",
+        action="store_true",
+        help=f"refresh only the entries whose saved runs allow a slowdown of "
+        f"+{WIDE_LEARNED * 100:.0f} %% or more by themselves (`show`'s learned column), of "
+        "the tests the pytest arguments select; it must come before them",
+    )
     cmd.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="PYTEST_ARGS")
     cmd.set_defaults(handler=refresh)
     _add_file_commands(commands)
@@ -153,15 +163,16 @@ def _runs(text: str) -> int:
 
 def _pytest_args(args: argparse.Namespace, rest: list[str]) -> list[str]:
     """The arguments after ``refresh`` but its own options (``--runs N``, ``--runs=N``,
-    ``--all``), which count only before them (argparse has checked their values)."""
-    args.runs, args.all = 1, False
+    ``--all``, ``--wide``), which count only before them (argparse has checked their values)."""
+    args.runs, args.all, args.wide = 1, False, False
     while rest:
         if rest[0] == "--runs" and len(rest) > 1:
             args.runs, rest = _runs(rest[1]), rest[2:]
         elif rest[0].startswith("--runs="):
             args.runs, rest = _runs(rest[0].partition("=")[2]), rest[1:]
-        elif rest[0] == "--all":
-            args.all, rest = True, rest[1:]
+        elif rest[0] in ("--all", "--wide"):
+            setattr(args, rest[0][2:], True)
+            rest = rest[1:]
         else:
             break
     return rest
@@ -224,16 +235,20 @@ def refresh(args: argparse.Namespace) -> int:
     # prints the notes about the whole file below.
     token = secrets.token_hex(6) if args.runs > 1 else ""
     env = {**os.environ, baseline.REFRESH_ENV: token}
-    status = 0
-    saved = 0  # runs that saved
-    for run in range(args.runs):
-        if args.runs > 1:
-            print(f"perfbudget: refresh run {run + 1} of {args.runs}", flush=True)
-        code = subprocess.run(command, check=False, env=env).returncode
-        status = status or code
-        if code not in (0, 1):  # interrupted, an internal or usage error, no tests: stop
-            break
-        saved += 1
+    if not args.wide:
+        status, saved = _save_runs(command, env, args.runs)
+    else:
+        wide = _wide(before)
+        allowing = f"a slowdown of +{WIDE_LEARNED * 100:.0f} % or more by"
+        if not wide:
+            print(f"perfbudget: no entry of {path} allows {allowing} its saved runs alone")
+            return 0
+        what = f"the {counted(len(wide), 'entry')} of {path}"
+        print(f"perfbudget: refreshing {what} whose saved runs allow {allowing} themselves")
+        with tempfile.TemporaryDirectory(prefix="perfbudget-refresh-") as folder:
+            only = Path(folder, "only.json")
+            only.write_text(json.dumps(wide), encoding="utf-8")
+            status, saved = _save_runs(command, {**env, REFRESH_ONLY_ENV: str(only)}, args.runs)
     refreshed = baseline.finish_refresh(path, token, saved) if saved > 1 else None
     after = baseline.load(path).entries
     runs = _print_changes(path, before, after, listing_all=args.all, command="refresh")
@@ -257,6 +272,34 @@ def refresh(args: argparse.Namespace) -> int:
         if note:
             print(f"perfbudget: {note}")
     return status
+
+
+def _save_runs(command: list[str], env: Mapping[str, str], runs: int) -> tuple[int, int]:
+    """Run ``command`` (pytest in save mode) ``runs`` times; its status (the first that is
+    not 0) and how many runs saved, stopping at the first that could not save."""
+    status = saved = 0
+    for run in range(runs):
+        if runs > 1:
+            print(f"perfbudget: refresh run {run + 1} of {runs}", flush=True)
+        code = subprocess.run(command, check=False, env=env).returncode
+        status = status or code
+        if code not in (0, 1):  # interrupted, an internal or usage error, no tests: stop
+            break
+        saved += 1
+    return status, saved
+
+
+def _wide(entries: Mapping[str, BaselineEntry]) -> list[str]:
+    """The node ids of the entries whose saved runs allow :data:`WIDE_LEARNED` or more by
+    themselves (``refresh --wide``), sorted."""
+    from pytest_perfbudget.regression import learned_slowdown
+
+    return [
+        nodeid
+        for nodeid, entry in sorted(entries.items())
+        if (learned := learned_slowdown(entry.history, entry.machine)) is not None
+        and learned >= WIDE_LEARNED
+    ]
 
 
 def _print_changes(

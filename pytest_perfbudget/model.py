@@ -21,6 +21,7 @@ __all__ = [
     "NOISE_RUNS",
     "QUANTILES",
     "STATISTICS",
+    "WIDE_LEARNED",
     "Budget",
     "Change",
     "Check",
@@ -45,6 +46,10 @@ STATISTICS: tuple[str, ...] = (*QUANTILES, "mean", "max")
 #: Saved runs on one machine a baseline entry's history needs before its noise floor
 #: is learned: the allowed slowdown raised to the run-to-run noise (STATISTICS.md rule 2).
 NOISE_RUNS = 5
+#: Entries whose saved runs allow this slowdown or more by themselves are counted after
+#: a save (and ``perfbudget refresh --wide`` refreshes them): a 30 % slowdown, the size
+#: the stored comparison is meant to catch, would go unnoticed.
+WIDE_LEARNED = 0.30
 #: How the message of a regression a fresh process did not confirm (``recheck``) begins.
 FRESH_NOT_CONFIRMED = "not confirmed in a fresh process"
 #: Names accepted in a budget that stand for another statistic.

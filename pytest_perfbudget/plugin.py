@@ -167,6 +167,26 @@ def _rechecking() -> Path | None:
     return Path(report) if report else None
 
 
+def _refresh_only() -> frozenset[str] | None:
+    """The node ids ``perfbudget refresh --wide`` runs, when this process is one of its
+    runs; a file that cannot be read is a usage error."""
+    import json
+    import os
+
+    from pytest_perfbudget.envvars import REFRESH_ONLY_ENV
+
+    path = os.environ.get(REFRESH_ONLY_ENV)
+    if not path:
+        return None
+    try:
+        nodeids = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise pytest.UsageError(f"{REFRESH_ONLY_ENV}={path}: cannot read it: {exc}") from exc
+    if not isinstance(nodeids, list) or not all(isinstance(n, str) for n in nodeids):
+        raise pytest.UsageError(f"{REFRESH_ONLY_ENV}={path}: expected a JSON list of node ids")
+    return frozenset(nodeids)
+
+
 def _path(config: pytest.Config, name: str) -> Path | None:
     value = config.getoption(name)
     return Path(value).absolute() if value else None
@@ -248,6 +268,8 @@ class PerfbudgetPlugin:
         #: workers included: a save drops (``--perfbudget-prune``) or counts the entries
         #: of tests that no longer exist (``session.gone_tests``).
         self._collected: set[str] = set()
+        #: The only tests to run, in a run of ``perfbudget refresh --wide``.
+        self._only = _refresh_only()
 
     # -- budgets and baseline entries --------------------------------------------
 
@@ -344,8 +366,15 @@ class PerfbudgetPlugin:
 
     @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        """Mark each test a pattern budgets, and no marker does, ``budget``: ``-m budget``
-        selects every budgeted test. Its budget is still the pattern's (``_evaluate``)."""
+        """In a run of ``perfbudget refresh --wide``, deselect the tests it does not
+        refresh. Mark each test a pattern budgets, and no marker does, ``budget``: ``-m
+        budget`` selects every budgeted test. Its budget is still the pattern's
+        (``_evaluate``)."""
+        if self._only is not None:
+            others = [item for item in items if item.nodeid not in self._only]
+            if others:
+                items[:] = [item for item in items if item.nodeid in self._only]
+                self.config.hook.pytest_deselected(items=others)
         patterns = self.settings.patterns
         if not patterns:
             return

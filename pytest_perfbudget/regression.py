@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from pytest_perfbudget.entry import refresh_levels, refresh_mins, split_at_refresh, usable_mins
-from pytest_perfbudget.model import NOISE_RUNS, Change
+from pytest_perfbudget.model import NOISE_RUNS, WIDE_LEARNED, Change
 from pytest_perfbudget.stats import FloatArray, order_statistic_ranks
 from pytest_perfbudget.units import counted
 
@@ -342,12 +342,6 @@ def restarted_note(restarted: int) -> str | None:
     )
 
 
-#: Entries whose saved runs allow this slowdown or more by themselves are counted after
-#: a save: a 30 % slowdown, the size the stored comparison is meant to catch, would go
-#: unnoticed.
-WIDE_LEARNED = 0.30
-
-
 def wide_note(learned: Sequence[float | None], random_seed: bool = False) -> str | None:
     """The line that counts the entries, of those whose :func:`learned_slowdown` is given,
     at :data:`WIDE_LEARNED` or more (None when there is none); ``random_seed``: the runs
@@ -361,7 +355,8 @@ def wide_note(learned: Sequence[float | None], random_seed: bool = False) -> str
         f"slowdown of +{WIDE_LEARNED * 100:.0f} % or more by themselves ({its} minimums spread "
         f"that far: a busy machine, or tests that run at two speeds), so smaller slowdowns of "
         f"{them} go unnoticed; `perfbudget show` lists each entry's, and a refresh on a quiet "
-        f"machine narrows {them}"
+        f"machine narrows {them} (`perfbudget refresh --runs 5 --wide` refreshes only such "
+        "entries)"
     )
     if random_seed:
         note += (

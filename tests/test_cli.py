@@ -12,6 +12,7 @@ import pytest
 
 from pytest_perfbudget import baseline
 from pytest_perfbudget.cli import main
+from pytest_perfbudget.envvars import REFRESH_ONLY_ENV
 from pytest_perfbudget.model import Budget, Measurement, Status, Verdict
 from pytest_perfbudget.regression import learned_slowdown
 from pytest_perfbudget.report.json import build_report, write_report
@@ -554,11 +555,17 @@ class FakePytest:
         self.drop = drop
         self.commands: list[list[str]] = []
         self.tokens: list[str | None] = []
+        #: Per call, the file of the node ids ``refresh --wide`` runs, and what it holds.
+        self.only_files: list[str | None] = []
+        self.only: list[list[str] | None] = []
 
     def __call__(
         self, command: list[str], check: bool, env: Mapping[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         self.tokens.append((env or {}).get(baseline.REFRESH_ENV))
+        only = (env or {}).get(REFRESH_ONLY_ENV)
+        self.only_files.append(only)
+        self.only.append(json.loads(Path(only).read_text(encoding="utf-8")) if only else None)
         token = self.tokens[-1] or None  # as the plugin reads it
         verdicts = self.runs[len(self.commands)] if self.runs else self.verdicts
         self.commands.append(command)
@@ -787,7 +794,8 @@ def test_refresh_warns_of_entries_whose_runs_spread_wide_and_show_lists_them(
         "perfbudget: the saved runs of 1 of 2 entries allow a slowdown of +30 % or more by "
         "themselves (its minimums spread that far: a busy machine, or tests that run at two "
         "speeds), so smaller slowdowns of it go unnoticed; `perfbudget show` lists each "
-        "entry's, and a refresh on a quiet machine narrows it"
+        "entry's, and a refresh on a quiet machine narrows it (`perfbudget refresh --runs 5 "
+        "--wide` refreshes only such entries)"
     )
     path.unlink()  # the runs again, each drawing its own hash seed: the note says how to fix it
     monkeypatch.delenv("PYTHONHASHSEED")
@@ -795,14 +803,60 @@ def test_refresh_warns_of_entries_whose_runs_spread_wide_and_show_lists_them(
     assert main(["refresh", "--runs", "5"]) == 0
     last = capsys.readouterr().out.splitlines()[-1]
     assert last.endswith(
-        "narrows it; this save's hash seed was random (PYTHONHASHSEED unset), and a test that "
-        "iterates over a set of strings can run at another speed under each seed: set "
+        "--wide` refreshes only such entries); this save's hash seed was random (PYTHONHASHSEED "
+        "unset), and a test that iterates over a set of strings can run at another speed under "
+        "each seed: set "
         "PYTHONHASHSEED=0 for saves and gates alike"
     )
     assert main(["show"]) == 0
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[3:]}
     # the slowest of the refresh's runs over its fastest; identical runs teach nothing
     assert (rows["t.py::spread"][-3:-1], rows["t.py::steady"][-3:-1]) == (["+60", "%"], ["+0", "%"])
+
+
+def test_refresh_wide_refreshes_only_the_entries_whose_runs_spread_wide(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONHASHSEED", "0")
+    path = tmp_path / ".perfbudget" / "baseline.json"
+    runs = [[measured(f"t.py::{name}", ms) for name in ("spread", "steady")] for ms in (1, 1.6, 1)]
+    runs = [[runs[1][0], runs[0][1]] if i == 1 else run for i, run in enumerate(runs)]
+    _refresh_runs(monkeypatch, path, runs)  # t.py::spread 1.6x slower in run 2, alone
+    capsys.readouterr()
+    fake = FakePytest(path, [], runs=[[measured("t.py::spread", 1.0)]] * 3)
+    monkeypatch.setattr(subprocess, "run", fake)
+    assert main(["refresh", "--wide", "--runs", "3", "-q", "tests"]) == 0
+    assert fake.only == [["t.py::spread"]] * 3  # pytest deselects the others (test_config.py)
+    assert [command[3:] for command in fake.commands] == [["--perfbudget-save", "-q", "tests"]] * 3
+    assert fake.only_files[0] is not None
+    assert not Path(fake.only_files[0]).exists()
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (
+        "perfbudget: refreshing the 1 entry of .perfbudget/baseline.json whose saved runs "
+        "allow a slowdown of +30 % or more by themselves"
+    )
+    assert "allow a slowdown" not in out[-1]  # no entry allows +30 % any more
+    entries = baseline.load(path).entries
+    assert learned_slowdown(entries["t.py::spread"].history, "abc") == pytest.approx(0, abs=0.02)
+    assert len(entries["t.py::spread"].history) == 6
+    assert len(entries["t.py::steady"].history) == 3  # not refreshed
+
+
+def test_refresh_wide_runs_nothing_when_no_entry_spreads_wide(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / ".perfbudget" / "baseline.json"
+    _refresh_runs(monkeypatch, path, [[measured("t.py::steady", 1.0)]] * 3)
+    capsys.readouterr()
+    monkeypatch.setattr(subprocess, "run", pytest.fail)
+    for argv in (["--wide"], ["--wide", "--perfbudget-baseline", "none.json"]):
+        assert main(["refresh", *argv]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"perfbudget: no entry of {name} allows a slowdown of +30 % or more by its saved runs alone"
+        for name in (".perfbudget/baseline.json", "none.json")
+    ]
 
 
 def _refresh_runs(
@@ -991,3 +1045,50 @@ def test_refresh_end_to_end_saves_and_then_shows_changes(pytester: pytest.Pytest
         ]
     )
     assert len(baseline.load(pytester.path / ".perfbudget" / "baseline.json").entries) == 2
+
+
+def test_refresh_wide_end_to_end_runs_only_the_tests_of_wide_entries(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_x="""
+        import pytest
+
+        @pytest.mark.budget(p50="50ms", max_time="0.1s")
+        def test_a(perf):
+            perf(sum, range(100))
+
+        @pytest.mark.budget(p50="50ms", max_time="0.1s")
+        def test_b(perf):
+            perf(sum, range(100))
+        """
+    )
+    path = pytester.path / ".perfbudget" / "baseline.json"
+    for ms in (1.0, 1.6, 1.0):  # a refresh of 3 runs: test_a 1.6x slower in one
+        saved = baseline.load(path).entries
+        entries = [
+            baseline.entry_from_verdict(
+                measured(nodeid, ms if nodeid.endswith("a") else 1.0),
+                saved.get(nodeid),
+                machine="abc",
+                commit=None,
+                refresh="token",
+            )
+            for nodeid in ("test_x.py::test_a", "test_x.py::test_b")
+        ]
+        baseline.save(path, entries, machine=MACHINE, generator="pytest-perfbudget 0.1.0")
+    result = pytester.run(
+        sys.executable, "-m", "pytest_perfbudget", "refresh", "--wide",
+        "-p", "no:cacheprovider", "-p", "no:asyncio",
+    )  # fmt: skip
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        [
+            "perfbudget: refreshing the 1 entry of .perfbudget/baseline.json whose saved runs "
+            "allow a slowdown of +30 % or more by themselves",
+            "*1 passed, 1 deselected*",
+            "perfbudget: 1 of 2 baseline entries changed in .perfbudget/baseline.json",
+        ]
+    )
+    histories = {n: len(e.history) for n, e in baseline.load(path).entries.items()}
+    assert histories == {"test_x.py::test_a": 4, "test_x.py::test_b": 3}

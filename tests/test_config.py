@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from pytest_perfbudget.envvars import REFRESH_ONLY_ENV
 
 WritePyproject = Callable[..., Path]
 
@@ -440,3 +443,39 @@ def test_a_run_imports_no_code_of_the_child_processes_it_does_not_start(
     result = project.runpytest_subprocess("-s")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["imported: []"])
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]])
+def test_a_run_of_refresh_wide_runs_only_the_tests_it_lists(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, workers: list[str]
+) -> None:
+    """``perfbudget refresh --wide`` names the tests to run in a file; a listed test
+    that no longer exists is not an error, and the others count as collected."""
+    project.makepyfile(
+        test_a="def test_one():\n    pass\n\ndef test_two():\n    pass\n",
+        test_b="def test_three():\n    pass\n",
+    )
+    only = project.path / "only.json"
+    only.write_text(json.dumps(["test_a.py::test_two", "test_b.py::test_gone"]))
+    monkeypatch.setenv(REFRESH_ONLY_ENV, str(only))
+    result = project.runpytest_subprocess("-v", *workers)
+    result.assert_outcomes(passed=1, deselected=0 if workers else 2)  # xdist: in the workers
+    result.stdout.fnmatch_lines(["*PASSED*"])
+    for name in ("test_one", "test_three"):
+        result.stdout.no_fnmatch_line(f"*{name}*")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [('["test_a.py::test_one"', "cannot read it: *"), ('{"a": 1}', "expected a JSON list *")],
+)
+def test_a_run_of_refresh_wide_refuses_a_list_it_cannot_read(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, text: str, problem: str
+) -> None:
+    project.makepyfile(test_a="def test_one():\n    pass\n")
+    only = project.path / "only.json"
+    only.write_text(text)
+    monkeypatch.setenv(REFRESH_ONLY_ENV, str(only))
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {REFRESH_ONLY_ENV}={only}: {problem}"])

@@ -360,13 +360,15 @@ def test_the_wide_note_agrees_with_its_counts() -> None:
         "the saved runs of 1 of 1 entry allow a slowdown of +30 % or more by themselves (its "
         "minimums spread that far: a busy machine, or tests that run at two speeds), so smaller "
         "slowdowns of it go unnoticed; `perfbudget show` lists each entry's, and a refresh on a "
-        "quiet machine narrows it"
+        "quiet machine narrows it (`perfbudget refresh --runs 5 --wide` refreshes only such "
+        "entries)"
     )
     note = wide_note([0.5, 0.3, 0.1])
     assert note is not None
     assert note.startswith("the saved runs of 2 of 3 entries allow a slowdown of +30 % or more")
     assert note.endswith("smaller slowdowns of them go unnoticed; `perfbudget show` lists each "
-                         "entry's, and a refresh on a quiet machine narrows them")  # fmt: skip
+                         "entry's, and a refresh on a quiet machine narrows them (`perfbudget "
+                         "refresh --runs 5 --wide` refreshes only such entries)")  # fmt: skip
     assert wide_note([0.5], random_seed=True) == f"{wide_note([0.5])}" + (
         "; this save's hash seed was random (PYTHONHASHSEED unset), and a test that iterates "
         "over a set of strings can run at another speed under each seed: set "

@@ -292,7 +292,10 @@ def test_a_save_counts_the_entries_whose_runs_allow_a_wide_slowdown(
     notes = save(1.8)
     assert notes[0] == "saved 1 baseline entry to b.json"
     assert notes[1].startswith("the saved runs of 1 of 1 entry allow a slowdown of +30 % or more")
-    assert notes[1].endswith("a refresh on a quiet machine narrows it")
+    assert notes[1].endswith(
+        "a refresh on a quiet machine narrows it (`perfbudget refresh --runs 5 --wide` "
+        "refreshes only such entries)"
+    )
     assert len(notes) == 2
     monkeypatch.setenv("PYTHONHASHSEED", "random")  # and the note says to fix the seed
     assert save(1.8)[1].endswith("set PYTHONHASHSEED=0 for saves and gates alike")
