@@ -805,8 +805,7 @@ def test_refresh_warns_of_entries_whose_runs_spread_wide_and_show_lists_them(
     assert last.endswith(
         "--wide` refreshes only such entries); this save's hash seed was random (PYTHONHASHSEED "
         "unset), and a test that iterates over a set of strings can run at another speed under "
-        "each seed: set "
-        "PYTHONHASHSEED=0 for saves and gates alike"
+        "each seed: set PYTHONHASHSEED=0 for saves and gates alike"
     )
     assert main(["show"]) == 0
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[3:]}
@@ -818,11 +817,9 @@ def test_refresh_wide_refreshes_only_the_entries_whose_runs_spread_wide(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PYTHONHASHSEED", "0")
     path = tmp_path / ".perfbudget" / "baseline.json"
-    runs = [[measured(f"t.py::{name}", ms) for name in ("spread", "steady")] for ms in (1, 1.6, 1)]
-    runs = [[runs[1][0], runs[0][1]] if i == 1 else run for i, run in enumerate(runs)]
-    _refresh_runs(monkeypatch, path, runs)  # t.py::spread 1.6x slower in run 2, alone
+    spread = [[measured("t.py::spread", ms), measured("t.py::steady", 1.0)] for ms in (1, 1.6, 1)]
+    _refresh_runs(monkeypatch, path, spread)
     capsys.readouterr()
     fake = FakePytest(path, [], runs=[[measured("t.py::spread", 1.0)]] * 3)
     monkeypatch.setattr(subprocess, "run", fake)
@@ -1007,20 +1004,22 @@ def test_pytest_is_never_imported_by_the_cli() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+#: ``test_x.py`` of the end-to-end refreshes.
+TWO_BUDGETED_TESTS = """
+import pytest
+
+@pytest.mark.budget(p50="50ms", max_time="0.1s")
+def test_a(perf):
+    perf(sum, range(100))
+
+@pytest.mark.budget(p50="50ms", max_time="0.1s")
+def test_b(perf):
+    perf(sum, range(100))
+"""
+
+
 def test_refresh_end_to_end_saves_and_then_shows_changes(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        test_x="""
-        import pytest
-
-        @pytest.mark.budget(p50="50ms", max_time="0.1s")
-        def test_a(perf):
-            perf(sum, range(100))
-
-        @pytest.mark.budget(p50="50ms", max_time="0.1s")
-        def test_b(perf):
-            perf(sum, range(100))
-        """
-    )
+    pytester.makepyfile(test_x=TWO_BUDGETED_TESTS)
     command = [sys.executable, "-m", "pytest_perfbudget", "refresh", "-p", "no:cacheprovider"]
     first = pytester.run(*command[:4], "--runs", "2", *command[4:], "-p", "no:asyncio")
     assert first.ret == 0
@@ -1050,19 +1049,7 @@ def test_refresh_end_to_end_saves_and_then_shows_changes(pytester: pytest.Pytest
 def test_refresh_wide_end_to_end_runs_only_the_tests_of_wide_entries(
     pytester: pytest.Pytester,
 ) -> None:
-    pytester.makepyfile(
-        test_x="""
-        import pytest
-
-        @pytest.mark.budget(p50="50ms", max_time="0.1s")
-        def test_a(perf):
-            perf(sum, range(100))
-
-        @pytest.mark.budget(p50="50ms", max_time="0.1s")
-        def test_b(perf):
-            perf(sum, range(100))
-        """
-    )
+    pytester.makepyfile(test_x=TWO_BUDGETED_TESTS)
     path = pytester.path / ".perfbudget" / "baseline.json"
     for ms in (1.0, 1.6, 1.0):  # a refresh of 3 runs: test_a 1.6x slower in one
         saved = baseline.load(path).entries
