@@ -244,7 +244,10 @@ def refresh(args: argparse.Namespace) -> int:
             print(f"perfbudget: no entry of {path} allows {allowing} its saved runs alone")
             return 0
         what = f"the {counted(len(wide), 'entry')} of {path}"
-        print(f"perfbudget: refreshing {what} whose saved runs allow {allowing} themselves")
+        print(
+            f"perfbudget: refreshing {what} whose saved runs allow {allowing} themselves",
+            flush=True,
+        )
         with tempfile.TemporaryDirectory(prefix="perfbudget-refresh-") as folder:
             only = Path(folder, "only.json")
             only.write_text(json.dumps(wide), encoding="utf-8")

@@ -1047,8 +1047,9 @@ def test_refresh_end_to_end_saves_and_then_shows_changes(pytester: pytest.Pytest
 
 
 def test_refresh_wide_end_to_end_runs_only_the_tests_of_wide_entries(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)  # its line comes before pytest's
     pytester.makepyfile(test_x=TWO_BUDGETED_TESTS)
     path = pytester.path / ".perfbudget" / "baseline.json"
     for ms in (1.0, 1.6, 1.0):  # a refresh of 3 runs: test_a 1.6x slower in one
