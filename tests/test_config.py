@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_perfbudget import baseline
 from pytest_perfbudget.envvars import REFRESH_ONLY_ENV
 
 WritePyproject = Callable[..., Path]
@@ -450,7 +451,7 @@ def test_a_run_of_refresh_wide_runs_only_the_tests_it_lists(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, workers: list[str]
 ) -> None:
     """``perfbudget refresh --wide`` names the tests to run in a file; a listed test
-    that no longer exists is not an error, and the others count as collected."""
+    that no longer exists is not an error."""
     project.makepyfile(
         test_a="def test_one():\n    pass\n\ndef test_two():\n    pass\n",
         test_b="def test_three():\n    pass\n",
@@ -463,6 +464,27 @@ def test_a_run_of_refresh_wide_runs_only_the_tests_it_lists(
     result.stdout.fnmatch_lines(["*PASSED*"])
     for name in ("test_one", "test_three"):
         result.stdout.no_fnmatch_line(f"*{name}*")
+
+
+def test_a_run_of_refresh_wide_keeps_the_entries_of_the_tests_it_deselects(
+    pytester: pytest.Pytester, write_pyproject: WritePyproject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """They were collected: even ``--perfbudget-prune`` keeps their entries."""
+    write_pyproject(budgets='"test_*" = { p95 = "1s" }')
+    pytester.makepyfile(test_a="def test_one():\n    pass\n\ndef test_two():\n    pass\n")
+    pytester.runpytest_subprocess("--perfbudget-save").assert_outcomes(passed=2)
+    only = pytester.path / "only.json"
+    only.write_text(json.dumps(["test_a.py::test_two"]))
+    monkeypatch.setenv(REFRESH_ONLY_ENV, str(only))
+    result = pytester.runpytest_subprocess("--perfbudget-save", "--perfbudget-prune")
+    result.assert_outcomes(passed=1, deselected=1)
+    result.stdout.fnmatch_lines(["perfbudget: saved 1 baseline entry to *"])
+    result.stdout.no_fnmatch_line("*no longer exist*")
+    entries = baseline.load(pytester.path / ".perfbudget" / "baseline.json").entries
+    assert {nodeid: len(entry.history) for nodeid, entry in entries.items()} == {
+        "test_a.py::test_one": 1,
+        "test_a.py::test_two": 2,
+    }
 
 
 @pytest.mark.parametrize(
