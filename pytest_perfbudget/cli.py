@@ -295,13 +295,12 @@ def _save_runs(command: list[str], env: Mapping[str, str], runs: int) -> tuple[i
 def _wide(entries: Mapping[str, BaselineEntry]) -> list[str]:
     """The node ids of the entries whose saved runs allow :data:`WIDE_LEARNED` or more by
     themselves (``refresh --wide``), sorted."""
-    from pytest_perfbudget.regression import learned_slowdown
+    from pytest_perfbudget.regression import is_wide, learned_slowdown
 
     return [
         nodeid
         for nodeid, entry in sorted(entries.items())
-        if (learned := learned_slowdown(entry.history, entry.machine)) is not None
-        and learned >= WIDE_LEARNED
+        if is_wide(learned_slowdown(entry.history, entry.machine))
     ]
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "classify",
     "estimate_change",
     "few_runs_note",
+    "is_wide",
     "learned_slowdown",
     "low_quantile",
     "noise_floor",
@@ -342,11 +343,18 @@ def restarted_note(restarted: int) -> str | None:
     )
 
 
+def is_wide(learned: float | None) -> bool:
+    """Whether an entry whose saved runs allow ``learned`` by themselves
+    (:func:`learned_slowdown`) allows :data:`WIDE_LEARNED` or more: the entries
+    :func:`wide_note` counts and ``perfbudget refresh --wide`` refreshes."""
+    return learned is not None and learned >= WIDE_LEARNED
+
+
 def wide_note(learned: Sequence[float | None], random_seed: bool = False) -> str | None:
     """The line that counts the entries, of those whose :func:`learned_slowdown` is given,
     at :data:`WIDE_LEARNED` or more (None when there is none); ``random_seed``: the runs
     saved drew their own hash seeds, which the line then says how to fix."""
-    wide = sum(value is not None and value >= WIDE_LEARNED for value in learned)
+    wide = sum(map(is_wide, learned))
     if not wide:
         return None
     them, its = ("it", "its") if wide == 1 else ("them", "their")
