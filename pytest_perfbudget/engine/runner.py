@@ -33,7 +33,7 @@ CALIBRATION_ATTEMPTS = 8
 CALIBRATION_MARGIN = 1.2
 #: A lone first sample that used up ``max_time`` is taken as the test's speed unless
 #: it took this many times the mean warm-up call: then it was likely held up (a
-#: collection of a large heap, a preemption), and one more call is timed.
+#: collection of a large heap, a preemption), and sampling starts over for ``max_time``.
 LONE_CALL_FACTOR = 2
 #: Single calls timed before deciding that calls need no batching ...
 SINGLE_CALL_CHECKS = 3
@@ -125,8 +125,9 @@ class Runner:
         warm-up and calibration are skipped. A single call long enough to be timed
         alone counts as the first sample, so a slow call is not run in vain; when it
         alone used up ``max_time`` but took over :data:`LONE_CALL_FACTOR` times the
-        mean warm-up call, one more call is timed, so that one held-up call is not
-        the run's every sample.
+        mean warm-up call, sampling goes on for ``max_time`` from then, so that
+        neither the held-up call nor the slow calls that can follow it (caches the
+        hold-up emptied) are the run's every sample.
         """
         tracing = sys.gettrace() is not None or sys.getprofile() is not None
         if self.plan.pause_tracers and tracing:
@@ -241,10 +242,11 @@ class Runner:
         scale = 1e-9 / iterations
         estimate = max(1, self._calibrated_ns)
         depth = 0
-        if samples and len(samples) >= plan.min_rounds and now() >= deadline:
+        if samples and len(samples) >= plan.min_rounds and (held := now()) >= deadline:
             held_up = warm_ns is not None and self._calibrated_ns > LONE_CALL_FACTOR * warm_ns
-            if len(samples) > 1 or not held_up:  # else one more call (see measure)
+            if len(samples) > 1 or not held_up:
                 return samples, result
+            deadline = held + round(plan.max_time * 1e9)  # sampling starts over (see measure)
         while (n := len(samples)) < plan.max_samples:
             count = self._chunk(n, checkpoint, deadline - now(), estimate)
             before = now()

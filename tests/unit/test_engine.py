@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cProfile
 import gc
+import itertools
 import os
 import sys
 import threading
@@ -219,9 +220,13 @@ def test_warm_up_calls_run_until_warmup_seconds_have_passed() -> None:
     assert measurement.n == 3
 
 
-def test_a_lone_first_sample_held_up_past_max_time_gets_one_more_call() -> None:
+def test_a_lone_first_sample_held_up_past_max_time_starts_sampling_over() -> None:
     clock = FakeClock(read_ns=0)
-    costs = iter([500_000, 500_000, 95_000_000] + [500_000] * 10)  # warm-up, held up, ...
+    # warm-up, held up, then three slow calls (caches the hold-up emptied), then as before
+    costs = itertools.chain(
+        [500_000, 500_000, 95_000_000, 3_000_000, 3_000_000, 3_000_000],
+        itertools.repeat(500_000),
+    )
 
     def fn() -> None:
         clock.now += next(costs)
@@ -229,21 +234,27 @@ def test_a_lone_first_sample_held_up_past_max_time_gets_one_more_call() -> None:
 
     runner = Runner(plan(warmup=0.001, max_time=0.05, min_rounds=1), clock)
     measurement, _ = runner.measure(fn)
-    assert list(measurement.sample_ns) == [95_000_000, 500_000]
-    assert clock.calls == 2 + 2
+    samples = list(measurement.sample_ns)
+    assert samples[:4] == [95_000_000, 3_000_000, 3_000_000, 3_000_000]
+    assert set(samples[4:]) == {500_000}
+    # another max_time of sampling after the held-up call, overrun by little
+    assert 0.05 <= sum(samples[1:]) / 1e9 <= 0.05 + 0.001
+    assert clock.calls == 2 + len(samples)
 
 
-@pytest.mark.parametrize(("called_ns", "samples"), [(500_000, 2), (95_000_000, 1)])
+@pytest.mark.parametrize(("called_ns", "samples"), [(500_000, 101), (95_000_000, 1)])
 def test_without_a_warm_up_a_call_made_before_stands_for_it(called_ns: int, samples: int) -> None:
     clock = FakeClock(read_ns=0)
-    costs = iter([95_000_000] + [500_000] * 10)  # a test's body: held up, then as before
+    # a test's body: held up, then as before
+    costs = itertools.chain([95_000_000], itertools.repeat(500_000))
 
     def fn() -> None:
         clock.now += next(costs)
 
     runner = Runner(plan(max_time=0.05, min_rounds=1), clock, warm_call_ns=called_ns)
     measurement, _ = runner.measure(fn)
-    assert list(measurement.sample_ns) == [95_000_000, 500_000][:samples]
+    assert measurement.n == samples
+    assert measurement.sample_ns[0] == 95_000_000
 
 
 @pytest.mark.parametrize("warmup", [0.001, 0.0])
