@@ -10,10 +10,15 @@ from types import ModuleType
 # In-process pytester runs drop the modules a run imported. numpy's C extension cannot be
 # imported twice in one process, and re-importing hypothesis (its plugin does, at the end
 # of every run) costs ~0.7 s a run; importing both here keeps them loaded.
-import hypothesis  # noqa: F401
+import hypothesis
 import pytest
 
 import pytest_perfbudget.stats  # noqa: F401
+
+# Examples have no deadline: these properties are about values, not speed, and on a
+# loaded machine an example can take longer than the default 200 ms.
+hypothesis.settings.register_profile("perfbudget-tests", deadline=None)
+hypothesis.settings.load_profile("perfbudget-tests")
 
 #: pytest-asyncio warns at configure time without this; the warning would be an error.
 _INI = """\
