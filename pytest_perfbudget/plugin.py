@@ -1291,6 +1291,13 @@ class _PairedWorkerHooks:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.worker.collected([item.nodeid for item in session.items], self.errors)
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> None:
+        self.worker.wait_turn(item.nodeid)  # then pytest runs the test as usual
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        self.worker.left(nodeid)
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self) -> Generator[None, None, None]:
         self._calling = True

@@ -147,19 +147,25 @@ class Coordinator:
         )
 
     def _measure(self, pair: WorkerPair, request: Request) -> Measured:
+        try:
+            measured = self._measure_reached(pair, request)
+        finally:
+            pair.release()
+        pair.settle(self.timeout)  # the run goes on once the workers have finished the test
+        return measured
+
+    def _measure_reached(self, pair: WorkerPair, request: Request) -> Measured:
         nodeid, timeout = request.nodeid, self.timeout
+        pair.go()  # both set the test up at the same time
         head = pair.reach("head", nodeid, timeout)
         if isinstance(head, Miss):
             return _ORDER if head.reason == "order" else self._problem(_head_miss(head))
-        try:
-            base = pair.reach("base", nodeid, timeout)
-            if isinstance(base, Miss):
-                return _ORDER if base.reason == "order" else self._alone(pair, request, head, base)
-            if base.kind != head.kind:
-                return self._problem(f"measured as {base.kind} at the base, {head.kind} now")
-            return self._rounds(pair, request, head.kind, paired=True)
-        finally:
-            pair.release()
+        base = pair.reach("base", nodeid, timeout)
+        if isinstance(base, Miss):
+            return _ORDER if base.reason == "order" else self._alone(pair, request, head, base)
+        if base.kind != head.kind:
+            return self._problem(f"measured as {base.kind} at the base, {head.kind} now")
+        return self._rounds(pair, request, head.kind, paired=True)
 
     def _rounds(self, pair: WorkerPair, request: Request, kind: str, *, paired: bool) -> Measured:
         head = pair.workers["head"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -189,6 +190,7 @@ class WorkerPair:
             miss = self._passed(role, worker, nodeid)
             if miss is not None:
                 return miss
+            worker.go()
             worker.next_event(timeout)
 
     def _passed(self, role: str, worker: WorkerProcess, nodeid: str) -> Miss | None:
@@ -201,11 +203,26 @@ class WorkerPair:
             return Miss("ended", worker.tail())
         return None
 
+    def go(self) -> None:
+        """Let both workers start the test they wait at, at once (:meth:`reach` then
+        brings each to the test it is to measure)."""
+        for worker in self.workers.values():
+            if worker is not None:
+                worker.go()
+
     def release(self) -> None:
         """Let both workers go on past the current test."""
         for worker in self.workers.values():
             if worker is not None:
                 worker.release()
+
+    def settle(self, timeout: float) -> None:
+        """Wait until both workers have finished the test they were released from. A
+        worker that fails meanwhile is found out when it is next reached."""
+        for worker in self.workers.values():
+            if worker is not None:
+                with contextlib.suppress(WorkerError):
+                    worker.settle(timeout)
 
     def stop(self) -> None:
         """End both processes and give their CPU back."""

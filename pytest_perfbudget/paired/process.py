@@ -2,9 +2,13 @@
 
 A worker is ``python -m pytest`` on one tree, told by :data:`WORKER_ENV` where
 the coordinator listens. It connects, says ``hello``, lists what it collected,
-then runs its tests in order and stops at each measured one (``ready``) until
-the coordinator releases it. Every wait has a time limit: a worker that hangs
-is killed, one that crashes is reported with the tail of its output.
+then runs its tests in order: it waits before each one (``waiting``) until
+the coordinator lets it go on, and stops at each measured one (``ready``) until
+the coordinator releases it. So a worker runs a test only while the user's
+pytest waits for it: the head worker and the user's run share the working tree,
+and a test that writes a file in it is not run by both at once. Every wait has
+a time limit: a worker that hangs is killed, one that crashes is reported with
+the tail of its output.
 """
 
 from __future__ import annotations
@@ -140,7 +144,11 @@ class WorkerProcess:
     collected: list[str] | None = None
     #: Collection errors: their text by node id of the file or folder that failed.
     collect_errors: dict[str, str] = field(default_factory=dict)
+    #: The test the worker waits to start (``go`` lets it).
+    waiting: str | None = None
     ready: Ready | None = None
+    #: The test the worker was released from and has not left yet (its teardown runs).
+    leaving: str | None = None
     reported: dict[str, tuple[str, str]] = field(default_factory=dict)
     finished: bool = False
 
@@ -182,8 +190,13 @@ class WorkerProcess:
         if kind == "collected":
             self.collected = [str(n) for n in event.get("nodeids", [])]
             self.collect_errors = {str(k): str(v) for k, v in event.get("errors", {}).items()}
+        elif kind == "waiting":
+            self.waiting = str(event["nodeid"])
         elif kind == "ready":
             self.ready = Ready(str(event["nodeid"]), str(event["kind"]))
+        elif kind == "left":
+            if self.leaving == event.get("nodeid"):
+                self.leaving = None
         elif kind == "report":
             self.reported[str(event["nodeid"])] = (
                 str(event["outcome"]),
@@ -227,12 +240,25 @@ class WorkerProcess:
             raise WorkerError(f"the test raised while measured: {reply['error']}")
         return reply
 
+    def go(self) -> None:
+        """Let a waiting worker start its test (``go``)."""
+        if self.waiting is not None and self.channel is not None:
+            self.waiting = None
+            with contextlib.suppress(ChannelClosedError):
+                self.channel.send({"op": "go"})
+
     def release(self) -> None:
         """Let a ready worker go on with its test (``done``)."""
         if self.ready is not None and self.channel is not None:
-            self.ready = None
+            self.leaving, self.ready = self.ready.nodeid, None
             with contextlib.suppress(ChannelClosedError):
                 self.channel.send({"op": "done"})
+
+    def settle(self, timeout: float) -> None:
+        """Wait until the worker has left the test it was released from (its teardown
+        has run), or has ended."""
+        while self.leaving is not None and not self.finished:
+            self.next_event(timeout)
 
     def _receive(self, timeout: float) -> dict[str, Any]:
         if self.channel is None:

@@ -1,9 +1,11 @@
 """The wire between the coordinator and a paired worker: JSON lines over a local socket.
 
 Each message is one JSON object on one line. The worker sends *events*
-(``hello``, ``collected``, ``ready``, ``report``, ``finished``) and *replies*
-to commands; the coordinator sends *commands* (``warmup``, ``time``,
-``memory``, ``done``). No pickle: only JSON types cross the boundary.
+(``hello``, ``collected``, ``waiting``, ``ready``, ``report``, ``left``,
+``finished``)
+and *replies* to commands; the coordinator sends *commands* (``go``,
+``warmup``, ``time``, ``memory``, ``done``). No pickle: only JSON types cross
+the boundary.
 """
 
 from __future__ import annotations

@@ -197,6 +197,22 @@ class WorkerClient:
             }
         )
 
+    def wait_turn(self, nodeid: str) -> None:
+        """Say ``waiting`` before test ``nodeid`` starts, and wait for ``go``: the
+        coordinator lets a worker run a test only while the user's run waits for it."""
+        self._event({"event": "waiting", "nodeid": nodeid})
+        while True:
+            try:
+                command = self.channel.receive()
+            except ChannelClosedError:
+                os._exit(0)  # the coordinator is gone
+            if command.get("op") == "go":
+                return
+
+    def left(self, nodeid: str) -> None:
+        """Test ``nodeid`` is over, its teardown included."""
+        self._event({"event": "left", "nodeid": nodeid})
+
     def finished(self) -> None:
         self._event({"event": "finished"})
         self.channel.close()
