@@ -6,9 +6,9 @@ then runs its tests in order: it waits before each one (``waiting``) until
 the coordinator lets it go on, and stops at each measured one (``ready``) until
 the coordinator releases it. So a worker runs a test only while the user's
 pytest waits for it: the head worker and the user's run share the working tree,
-and a test that writes a file in it is not run by both at once. Every wait has
-a time limit: a worker that hangs is killed, one that crashes is reported with
-the tail of its output.
+and the body of a test that writes a file in it does not run in both at once.
+Every wait has a time limit: a worker that hangs is killed, one that crashes is
+reported with the tail of its output.
 """
 
 from __future__ import annotations

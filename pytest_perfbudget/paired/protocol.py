@@ -2,10 +2,9 @@
 
 Each message is one JSON object on one line. The worker sends *events*
 (``hello``, ``collected``, ``waiting``, ``ready``, ``report``, ``left``,
-``finished``)
-and *replies* to commands; the coordinator sends *commands* (``go``,
-``warmup``, ``time``, ``memory``, ``done``). No pickle: only JSON types cross
-the boundary.
+``finished``) and *replies* to commands; the coordinator sends *commands*
+(``go``, ``warmup``, ``time``, ``memory``, ``done``). No pickle: only JSON
+types cross the boundary.
 """
 
 from __future__ import annotations
