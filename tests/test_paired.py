@@ -460,6 +460,22 @@ def test_a_body_that_changes_its_fixtures_is_paired_on_fresh_fixtures(
     assert any("set up afresh" in message for message in entry["messages"])
 
 
+def _paired_on(
+    pytester: pytest.Pytester, assert_clean: AssertClean, tests: str
+) -> tuple[pytest.RunResult, list[dict[str, Any]]]:
+    """``tests`` committed as ``test_tree.py`` in a new repository, paired against HEAD:
+    the run and the entries of its JSON report."""
+    path = _repo(pytester)
+    (path / "test_tree.py").write_text(tests)
+    _git(path, "add", ".")
+    _git(path, "commit", "-q", "-m", "tests that make files of the tree")
+    result = pytester.runpytest(
+        "test_tree.py", "--perfbudget-against=HEAD", "--perfbudget-json=r.json"
+    )
+    assert_clean(result)
+    return result, json.loads((path / "r.json").read_text())["tests"]
+
+
 TREE_FILE_TESTS = """\
 import os
 import time
@@ -480,11 +496,11 @@ def alone():
         os.close(fd)
         os.remove(LOCK)
 
-@pytest.mark.budget(p95=500)
+@pytest.mark.budget(p95=500, regression=False)  # measured and paired, never a regression
 def test_first():
     work.work()
 
-@pytest.mark.budget(p95=500)
+@pytest.mark.budget(p95=500, regression=False)
 def test_second():
     alone()
 """
@@ -497,19 +513,10 @@ def test_the_head_worker_runs_a_test_only_while_the_run_waits_for_it(
     # the tree must not run in both processes at once. Before the workers waited for
     # their turn, the head worker went on to test_second as soon as test_first was
     # measured, at the same moment as the run, and one of them found the file there.
-    path = _repo(pytester)
-    (path / "test_tree_file.py").write_text(TREE_FILE_TESTS)
-    _git(path, "add", ".")
-    _git(path, "commit", "-q", "-m", "tests that write a file of the tree")
-    result = pytester.runpytest(
-        "test_tree_file.py", "--perfbudget-against=HEAD", "--perfbudget-json=r.json"
-    )
-    assert_clean(result)
+    result, entries = _paired_on(pytester, assert_clean, TREE_FILE_TESTS)
     result.assert_outcomes(passed=2)
-    entries = json.loads((path / "r.json").read_text())["tests"]
-    assert [e["status"] == "regressed" for e in entries] == [False, False]
     assert not any("could not measure" in m for e in entries for m in e["messages"])
-    assert not (path / "lock").exists()
+    assert not (pytester.path / "lock").exists()
 
 
 TREE_FILE_FIXTURE = """\
@@ -534,20 +541,12 @@ def test_a_fixture_that_makes_a_file_of_the_tree_leaves_the_test_inconclusive(
     pytester: pytest.Pytester, assert_clean: AssertClean
 ) -> None:
     # The head worker runs the test while the run's fixtures for it are still set up.
-    path = _repo(pytester)
-    (path / "test_tree_fixture.py").write_text(TREE_FILE_FIXTURE)
-    _git(path, "add", ".")
-    _git(path, "commit", "-q", "-m", "a fixture that makes a file of the tree")
-    result = pytester.runpytest(
-        "test_tree_fixture.py", "--perfbudget-against=HEAD", "--perfbudget-json=r.json"
-    )
-    assert_clean(result)
+    result, [entry] = _paired_on(pytester, assert_clean, TREE_FILE_FIXTURE)
     result.assert_outcomes(passed=1)
-    [entry] = json.loads((path / "r.json").read_text())["tests"]
     assert entry["status"] == "inconclusive"
     assert "the head worker could not measure the test (failed)" in entry["messages"][0]
     assert "FileExistsError" in entry["messages"][0]
-    assert not (path / "lock").exists()
+    assert not (pytester.path / "lock").exists()
 
 
 def test_a_worker_that_crashes_makes_the_test_inconclusive(
