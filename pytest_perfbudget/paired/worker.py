@@ -201,13 +201,8 @@ class WorkerClient:
         """Say ``waiting`` before test ``nodeid`` starts, and wait for ``go``: the
         coordinator lets a worker run a test only while the user's run waits for it."""
         self._event({"event": "waiting", "nodeid": nodeid})
-        while True:
-            try:
-                command = self.channel.receive()
-            except ChannelClosedError:
-                os._exit(0)  # the coordinator is gone
-            if command.get("op") == "go":
-                return
+        while self._command().get("op") != "go":
+            pass
 
     def left(self, nodeid: str) -> None:
         """Test ``nodeid`` is over, its teardown included."""
@@ -226,14 +221,16 @@ class WorkerClient:
             pin(self._cpu)
             self._cpu = None
         self._event({"event": "ready", "nodeid": nodeid, "kind": kind})
-        while True:
-            try:
-                command = self.channel.receive()
-            except ChannelClosedError:
-                os._exit(0)  # the coordinator is gone; nothing left to serve
-            if command.get("op") == "done":
-                return
+        while (command := self._command()).get("op") != "done":
             self._event(_execute(target, command))
+
+    def _command(self) -> dict[str, Any]:
+        """The coordinator's next command; this process ends when the coordinator is gone
+        (nothing is left to serve)."""
+        try:
+            return self.channel.receive()
+        except ChannelClosedError:
+            os._exit(0)
 
     def _event(self, message: dict[str, Any]) -> None:
         try:
