@@ -27,7 +27,7 @@ from pytest_perfbudget.errors import ConfigError
 from pytest_perfbudget.paired.coordinator import in_tree
 from pytest_perfbudget.paired.effect import paired_change
 from pytest_perfbudget.paired.judgement import Measured, confirm
-from pytest_perfbudget.paired.pair import claim_cpu, forwarded_options
+from pytest_perfbudget.paired.pair import WorkerPair, claim_cpu, forwarded_options
 from pytest_perfbudget.paired.process import (
     BECOME_PYTEST,
     DIE_WITH_COORDINATOR,
@@ -727,6 +727,38 @@ def test_a_collection_error_leaves_out_the_tests_under_its_node(
 ) -> None:
     worker = WorkerProcess("base", proc=None, log=Path("base.log"), collect_errors=errors)  # type: ignore[arg-type]
     assert worker.collect_error(nodeid) == ("E" if found else None)
+
+
+class _ScriptedChannel:
+    """A worker's end of the wire that answers with ``events`` and logs what crosses it."""
+
+    def __init__(self, role: str, events: list[dict[str, Any]], log: list[str]) -> None:
+        self.role, self.events, self.log = role, events, log
+
+    def receive(self, timeout: float | None = None) -> dict[str, Any]:
+        event = self.events.pop(0)
+        self.log.append(f"{self.role} {event['event']}")
+        return event
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.log.append(f"{self.role} {message['op']}")
+
+
+def test_both_workers_get_go_once_both_wait_so_they_set_the_test_up_at_once() -> None:
+    log: list[str] = []
+    workers = {}
+    for role in ("base", "head"):
+        events = [
+            {"event": "report", "nodeid": "t.py::a", "outcome": "passed"},
+            {"event": "left", "nodeid": "t.py::a"},
+            {"event": "waiting", "nodeid": "t.py::b"},
+        ]
+        worker = WorkerProcess(role, proc=None, log=Path(f"{role}.log"))  # type: ignore[arg-type]
+        worker.channel = _ScriptedChannel(role, events, log)  # type: ignore[assignment]
+        workers[role] = worker
+    WorkerPair(workers).go(timeout=1.0)
+    assert log[-2:] == ["base go", "head go"]
+    assert log.index("head waiting") < log.index("base go")
 
 
 def test_the_paired_change_is_the_median_ratio_with_a_sign_test_interval() -> None:

@@ -156,7 +156,7 @@ class Coordinator:
 
     def _measure_reached(self, pair: WorkerPair, request: Request) -> Measured:
         nodeid, timeout = request.nodeid, self.timeout
-        pair.go()  # both set the test up at the same time
+        pair.go(timeout)  # both set the test up at the same time
         head = pair.reach("head", nodeid, timeout)
         if isinstance(head, Miss):
             return _ORDER if head.reason == "order" else self._problem(_head_miss(head))

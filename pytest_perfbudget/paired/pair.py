@@ -203,12 +203,14 @@ class WorkerPair:
             return Miss("ended", worker.tail())
         return None
 
-    def go(self) -> None:
-        """Let both workers start the test they wait at, at once (:meth:`reach` then
-        brings each to the test it is to measure)."""
-        for worker in self.workers.values():
-            if worker is not None:
-                worker.go()
+    def go(self, timeout: float) -> None:
+        """Let both workers start the test they wait at, at once, once each has said
+        which (:meth:`reach` then brings each to the test it is to measure)."""
+        workers = [worker for worker in self.workers.values() if worker is not None]
+        for worker in workers:
+            worker.until_waiting(timeout)
+        for worker in workers:
+            worker.go()
 
     def release(self) -> None:
         """Let both workers go on past the current test."""

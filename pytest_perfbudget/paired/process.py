@@ -240,6 +240,12 @@ class WorkerProcess:
             raise WorkerError(f"the test raised while measured: {reply['error']}")
         return reply
 
+    def until_waiting(self, timeout: float) -> None:
+        """Read events until the worker waits for ``go`` at a test, has stopped at one
+        (``ready``) or has ended."""
+        while self.waiting is None and self.ready is None and not self.finished:
+            self.next_event(timeout)
+
     def go(self) -> None:
         """Let a waiting worker start its test (``go``)."""
         if self.waiting is not None and self.channel is not None:
