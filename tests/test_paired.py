@@ -573,7 +573,16 @@ def test_a_worker_that_hangs_is_stopped_after_the_time_limit(
     assert re.search(r"did not (answer|connect) within 8 s", entry["messages"][0])
 
 
-def test_ctrl_c_removes_the_worktree_and_stops_the_workers(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize(
+    "signum",
+    [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+    ids=["ctrl-c", "sigterm", "sighup"],
+)
+def test_a_stopped_run_removes_the_worktree_and_stops_the_workers(
+    pytester: pytest.Pytester, signum: int
+) -> None:
+    """Ctrl-C, and the signals that end a process without Python's clean-up (SIGTERM:
+    ``timeout``, a cancelled CI job; SIGHUP), on which the run ends as on Ctrl-C."""
     path = _repo(pytester)
     _base(path, HANGING, "hanging base")
     # Started as a terminal's Ctrl-C finds it: a test run launched in the background by
@@ -599,13 +608,14 @@ def test_ctrl_c_removes_the_worktree_and_stops_the_workers(pytester: pytest.Pyte
                     break
             time.sleep(0.1)
         time.sleep(2.0)  # the workers are up, the base one hangs in the test
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         assert proc.wait(timeout=60) == pytest.ExitCode.INTERRUPTED
     finally:
         if proc.poll() is None:  # a failure must not leave it running into the next test
             proc.kill()
             proc.wait()
     assert len(_worktrees(path)) == 1
+    assert list(scratch.iterdir()) == []
 
 
 def _children(pid: int) -> list[int]:

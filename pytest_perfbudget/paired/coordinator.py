@@ -6,7 +6,8 @@ and starts the worker pair. Each test is then measured on both trees in
 interleaved rounds; a regression counts only when a fresh pair repeats it. Each
 pair's two workers share a hash seed, drawn anew for each pair.
 Everything it starts is stopped and removed in :meth:`Coordinator.close`
-(session end, Ctrl-C, or interpreter exit).
+(session end, Ctrl-C, interpreter exit, or SIGTERM or SIGHUP: see
+:meth:`Coordinator._catch_ending_signals`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from __future__ import annotations
 import atexit
 import random
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -51,6 +54,11 @@ HEAD_ONLY_ROUNDS = 40
 #: rounds.MIN_ROUNDS).
 CHANGE_ROUNDS = 40
 STABLE_RATIO = 1.05
+#: Signals whose default action ends the process without ``atexit`` (``timeout``, a
+#: CI job cancelled, a closed terminal): the coordinator cleans up on them first.
+ENDING_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 _ORDER = Measured(status=Status.INCONCLUSIVE, messages=("order",))
 
 
@@ -92,6 +100,7 @@ class Coordinator:
         self._broken: str | None = None
         self._failed_starts = 0
         self._judged: set[str] = set()
+        self._caught: list[int] = []
         atexit.register(self.close)
 
     # -- what the plugin calls ---------------------------------------------------------
@@ -115,6 +124,10 @@ class Coordinator:
 
     def close(self) -> None:
         """Stop the workers, remove the worktree and temporary files (idempotent)."""
+        for signum in self._caught:
+            if signal.getsignal(signum) is _interrupt:
+                signal.signal(signum, signal.SIG_DFL)
+        self._caught = []
         if self._pair is not None:
             self._pair.stop()
             self._pair = None
@@ -269,6 +282,7 @@ class Coordinator:
     def _prepare(self) -> tuple[list[Tree], Listener, Path]:
         """The worktree, the listener and the two trees (made once)."""
         if self._trees is None:
+            self._catch_ending_signals()
             self._folder = Path(tempfile.mkdtemp(prefix="perfbudget-paired-"))
             base_top = self._worktree.add()
             self._trees = self._make_trees(base_top)
@@ -282,6 +296,18 @@ class Coordinator:
         assert self._folder is not None
         return self._trees, self._listener, self._folder
 
+    def _catch_ending_signals(self) -> None:
+        """End the run on :data:`ENDING_SIGNALS` left at their default action as Ctrl-C
+        does, which cleans up: by default they end the process at once, and a killed run
+        (``timeout``'s SIGTERM, say) left the worktree, a full checkout, and its entry
+        in the repository's ``git worktree list``."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in ENDING_SIGNALS:
+            if signal.getsignal(signum) == signal.SIG_DFL:
+                signal.signal(signum, _interrupt)
+                self._caught.append(signum)
+
     def _make_trees(self, base_top: Path) -> list[Tree]:
         inside = self.rootdir.resolve().relative_to(self.top.resolve())
         trees = []
@@ -293,6 +319,14 @@ class Coordinator:
                 args = (*args, "-c", str(in_tree(self.config_file, self.top, top)))
             trees.append(Tree(role, cwd, env, args))
         return trees
+
+
+class Terminated(KeyboardInterrupt):
+    """The run was told to end by a signal (see ``Coordinator._catch_ending_signals``)."""
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise Terminated(f"ended by {signal.Signals(signum).name}")
 
 
 def _pair_seed(environ: Mapping[str, str]) -> str:
