@@ -6,8 +6,7 @@ and starts the worker pair. Each test is then measured on both trees in
 interleaved rounds; a regression counts only when a fresh pair repeats it. Each
 pair's two workers share a hash seed, drawn anew for each pair.
 Everything it starts is stopped and removed in :meth:`Coordinator.close`
-(session end, Ctrl-C, interpreter exit, or SIGTERM or SIGHUP: see
-:meth:`Coordinator._catch_ending_signals`).
+(session end, Ctrl-C, SIGTERM, SIGHUP, or interpreter exit).
 """
 
 from __future__ import annotations
@@ -55,7 +54,7 @@ HEAD_ONLY_ROUNDS = 40
 CHANGE_ROUNDS = 40
 STABLE_RATIO = 1.05
 #: Signals whose default action ends the process without ``atexit`` (``timeout``, a
-#: CI job cancelled, a closed terminal): the coordinator cleans up on them first.
+#: cancelled CI job, a closed terminal): the coordinator ends the run on them as on Ctrl-C.
 ENDING_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
@@ -297,10 +296,9 @@ class Coordinator:
         return self._trees, self._listener, self._folder
 
     def _catch_ending_signals(self) -> None:
-        """End the run on :data:`ENDING_SIGNALS` left at their default action as Ctrl-C
-        does, which cleans up: by default they end the process at once, and a killed run
-        (``timeout``'s SIGTERM, say) left the worktree, a full checkout, and its entry
-        in the repository's ``git worktree list``."""
+        """Make :data:`ENDING_SIGNALS` left at their default action end the run as Ctrl-C
+        does, with its clean-up: by default they end the process at once and leave the
+        worktree, a full checkout listed by ``git worktree list``."""
         if threading.current_thread() is not threading.main_thread():
             return
         for signum in ENDING_SIGNALS:
