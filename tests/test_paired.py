@@ -36,6 +36,7 @@ from pytest_perfbudget.paired.process import (
     worker_command,
 )
 from pytest_perfbudget.paired.rounds import Rounds
+from pytest_perfbudget.paired.worker import pinned
 from pytest_perfbudget.settings import settings_from_table
 
 AssertClean = Callable[[pytest.RunResult], None]
@@ -827,6 +828,16 @@ def test_concurrent_pairs_claim_different_cpus_while_there_are_enough(
 def test_without_cpu_affinity_nothing_is_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delattr(os, "sched_getaffinity", raising=False)
     assert claim_cpu() == (None, None)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity: Linux")
+def test_a_worker_is_pinned_only_while_it_serves_a_test() -> None:
+    """Set-up and teardown run on any CPU: pinned, the two workers took turns on one."""
+    before = os.sched_getaffinity(0)
+    cpu = max(before)
+    with pinned(cpu):
+        assert os.sched_getaffinity(0) == {cpu}
+    assert os.sched_getaffinity(0) == before
 
 
 def _aslr_can_be_turned_off() -> bool:

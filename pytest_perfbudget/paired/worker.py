@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,12 +26,22 @@ from pytest_perfbudget.paired.protocol import Channel, ChannelClosedError
 __all__ = ["ServingPerf", "WorkerClient"]
 
 
-def pin(cpu: int | None) -> None:
-    """Pin this process to ``cpu`` where the OS allows it."""
+@contextlib.contextmanager
+def pinned(cpu: int | None) -> Iterator[None]:
+    """This process pinned to ``cpu`` where the OS allows it, on the CPUs it had after."""
+    getter = getattr(os, "sched_getaffinity", None)
     setter = getattr(os, "sched_setaffinity", None)
-    if cpu is not None and setter is not None:
+    if cpu is None or getter is None or setter is None:
+        yield
+        return
+    before = getter(0)
+    with contextlib.suppress(OSError):
+        setter(0, {cpu})
+    try:
+        yield
+    finally:
         with contextlib.suppress(OSError):
-            setter(0, {cpu})
+            setter(0, before)
 
 
 class CallTarget:
@@ -215,14 +225,12 @@ class WorkerClient:
     # -- serving -------------------------------------------------------------------
 
     def serve(self, nodeid: str, kind: str, target: CallTarget) -> None:
-        """Say ``ready``, then run commands until ``done``. The process is pinned to the
-        shared CPU here, not at start, so both workers start up in parallel."""
-        if self._cpu is not None:
-            pin(self._cpu)
-            self._cpu = None
-        self._event({"event": "ready", "nodeid": nodeid, "kind": kind})
-        while (command := self._command()).get("op") != "done":
-            self._event(_execute(target, command))
+        """Say ``ready``, then run commands until ``done``, pinned to the shared CPU: both
+        workers start up, and set up and tear down each test, in parallel."""
+        with pinned(self._cpu):
+            self._event({"event": "ready", "nodeid": nodeid, "kind": kind})
+            while (command := self._command()).get("op") != "done":
+                self._event(_execute(target, command))
 
     def _command(self) -> dict[str, Any]:
         """The coordinator's next command; this process ends when the coordinator is gone
