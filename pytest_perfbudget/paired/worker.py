@@ -28,7 +28,8 @@ __all__ = ["ServingPerf", "WorkerClient"]
 
 @contextlib.contextmanager
 def pinned(cpu: int | None) -> Iterator[None]:
-    """This process pinned to ``cpu`` where the OS allows it, on the CPUs it had after."""
+    """This process pinned to ``cpu`` where the OS allows it, and back on the CPUs it
+    had after."""
     getter = getattr(os, "sched_getaffinity", None)
     setter = getattr(os, "sched_setaffinity", None)
     if cpu is None or getter is None or setter is None:
