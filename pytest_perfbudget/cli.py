@@ -259,6 +259,7 @@ def refresh(args: argparse.Namespace) -> int:
     from pytest_perfbudget.regression import (
         busy_note,
         few_runs_note,
+        few_samples,
         learned_slowdown,
         restarted_note,
         too_few_runs,
@@ -270,7 +271,8 @@ def refresh(args: argparse.Namespace) -> int:
     if refreshed:
         notes += [busy_note(refreshed.busy), restarted_note(len(refreshed.restarted))]
     learned = [learned_slowdown(history, machine) for history, machine in runs]
-    notes.append(wide_note(learned, hash_seed() is None))  # the runs' environment is ours
+    brief = [few_samples(history) for history, _ in runs]
+    notes.append(wide_note(learned, hash_seed() is None, brief))  # the runs' environment is ours
     for note in notes:
         if note:
             print(f"perfbudget: {note}")

@@ -30,6 +30,7 @@ __all__ = [
     "classify",
     "estimate_change",
     "few_runs_note",
+    "few_samples",
     "is_wide",
     "learned_slowdown",
     "low_quantile",
@@ -350,10 +351,26 @@ def is_wide(learned: float | None) -> bool:
     return learned is not None and learned >= WIDE_LEARNED
 
 
-def wide_note(learned: Sequence[float | None], random_seed: bool = False) -> str | None:
+#: A saved run of this many samples or fewer: one call of the test took most of ``max_time``.
+FEW_SAMPLES = 3
+
+
+def few_samples(history: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether most of the latest :data:`NOISE_RUNS` runs of ``history`` hold
+    :data:`FEW_SAMPLES` samples or fewer: each such run's minimum is a call or two, as
+    slow as whatever held them up."""
+    counts = [record["n"] for record in history[-NOISE_RUNS:] if type(record.get("n")) is int]
+    return bool(counts) and statistics.median(counts) <= FEW_SAMPLES
+
+
+def wide_note(
+    learned: Sequence[float | None], random_seed: bool = False, short: Sequence[bool] = ()
+) -> str | None:
     """The line that counts the entries, of those whose :func:`learned_slowdown` is given,
     at :data:`WIDE_LEARNED` or more (None when there is none); ``random_seed``: the runs
-    saved drew their own hash seeds, which the line then says how to fix."""
+    saved drew their own hash seeds, which the line then says how to fix; ``short``, in
+    the order of ``learned``: whether the entry's runs hold few samples
+    (:func:`few_samples`), which the line counts among the wide ones and says how to fix."""
     wide = sum(map(is_wide, learned))
     if not wide:
         return None
@@ -366,6 +383,15 @@ def wide_note(learned: Sequence[float | None], random_seed: bool = False) -> str
         f"machine narrows {them} (`perfbudget refresh --runs 5 --wide` refreshes only such "
         "entries)"
     )
+    few = sum(is_wide(value) and brief for value, brief in zip(learned, short, strict=False))
+    if few:
+        who = "it" if wide == 1 else f"{few} of them"
+        one = "its" if few == 1 else "their"
+        note += (
+            f"; {who} took {FEW_SAMPLES} samples or fewer in most runs (a call takes most "
+            f"of `max_time`), so each run's minimum is a call or two: `rounds = 5` in {one} "
+            "budget, or a longer `max_time`, gives more"
+        )
     if random_seed:
         note += (
             "; this save's hash seed was random (PYTHONHASHSEED unset), and a test that "

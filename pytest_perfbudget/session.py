@@ -351,6 +351,7 @@ def save_baseline(
     from pytest_perfbudget.machine import git_commit, hash_seed
     from pytest_perfbudget.regression import (
         few_runs_note,
+        few_samples,
         learned_slowdown,
         too_few_runs,
         wide_note,
@@ -417,7 +418,8 @@ def save_baseline(
     if REFRESH_ENV not in os.environ:  # perfbudget refresh counts them after its last run
         short = sum(too_few_runs(entry.history, machine_id) for entry in entries)
         learned = [learned_slowdown(entry.history, machine_id) for entry in entries]
-        wide = wide_note(learned, seed is None)
+        brief = [few_samples(entry.history) for entry in entries]
+        wide = wide_note(learned, seed is None, brief)
         notes += [note for note in (few_runs_note(short, len(entries)), wide) if note]
     return notes
 

@@ -17,6 +17,7 @@ from pytest_perfbudget.regression import (
     classify,
     estimate_change,
     few_runs_note,
+    few_samples,
     level_moved,
     low_quantile,
     noise_floor,
@@ -369,11 +370,29 @@ def test_the_wide_note_agrees_with_its_counts() -> None:
     assert note.endswith("smaller slowdowns of them go unnoticed; `perfbudget show` lists each "
                          "entry's, and a refresh on a quiet machine narrows them (`perfbudget "
                          "refresh --runs 5 --wide` refreshes only such entries)")  # fmt: skip
+    assert wide_note([0.5, 0.5, 0.1], short=[True, False, True]) == f"{note}" + (
+        "; 1 of them took 3 samples or fewer in most runs (a call takes most of `max_time`), "
+        "so each run's minimum is a call or two: `rounds = 5` in its budget, or a longer "
+        "`max_time`, gives more"
+    )
     assert wide_note([0.5], random_seed=True) == f"{wide_note([0.5])}" + (
         "; this save's hash seed was random (PYTHONHASHSEED unset), and a test that iterates "
         "over a set of strings can run at another speed under each seed: set "
         "PYTHONHASHSEED=0 for saves and gates alike"
     )
+
+
+@pytest.mark.parametrize(
+    ("counts", "few"),
+    [
+        ([1, 2, 1, 90, 80], True),
+        ([1, 2, 90, 80, 70], False),
+        ([200] * 20 + [3] * 5, True),
+        ([], False),
+    ],
+)
+def test_few_samples_reads_the_latest_runs_sample_counts(counts: list[int], few: bool) -> None:
+    assert few_samples([{"n": n, "min": 1e-3} for n in counts]) is few
 
 
 def test_the_refresh_notes_agree_with_their_counts() -> None:
