@@ -256,23 +256,13 @@ def refresh(args: argparse.Namespace) -> int:
     after = baseline.load(path).entries
     runs = _print_changes(path, before, after, listing_all=args.all, command="refresh")
     from pytest_perfbudget.machine import hash_seed
-    from pytest_perfbudget.regression import (
-        busy_note,
-        few_runs_note,
-        few_samples,
-        learned_slowdown,
-        restarted_note,
-        too_few_runs,
-        wide_note,
-    )
+    from pytest_perfbudget.regression import busy_note, restarted_note, saved_notes
 
-    short = sum(too_few_runs(history, machine) for history, machine in runs)
-    notes = [few_runs_note(short, len(after))]
+    few_runs, widened = saved_notes(runs, hash_seed() is None)  # the runs' environment is ours
+    notes = [few_runs]
     if refreshed:
         notes += [busy_note(refreshed.busy), restarted_note(len(refreshed.restarted))]
-    learned = [learned_slowdown(history, machine) for history, machine in runs]
-    brief = [few_samples(history) for history, _ in runs]
-    notes.append(wide_note(learned, hash_seed() is None, brief))  # the runs' environment is ours
+    notes.append(widened)
     for note in notes:
         if note:
             print(f"perfbudget: {note}")

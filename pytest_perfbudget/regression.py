@@ -37,6 +37,7 @@ __all__ = [
     "noise_floor",
     "refresh_spread",
     "restarted_note",
+    "saved_notes",
     "slow_stretch_runs",
     "too_few_runs",
     "wide_note",
@@ -399,6 +400,17 @@ def wide_note(
             "PYTHONHASHSEED=0 for saves and gates alike"
         )
     return note
+
+
+def saved_notes(
+    runs: Sequence[tuple[Sequence[Mapping[str, Any]], str | None]], random_seed: bool
+) -> tuple[str | None, str | None]:
+    """:func:`few_runs_note` and :func:`wide_note` of the entries a save wrote, given as
+    ``(history, machine)`` each; ``random_seed`` as for :func:`wide_note`."""
+    short = sum(too_few_runs(history, machine) for history, machine in runs)
+    learned = [learned_slowdown(history, machine) for history, machine in runs]
+    brief = [few_samples(history) for history, _ in runs]
+    return few_runs_note(short, len(runs)), wide_note(learned, random_seed, brief)
 
 
 def classify(change: Change, threshold: float) -> str:

@@ -349,13 +349,7 @@ def save_baseline(
     another rootdir finds no entry's test."""
     from pytest_perfbudget.baseline import REFRESH_ENV, entry_from_verdict, save
     from pytest_perfbudget.machine import git_commit, hash_seed
-    from pytest_perfbudget.regression import (
-        few_runs_note,
-        few_samples,
-        learned_slowdown,
-        too_few_runs,
-        wide_note,
-    )
+    from pytest_perfbudget.regression import saved_notes
 
     keep = [v for v in verdicts if _savable(v, settings)]
     current = baseline.entries if baseline else {}
@@ -416,11 +410,8 @@ def save_baseline(
         notes.append(f"dropped {what}: {named(result.dropped, _NAMED)}")
     notes += stale_note
     if REFRESH_ENV not in os.environ:  # perfbudget refresh counts them after its last run
-        short = sum(too_few_runs(entry.history, machine_id) for entry in entries)
-        learned = [learned_slowdown(entry.history, machine_id) for entry in entries]
-        brief = [few_samples(entry.history) for entry in entries]
-        wide = wide_note(learned, seed is None, brief)
-        notes += [note for note in (few_runs_note(short, len(entries)), wide) if note]
+        runs = [(entry.history, machine_id) for entry in entries]
+        notes += [note for note in saved_notes(runs, seed is None) if note]
     return notes
 
 
