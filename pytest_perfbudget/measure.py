@@ -59,6 +59,10 @@ class Reference:
     under ``tracer`` (this measurement's, see :attr:`Measurement.tracer`), raising
     :class:`RecheckError` when it cannot: a regression this process flags counts
     only when that measurement reads it too (see :func:`judge_callable`).
+    ``fresh`` is the same for samples the test takes itself, which this process
+    cannot take again: a regression flagged on them counts only when
+    :data:`FRESH_SAMPLE_CHECKS` fresh processes read it too (see
+    :func:`judge_samples`); given whenever the run gates on regressions.
     """
 
     seconds: Sequence[float]
@@ -68,6 +72,7 @@ class Reference:
     sleep: Callable[[float], None] = time.sleep
     spread: bool = True
     recheck: Callable[[str | None], Measurement] | None = None
+    fresh: Callable[[str | None], Measurement] | None = None
 
 
 @dataclass(frozen=True)
@@ -330,15 +335,22 @@ def _rechecked(
         return None, f"not re-checked in a fresh process: {exc}"
     fresh_change, fresh_regression = _compare(fresh, reference)
     assert fresh_change is not None  # the reference has samples: it flagged a regression
-    read = f"{fresh_change.stat} {format_change(fresh_change.ratio)}"
     if fresh_regression == "regressed":
-        return None, f"confirmed in a fresh process ({read})"
-    note = (
-        f"{FRESH_NOT_CONFIRMED}: this process read {change.stat} "
-        f"{format_change(change.ratio)}, a fresh one {read}, so the code is not that "
-        f"much slower; the verdict is the fresh process's"
+        return None, f"confirmed in a fresh process ({_read(fresh_change)})"
+    return (fresh, fresh_change, fresh_regression), _cleared(change, fresh_change)
+
+
+def _read(change: Change) -> str:
+    return f"{change.stat} {format_change(change.ratio)}"
+
+
+def _cleared(change: Change, fresh: Change) -> str:
+    """Why a flagged regression takes a fresh process's verdict (``fresh``)."""
+    return (
+        f"{FRESH_NOT_CONFIRMED}: this process read {_read(change)}, a fresh one "
+        f"{_read(fresh)}, so the code is not that much slower; the verdict is the fresh "
+        f"process's"
     )
-    return (fresh, fresh_change, fresh_regression), note
 
 
 def not_confirmed_slowdown(first: Change) -> str:
@@ -373,12 +385,14 @@ def judge_samples(
     ``again``, when given, takes them once more (pytest-benchmark's measurement, by
     running the test body again; it raises :class:`RepetitionError` when it cannot):
     a failed limit counts only when that re-measurement fails it too. A regression
-    is not re-measured: it counts only when its whole interval is above the allowed
-    slowdown; the minimum, which has none, never makes one."""
+    is not re-measured here, where a slower microbenchmark cannot be told from a
+    process that runs it slower: it counts when its whole interval is above the
+    allowed slowdown, and otherwise (the minimum has no interval) only when fresh
+    processes read it too (:func:`_fresh_samples`)."""
     summary = summarize(measurement.seconds)
     checks = compare.check_limits(budget, summary, final=True)
     messages: list[str] = []
-    confirmed = False
+    confirmed = fresh_confirmed = False
     if again is not None and _failed(checks):
         try:
             more = again()
@@ -396,15 +410,68 @@ def judge_samples(
         and change is not None
         and (change.low < 1 + (threshold or 0) or change.low == change.high)
     ):
-        regression = "inconclusive"
-        messages.append("flagged as slower, but samples the test takes cannot be re-measured")
+        assert reference is not None
+        if reference.fresh is None:
+            regression = "inconclusive"
+            messages.append(NOT_RE_MEASURABLE)
+        elif not reference.spread:  # the run fails already
+            messages.append(NOT_RE_CHECKED)
+        else:
+            fresh, regression, note = _fresh_samples(measurement, change, reference)
+            messages.append(note)
+            if fresh is not None:  # a fresh process did not read it: its verdict is the test's
+                measurement, change = fresh
+                summary = summarize(measurement.seconds)
+            fresh_confirmed = regression == "regressed"
     if _failed(checks) and not confirmed:
         messages.append(
             f"decided on the test's own {measurement.n} samples, without a re-measurement"
         )
     if budget.memory is not None:
         messages.append("memory budgets need perf(fn) or a timed test body; not checked")
+    confirmed = confirmed or fresh_confirmed
     return Judgement(measurement, summary, checks, confirmed, tuple(messages), change, regression)
+
+
+#: Fresh processes that must each read a regression flagged on samples a test takes
+#: itself (pytest-benchmark's, ``perf.sample()``'s) before it counts. They stand in for
+#: the re-measurement spread out in time (:data:`SPREAD_BLOCKS`), which cannot take
+#: those samples again: two processes, each starting pytest and measuring the test
+#: afresh, span several seconds, and a test that runs slower in one process in a
+#: dozen (a layout of its memory, say) rarely does in both.
+FRESH_SAMPLE_CHECKS = 2
+NOT_RE_MEASURABLE = "flagged as slower, but samples the test takes cannot be re-measured"
+NOT_RE_CHECKED = (
+    f"flagged as slower; not measured again in fresh processes: this run had already "
+    f"confirmed {SPREAD_REGRESSIONS} regressions"
+)
+
+
+def _fresh_samples(
+    measurement: Measurement, change: Change, reference: Reference
+) -> tuple[tuple[Measurement, Change] | None, str | None, str]:
+    """A regression flagged on samples the test takes itself, measured in fresh
+    processes (``reference.fresh``, given): the fresh measurement and its change when
+    one of them does not read it (its verdict is then the test's), else None; the
+    verdict (``regressed`` when each of :data:`FRESH_SAMPLE_CHECKS` processes reads it
+    too, ``inconclusive`` when one cannot measure the test); and a note saying so."""
+    assert reference.fresh is not None
+    reads = []
+    for _ in range(FRESH_SAMPLE_CHECKS):
+        try:
+            fresh = reference.fresh(measurement.tracer)
+            if fresh.mode != measurement.mode:  # pytest-benchmark on there, off here, say
+                raise RecheckError(
+                    f"it took {fresh.mode!r} samples there, not {measurement.mode!r}"
+                )
+        except RecheckError as exc:
+            return None, "inconclusive", f"{NOT_RE_MEASURABLE} here, nor in a fresh process: {exc}"
+        fresh_change, fresh_regression = _compare(fresh, reference)
+        assert fresh_change is not None  # the reference has samples: it flagged a regression
+        if fresh_regression != "regressed":
+            return (fresh, fresh_change), fresh_regression, _cleared(change, fresh_change)
+        reads.append(_read(fresh_change))
+    return None, "regressed", f"confirmed in {len(reads)} fresh processes ({', '.join(reads)})"
 
 
 @dataclass

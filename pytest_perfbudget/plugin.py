@@ -331,6 +331,7 @@ class PerfbudgetPlugin:
             )
             return session.checked_change(result, nodeid)
 
+        fresh = self._fresh(nodeid)
         return session.reference_for(
             self.entry(nodeid),
             budget,
@@ -340,14 +341,17 @@ class PerfbudgetPlugin:
             estimate=estimate,
             spread=self._regressions < SPREAD_REGRESSIONS and not self._rechecking,
             mode=mode,
-            recheck=self._recheck(nodeid),
+            recheck=fresh if self.settings.recheck else None,
+            fresh=fresh,
         )
 
-    def _recheck(self, nodeid: str) -> Callable[[str | None], Measurement] | None:
-        """How to measure ``nodeid`` again in a fresh pytest process, when the run asks
-        for it (``recheck``) and gates on regressions here (not saving, not paired)."""
+    def _fresh(self, nodeid: str) -> Callable[[str | None], Measurement] | None:
+        """How to measure ``nodeid`` again in a fresh pytest process (made when first
+        called), when the run gates on regressions here (not saving, not paired, not
+        itself such a process): every flagged regression when the run asks for it
+        (``recheck``), and always one flagged on samples the test takes itself."""
         settings = self.settings
-        if not settings.recheck or settings.save or self.paired is not None:
+        if settings.save or self.paired is not None or self._rechecking:
             return None
         if self._rechecker is None:
             from pytest_perfbudget.recheck import Rechecker
@@ -1209,14 +1213,18 @@ def _configure_paired(config: pytest.Config, plugin: PerfbudgetPlugin) -> None:
 
 def _recheck_args(config: pytest.Config, baseline: Path) -> tuple[str, ...]:
     """The options of a process that measures a test again (``recheck``): those a paired
-    worker gets (``pair.forwarded_options``), this run's baseline file (its entry sets
-    how long the test is sampled), the ini file given with ``-c``, and a JUnit XML file
-    of its own when this run writes one."""
+    worker gets (``pair.forwarded_options``) but with pytest-benchmark on or off as it
+    is here (so that it measures the test as this process did), this run's baseline
+    file (its entry sets how long the test is sampled), the ini file given with
+    ``-c``, and a JUnit XML file of its own when this run writes one."""
     import os
 
     from pytest_perfbudget.paired.pair import forwarded_options
 
-    args = forwarded_options(config.getoption, config.pluginmanager.hasplugin)
+    args = forwarded_options(config.getoption, config.pluginmanager.hasplugin, benchmark=False)
+    benchmarks = getattr(config, "_benchmarksession", None)  # pytest-benchmark's state
+    if benchmarks is not None:  # off under --benchmark-disable, and in xdist's workers
+        args += ("--benchmark-disable",) if benchmarks.disabled else ("--benchmark-enable",)
     args += (f"--perfbudget-baseline={baseline}",)
     if config.getoption("inifilename") and config.inipath is not None:
         args += ("-c", str(config.inipath))

@@ -90,9 +90,10 @@ def reference_for(
     spread: bool = True,
     mode: str | None = None,
     recheck: Callable[[str | None], Measurement] | None = None,
+    fresh: Callable[[str | None], Measurement] | None = None,
 ) -> Reference | None:
     """The stored comparison with ``entry`` (None when there is none, or it cannot be
-    compared: see :func:`incomparable`); ``spread`` and ``recheck`` as
+    compared: see :func:`incomparable`); ``spread``, ``recheck`` and ``fresh`` as
     :class:`~pytest_perfbudget.measure.Reference` takes them."""
     if entry is None or incomparable(entry, timer, mode):
         return None
@@ -102,7 +103,7 @@ def reference_for(
     allowed = threshold(budget, settings)
     if allowed is not None:
         allowed = allowed_slowdown(allowed, entry.history, machine_id)
-    return Reference(entry.seconds, allowed, estimate, spread=spread, recheck=recheck)
+    return Reference(entry.seconds, allowed, estimate, spread=spread, recheck=recheck, fresh=fresh)
 
 
 def incomparable(entry: BaselineEntry, timer: str, mode: str | None) -> str | None:

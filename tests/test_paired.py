@@ -714,6 +714,7 @@ def test_the_workers_get_the_options_that_shape_collection() -> None:
     assert forwarded_options({"importmode": "prepend"}.get, lambda name: False) == ()
     assert forwarded_options({}.get, {"xdist"}.__contains__) == ("-n", "0")
     assert forwarded_options({}.get, {"benchmark"}.__contains__) == ("--benchmark-disable",)
+    assert forwarded_options({}.get, {"benchmark"}.__contains__, benchmark=False) == ()
 
 
 def test_a_config_file_named_with_c_is_the_same_file_in_each_tree(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ WORKER_ARGS = ("-p", "no:cacheprovider", "--continue-on-collection-errors", "-q"
 
 
 def forwarded_options(
-    getoption: Callable[[str], Any], has_plugin: Callable[[str], bool]
+    getoption: Callable[[str], Any], has_plugin: Callable[[str], bool], *, benchmark: bool = True
 ) -> tuple[str, ...]:
     """The options of the user's pytest run (read with ``config.getoption``) that shape
     what its workers collect and how tests run, as worker arguments: ``-W``, ``-p``,
@@ -39,9 +39,9 @@ def forwarded_options(
     itself, whatever ``-n`` the ``addopts`` give. With pytest-benchmark loaded,
     ``--benchmark-disable``: a worker times the test body, in which ``benchmark(fn)``
     then calls ``fn`` once instead of running pytest-benchmark's own measurement
-    (a second or more) inside every timed call."""
+    (a second or more) inside every timed call; not with ``benchmark`` False."""
     args: list[str] = ["-n", "0"] if has_plugin("xdist") else []
-    if has_plugin("benchmark"):
+    if benchmark and has_plugin("benchmark"):
         args.append("--benchmark-disable")
     for flag, name in (("-W", "pythonwarnings"), ("-p", "plugins"), ("-o", "override_ini")):
         for value in getoption(name) or ():

@@ -468,6 +468,103 @@ def test_a_sample_regression_of_a_statistic_without_an_interval_is_inconclusive(
     assert judgement.regression == "inconclusive"
 
 
+def _fresh_sampled(tracer: str | None) -> Measurement:
+    return Measurement([5 * MS_NS] * 60, tracer=tracer, mode="sample")
+
+
+def _fresh_samples(
+    *ratios: float, fresh: Callable[[str | None], Measurement] | None = None, **kwargs: Any
+) -> tuple[Judgement, list[Measurement]]:
+    """Samples of 1 ms that read min +50 % against their baseline, judged with fresh
+    processes (of 5 ms samples, or ``fresh``) that read ``ratios`` in turn; the
+    judgement, and the fresh measurements taken."""
+    taken: list[Measurement] = []
+    queue = list(ratios)
+
+    def measure_fresh(tracer: str | None) -> Measurement:
+        taken.append((fresh or _fresh_sampled)(tracer))
+        return taken[-1]
+
+    def estimate(now: Sequence[float], base: Sequence[float]) -> Change:
+        ratio = queue.pop(0) if now[0] == 5 * MS else 1.5
+        return Change("min", ratio, ratio, ratio)
+
+    reference = Reference(_samples(100), 0.1, estimate, fresh=measure_fresh, **kwargs)
+    return judge_samples(_measurement([1.0] * 60), Budget(), reference), taken
+
+
+def test_a_sample_regression_two_fresh_processes_read_too_stands() -> None:
+    judgement, taken = _fresh_samples(1.4, 1.3)
+    assert len(taken) == 2
+    assert (judgement.regression, judgement.confirmed) == ("regressed", True)
+    assert judgement.summary.min == MS  # the test's own samples
+    assert judgement.change is not None
+    assert judgement.change.ratio == 1.5
+    assert judgement.messages == ("confirmed in 2 fresh processes (min +40 %, min +30 %)",)
+
+
+@pytest.mark.parametrize("ratios", [(1.02,), (1.4, 1.02)], ids=["first", "second"])
+def test_a_sample_regression_a_fresh_process_does_not_read_takes_its_verdict(
+    ratios: tuple[float, ...],
+) -> None:
+    judgement, taken = _fresh_samples(*ratios)
+    assert len(taken) == len(ratios)
+    assert (judgement.regression, judgement.confirmed) == ("unchanged", False)
+    assert judgement.measurement is taken[-1]
+    assert judgement.summary.min == 5 * MS
+    assert judgement.change is not None
+    assert (judgement.change.ratio, judgement.change.threshold) == (1.02, 0.1)
+    assert judgement.messages == (
+        "not confirmed in a fresh process: this process read min +50 %, a fresh one "
+        "min +2.0 %, so the code is not that much slower; the verdict is the fresh process's",
+    )
+
+
+def test_a_sample_regression_no_fresh_process_can_measure_is_inconclusive() -> None:
+    def broken(tracer: str | None) -> Measurement:
+        raise RecheckError("the test failed there")
+
+    judgement, _ = _fresh_samples(fresh=broken)
+    assert (judgement.regression, judgement.confirmed) == ("inconclusive", False)
+    assert judgement.messages == (
+        "flagged as slower, but samples the test takes cannot be re-measured here, nor in a "
+        "fresh process: the test failed there",
+    )
+
+
+def test_a_sample_regression_a_fresh_process_measures_another_way_is_inconclusive() -> None:
+    def timed_body(tracer: str | None) -> Measurement:
+        return Measurement([5 * MS_NS] * 60, mode="body")
+
+    judgement, _ = _fresh_samples(fresh=timed_body)
+    assert (judgement.regression, judgement.confirmed) == ("inconclusive", False)
+    assert judgement.messages == (
+        "flagged as slower, but samples the test takes cannot be re-measured here, nor in a "
+        "fresh process: it took 'body' samples there, not 'sample'",
+    )
+
+
+def test_a_sample_regression_after_the_runs_first_regressions_stands_unconfirmed() -> None:
+    judgement, taken = _fresh_samples(spread=False)
+    assert taken == []
+    assert (judgement.regression, judgement.confirmed) == ("regressed", False)
+    assert judgement.messages == (
+        "flagged as slower; not measured again in fresh processes: this run had already "
+        "confirmed 3 regressions",
+    )
+
+
+def test_a_confirmed_sample_regression_leaves_an_unconfirmed_limit_failure_said() -> None:
+    reference = Reference(
+        _samples(100), 0.1, lambda now, base: Change("min", 1.5, 1.5, 1.5), fresh=_fresh_sampled
+    )
+    judgement = judge_samples(_measurement([50.0] * 20), budget(p95=5), reference)
+    assert (judgement.regression, judgement.confirmed) == ("regressed", True)
+    assert judgement.messages[-1] == (
+        "decided on the test's own 20 samples, without a re-measurement"
+    )
+
+
 @dataclass
 class _Again:
     """Measurements taken again, of ``ms`` a call (``iterations`` calls a sample);
