@@ -353,12 +353,23 @@ class PerfbudgetPlugin:
         settings = self.settings
         if settings.save or self.paired is not None or self._rechecking:
             return None
+        return functools.partial(self._measure_fresh, nodeid)
+
+    def _measure_fresh(self, nodeid: str, tracer: str | None) -> Measurement:
+        """``nodeid`` measured in a fresh pytest process (``Rechecker.measure``); the
+        first call makes the run's ``Rechecker``, and a folder for what other plugins
+        write in those processes, removed when the run ends."""
         if self._rechecker is None:
+            import shutil
+            import tempfile
+
             from pytest_perfbudget.recheck import Rechecker
 
-            args = _recheck_args(self.config, settings.baseline)
+            scratch = Path(tempfile.mkdtemp(prefix="perfbudget-recheck-"))
+            self.config.add_cleanup(functools.partial(shutil.rmtree, scratch, ignore_errors=True))
+            args = _recheck_args(self.config, self.settings.baseline, scratch)
             self._rechecker = Rechecker(args, self.config.rootpath)
-        return functools.partial(self._rechecker.measure, nodeid)
+        return self._rechecker.measure(nodeid, tracer)
 
     @pytest.hookimpl(trylast=True)
     def pytest_perfbudget_compare(
@@ -1211,12 +1222,13 @@ def _configure_paired(config: pytest.Config, plugin: PerfbudgetPlugin) -> None:
         config.pluginmanager.register(_PairedWorkerHooks(plugin.paired), "perfbudget-paired-worker")
 
 
-def _recheck_args(config: pytest.Config, baseline: Path) -> tuple[str, ...]:
+def _recheck_args(config: pytest.Config, baseline: Path, scratch: Path) -> tuple[str, ...]:
     """The options of a process that measures a test again (``recheck``): those a paired
     worker gets (``pair.forwarded_options``) but with pytest-benchmark on or off as it
-    is here (so that it measures the test as this process did), this run's baseline
-    file (its entry sets how long the test is sampled), the ini file given with
-    ``-c``, and a JUnit XML file of its own when this run writes one."""
+    is here (so that it measures the test as this process did) and its files written
+    into ``scratch`` (:func:`_benchmark_files`), this run's baseline file (its entry
+    sets how long the test is sampled), the ini file given with ``-c``, and a JUnit
+    XML file of its own when this run writes one."""
     import os
 
     from pytest_perfbudget.paired.pair import forwarded_options
@@ -1225,12 +1237,31 @@ def _recheck_args(config: pytest.Config, baseline: Path) -> tuple[str, ...]:
     benchmarks = getattr(config, "_benchmarksession", None)  # pytest-benchmark's state
     if benchmarks is not None:  # off under --benchmark-disable, and in xdist's workers
         args += ("--benchmark-disable",) if benchmarks.disabled else ("--benchmark-enable",)
+        args += _benchmark_files(benchmarks, scratch)
     args += (f"--perfbudget-baseline={baseline}",)
     if config.getoption("inifilename") and config.inipath is not None:
         args += ("-c", str(config.inipath))
     if getattr(config.option, "xmlpath", None):  # from addopts too: not over this run's
         args += (f"--junitxml={os.devnull}",)
     return args
+
+
+def _benchmark_files(benchmarks: Any, scratch: Path) -> tuple[str, ...]:
+    """pytest-benchmark's options that write files, pointed into ``scratch`` for each
+    one this run (``benchmarks``, its session) writes, from the ini file's ``addopts``
+    too: a process that measures a test again saves no run into the run's storage
+    (``--benchmark-autosave``), and writes over none of its files."""
+    options = (
+        ("save", "--benchmark-storage", f"file://{scratch / 'storage'}"),
+        ("autosave", "--benchmark-storage", f"file://{scratch / 'storage'}"),
+        ("json", "--benchmark-json", scratch / "benchmark.json"),
+        ("histogram", "--benchmark-histogram", scratch / "histogram"),
+        ("cprofile_dump", "--benchmark-cprofile-dump", scratch / "cprofile"),
+    )
+    args = {
+        flag: f"{flag}={value}" for name, flag, value in options if getattr(benchmarks, name, None)
+    }
+    return tuple(args.values())
 
 
 def _judge_paired(

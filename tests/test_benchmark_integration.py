@@ -157,6 +157,32 @@ def test_a_benchmark_slower_only_in_its_process_takes_a_fresh_processs_verdict(
     result.stdout.fnmatch_lines(["*regressions a fresh process did not confirm*"])
 
 
+def test_fresh_processes_write_none_of_the_files_pytest_benchmark_writes_for_the_run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--benchmark-autosave`` and ``--benchmark-json`` in ``addopts`` reach every
+    fresh process: its run is not saved with the user's, nor its report over theirs."""
+    pytester.makepyprojecttoml(
+        """
+        [tool.pytest.ini_options]
+        addopts = "--benchmark-autosave --benchmark-json=bench.json --benchmark-max-time=0.05"
+
+        [tool.perfbudget]
+        max_time = "0.2s"
+        """
+    )
+    pytester.makepyfile(SLOWED)
+    pytester.runpytest_subprocess("--perfbudget-save").assert_outcomes(passed=1)
+    monkeypatch.setenv("DELAY", "0.005")
+    result = pytester.runpytest_subprocess("--perfbudget-json=report.json")
+    result.assert_outcomes(failed=1)
+    entry = _entry(pytester)
+    assert any(m.startswith("confirmed in 2 fresh processes") for m in entry["messages"])
+    assert len(list((pytester.path / ".benchmarks").rglob("*.json"))) == 2  # save and gate
+    (listed,) = json.loads((pytester.path / "bench.json").read_text("utf-8"))["benchmarks"]
+    assert entry["stats"]["n"] == listed["stats"]["rounds"]
+
+
 def test_a_benchmark_slower_than_its_baseline_while_saving_is_not_measured_again(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
