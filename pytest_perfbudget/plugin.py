@@ -1251,17 +1251,13 @@ def _benchmark_files(benchmarks: Any, scratch: Path) -> tuple[str, ...]:
     one this run (``benchmarks``, its session) writes, from the ini file's ``addopts``
     too: a process that measures a test again saves no run into the run's storage
     (``--benchmark-autosave``), and writes over none of its files."""
-    options = (
-        ("save", "--benchmark-storage", f"file://{scratch / 'storage'}"),
-        ("autosave", "--benchmark-storage", f"file://{scratch / 'storage'}"),
-        ("json", "--benchmark-json", scratch / "benchmark.json"),
-        ("histogram", "--benchmark-histogram", scratch / "histogram"),
-        ("cprofile_dump", "--benchmark-cprofile-dump", scratch / "cprofile"),
-    )
-    args = {
-        flag: f"{flag}={value}" for name, flag, value in options if getattr(benchmarks, name, None)
-    }
-    return tuple(args.values())
+    args = []
+    if benchmarks.save or benchmarks.autosave:
+        args.append(f"--benchmark-storage=file://{scratch / 'storage'}")
+    for name in ("json", "histogram", "cprofile_dump"):
+        if getattr(benchmarks, name, None):
+            args.append(f"--benchmark-{name.replace('_', '-')}={scratch / name}")
+    return tuple(args)
 
 
 def _judge_paired(
