@@ -8,6 +8,7 @@ are wide: 20 ms against a baseline of 1 ms and an allowed slowdown of 50 %.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -108,6 +109,48 @@ def test_a_regression_stands_when_a_fresh_process_reads_it_or_cannot_measure_it(
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(lines)
     assert _tests(saved)["test_slowed"]["status"] == "regressed"
+
+
+SAMPLED = SLOWED.replace(
+    """@pytest.mark.budget(p95="1s", regression="50%")
+def test_slowed():
+    time.sleep(0.02 if _slow() else 0.001)""",
+    """@pytest.mark.budget(p95="1s", regression="50%")
+def test_slowed(perf):
+    for _ in range(20):
+        with perf.sample():
+            time.sleep(0.02 if _slow() else 0.001)""",
+)
+
+
+@pytest.mark.parametrize(
+    ("slow", "status", "note"),
+    [
+        ("code", "regressed", "confirmed in 2 fresh processes (min +*, min +*)"),
+        ("process", "unchanged", "not confirmed in a fresh process: this process read min +*"),
+        (
+            "fail-fresh",
+            "inconclusive",
+            "flagged as slower, but samples the test takes cannot be re-measured here, nor in "
+            "a fresh process: the test failed there:*",
+        ),
+    ],
+    ids=["a-slowdown-of-the-code", "a-slowdown-of-the-process", "a-test-that-fails-alone"],
+)
+@pytest.mark.usefixtures("instant_spread")
+def test_a_regression_on_samples_the_test_takes_is_measured_in_two_fresh_processes(
+    project: pytest.Pytester, slow: str, status: str, note: str
+) -> None:
+    """Without ``recheck``: this process cannot take those samples again."""
+    project.makepyfile(test_a=SAMPLED)
+    project.runpytest("--perfbudget-save").assert_outcomes(passed=2)
+    (project.path / "slow.txt").write_text(slow)
+    result = project.runpytest("--perfbudget-json=r.json")
+    failed = int(status == "regressed")
+    result.assert_outcomes(passed=2 - failed, failed=failed)
+    slowed = _tests(project)["test_slowed"]
+    assert (slowed["mode"], slowed["status"]) == ("sample", status)
+    assert fnmatch.filter(slowed["messages"], note)
 
 
 def test_the_fresh_process_writes_none_of_the_run_s_outputs(
