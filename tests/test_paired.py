@@ -586,10 +586,11 @@ def test_a_stopped_run_removes_the_worktree_and_stops_the_workers(
     ``timeout``, a cancelled CI job; SIGHUP), on which the run ends as on Ctrl-C."""
     path = _repo(pytester)
     _base(path, HANGING, "hanging base")
-    # Started as a terminal's Ctrl-C finds it: a test run launched in the background by
-    # a shell without job control has SIGINT ignored, which a child would inherit (a
-    # handled signal is reset to its default in the child instead).
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Started as a terminal's signal finds it: a test run launched in the background by
+    # a shell without job control has SIGINT ignored, and one under nohup SIGHUP, which
+    # a child would inherit (a handled signal is reset to its default in the child).
+    handler = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+    previous = signal.signal(signum, handler)
     scratch = pytester.mkdir("scratch")  # what a run killed on a failure leaves stays in here
     try:
         proc = subprocess.Popen(
@@ -600,7 +601,7 @@ def test_a_stopped_run_removes_the_worktree_and_stops_the_workers(
             stderr=subprocess.DEVNULL,
         )
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signum, previous)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
