@@ -1297,6 +1297,28 @@ def _measured_ids(plugin: PerfbudgetPlugin, items: Sequence[pytest.Item]) -> lis
 _WORKER_BUDGET = Budget(source="none")
 
 
+class _ServedBenchmark:
+    """pytest-benchmark's ``benchmark`` fixture in a paired worker, where pytest-benchmark
+    is off: ``benchmark(fn, *args, **kwargs)`` has the coordinator time ``fn(*args,
+    **kwargs)`` in both trees, as ``perf(fn)`` does (``measurer``), rather than the
+    whole test body, whose setup (an object built before the call, say) would drown
+    a slowdown of ``fn``. Everything else (``pedantic``, a body timed because the test
+    did not call it) is the fixture's."""
+
+    def __init__(self, fixture: Any, measurer: Any) -> None:
+        object.__setattr__(self, "_fixture", fixture)
+        object.__setattr__(self, "_measurer", measurer)
+
+    def __call__(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        return self._measurer(fn, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fixture, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._fixture, name, value)
+
+
 class _PairedWorkerHooks:
     """Registered only in a paired worker: run the selected tests, report to the coordinator."""
 
@@ -1334,12 +1356,23 @@ class _PairedWorkerHooks:
         self.worker.left(nodeid)
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_call(self) -> Generator[None, None, None]:
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
         self._calling = True
+        fixture = _benchmark_fixture(item)
+        served = fixture is not None and perf_key not in item.stash
+        if served:  # until the judging (inside this wrapper) is done
+            plugin = item.config.stash[plugin_key]
+            plan = session.plan_for(_WORKER_BUDGET, plugin.settings)
+            measurer = self.worker.perf(item.nodeid, _WORKER_BUDGET, plan)
+            item.stash[perf_key] = measurer
+            item.funcargs["benchmark"] = _ServedBenchmark(fixture, measurer)  # type: ignore[attr-defined]
         try:
             return (yield)
         finally:
             self._calling = False
+            if served:
+                item.funcargs["benchmark"] = fixture  # type: ignore[attr-defined]
+                del item.stash[perf_key]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self._calling:

@@ -941,19 +941,51 @@ def test_benchmarked(benchmark):
 """
 
 
-def test_a_pytest_benchmark_test_is_paired_on_its_body_with_pytest_benchmark_off(
+def test_a_pytest_benchmark_test_is_paired_with_pytest_benchmark_off_in_the_workers(
     pytester: pytest.Pytester, assert_clean: AssertClean
 ) -> None:
-    """Each timed call of the body ran pytest-benchmark's own measurement (a second
-    by default) before the workers got ``--benchmark-disable``: over the budget."""
+    """Each timed call ran pytest-benchmark's own measurement (a second by default)
+    before the workers got ``--benchmark-disable``: over the budget."""
     pytest.importorskip("pytest_benchmark")
     path = _repo(pytester)
     result = _paired_with(pytester, path, BENCHMARKED, "a benchmark test")
     assert_clean(result)
     result.assert_outcomes(passed=1)
     (entry,) = json.loads((path / "report.json").read_text())["tests"]
-    assert (entry["mode"], entry["change"]["mode"]) == ("body", "paired")
+    assert (entry["mode"], entry["change"]["mode"]) == ("perf", "paired")
     assert entry["stats"]["p95"] < 0.1
+
+
+SET_UP_THEN_BENCHMARKED = """\
+import time
+import pytest
+import work
+
+@pytest.mark.budget(p95="1s")
+def test_benchmarked(benchmark):
+    time.sleep(0.05)  # what the test sets up: 50 ms a body
+    assert benchmark(work.work) > 0
+"""
+
+
+def test_a_pytest_benchmark_test_is_paired_on_the_function_it_benchmarks(
+    pytester: pytest.Pytester, assert_clean: AssertClean
+) -> None:
+    """``benchmark(fn)`` is timed as ``perf(fn)`` is: work.work 3x slower, drowned in the
+    body's 50 ms of setup, reads regressed."""
+    pytest.importorskip("pytest_benchmark")
+    path = _repo(pytester)
+    (path / "test_work.py").write_text(SET_UP_THEN_BENCHMARKED)
+    _git(path, "commit", "-q", "-am", "a benchmark test that sets up first")
+    _head(path, 3 * BASE_N)
+    result = pytester.runpytest_subprocess(
+        "--perfbudget-against=HEAD", "--perfbudget-json=report.json", timeout=180
+    )
+    assert_clean(result)
+    result.assert_outcomes(failed=1)
+    (entry,) = json.loads((path / "report.json").read_text())["tests"]
+    assert (entry["mode"], entry["status"]) == ("perf", "regressed")
+    assert entry["stats"]["p95"] < 0.01  # work.work's calls, not the body's 50 ms
 
 
 def test_tests_under_a_freeze_are_paired_with_the_real_clock(

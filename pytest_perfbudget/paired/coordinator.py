@@ -113,8 +113,9 @@ class Coordinator:
         if request.budget is None and request.measurer is None:
             return None
         self._judged.add(request.nodeid)
-        kind = kind_of(request.measurer)
-        return judging.build(self._measured(request), request.budget, request.plan, kind)
+        measured = self._measured(request)  # a benchmark(fn) call is timed as perf(fn) is
+        kind = measured.kind or kind_of(request.measurer)
+        return judging.build(measured, request.budget, request.plan, kind)
 
     def verdict(
         self, nodeid: str, budget: Budget, judgement: Judgement, location: tuple[str, int] | None
@@ -210,9 +211,10 @@ class Coordinator:
             memory = head.command({"op": "memory"}, self.timeout).get("bytes")
         notes = (fresh_fixtures_note(),) if kind == "fresh" else ()
         if not paired:
-            return Measured(rounds, None, None, None, notes, memory)
+            return Measured(rounds, None, None, None, notes, memory, kind=kind)
         change = judging.change_of(rounds, against=self.against, threshold=threshold)
-        return Measured(rounds, change, judging.classify(change, threshold), None, notes, memory)
+        verdict = judging.classify(change, threshold)
+        return Measured(rounds, change, verdict, None, notes, memory, kind=kind)
 
     def _alone(self, pair: WorkerPair, request: Request, head: Ready, miss: Miss) -> Measured:
         """No base to compare with: measure the head alone for its absolute budgets."""

@@ -64,6 +64,8 @@ class Measured:
     messages: tuple[str, ...] = ()
     memory: int | None = None
     confirmed: bool = False
+    #: How the workers measured the test (their ``ready`` events' kind).
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
