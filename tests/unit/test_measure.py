@@ -468,6 +468,19 @@ def test_a_sample_regression_of_a_statistic_without_an_interval_is_inconclusive(
     assert judgement.regression == "inconclusive"
 
 
+def _assert_took_the_fresh_verdict(judgement: Judgement, fresh: Measurement) -> None:
+    """The judgement is a fresh process's, which read min +2 % where this one read +50 %."""
+    assert (judgement.regression, judgement.confirmed) == ("unchanged", False)
+    assert judgement.measurement is fresh
+    assert judgement.summary.min == 5 * MS
+    assert judgement.change is not None
+    assert (judgement.change.ratio, judgement.change.threshold) == (1.02, 0.1)
+    assert judgement.messages == (
+        "not confirmed in a fresh process: this process read min +50 %, a fresh one "
+        "min +2.0 %, so the code is not that much slower; the verdict is the fresh process's",
+    )
+
+
 def _fresh_sampled(tracer: str | None) -> Measurement:
     return Measurement([5 * MS_NS] * 60, tracer=tracer, mode="sample")
 
@@ -509,15 +522,7 @@ def test_a_sample_regression_a_fresh_process_does_not_read_takes_its_verdict(
 ) -> None:
     judgement, taken = _fresh_samples(*ratios)
     assert len(taken) == len(ratios)
-    assert (judgement.regression, judgement.confirmed) == ("unchanged", False)
-    assert judgement.measurement is taken[-1]
-    assert judgement.summary.min == 5 * MS
-    assert judgement.change is not None
-    assert (judgement.change.ratio, judgement.change.threshold) == (1.02, 0.1)
-    assert judgement.messages == (
-        "not confirmed in a fresh process: this process read min +50 %, a fresh one "
-        "min +2.0 %, so the code is not that much slower; the verdict is the fresh process's",
-    )
+    _assert_took_the_fresh_verdict(judgement, taken[-1])
 
 
 def test_a_sample_regression_no_fresh_process_can_measure_is_inconclusive() -> None:
@@ -826,15 +831,7 @@ def _rechecked(
 def test_a_regression_a_fresh_process_does_not_read_takes_the_fresh_verdict() -> None:
     judgement, taken = _rechecked(1.02)
     assert len(taken) == 1
-    assert (judgement.regression, judgement.confirmed) == ("unchanged", False)
-    assert judgement.measurement is taken[0]
-    assert judgement.summary.min == 5 * MS
-    assert judgement.change is not None
-    assert (judgement.change.ratio, judgement.change.threshold) == (1.02, 0.1)
-    assert judgement.messages == (
-        "not confirmed in a fresh process: this process read min +50 %, a fresh one "
-        "min +2.0 %, so the code is not that much slower; the verdict is the fresh process's",
-    )
+    _assert_took_the_fresh_verdict(judgement, taken[0])
 
 
 def test_a_regression_a_fresh_process_reads_too_stands() -> None:
