@@ -525,27 +525,30 @@ def test_a_sample_regression_a_fresh_process_does_not_read_takes_its_verdict(
     _assert_took_the_fresh_verdict(judgement, taken[-1])
 
 
-def test_a_sample_regression_no_fresh_process_can_measure_is_inconclusive() -> None:
-    def broken(tracer: str | None) -> Measurement:
-        raise RecheckError("the test failed there")
+def _fails_there(tracer: str | None) -> Measurement:
+    raise RecheckError("the test failed there")
 
-    judgement, _ = _fresh_samples(fresh=broken)
+
+def _times_the_body_there(tracer: str | None) -> Measurement:
+    return Measurement([5 * MS_NS] * 60, mode="body")
+
+
+@pytest.mark.parametrize(
+    ("fresh", "why"),
+    [
+        (_fails_there, "the test failed there"),
+        (_times_the_body_there, "it took 'body' samples there, not 'sample'"),
+    ],
+    ids=["it-fails-there", "it-measures-another-way"],
+)
+def test_a_sample_regression_no_fresh_process_can_measure_is_inconclusive(
+    fresh: Callable[[str | None], Measurement], why: str
+) -> None:
+    judgement, _ = _fresh_samples(fresh=fresh)
     assert (judgement.regression, judgement.confirmed) == ("inconclusive", False)
     assert judgement.messages == (
         "flagged as slower, but samples the test takes cannot be re-measured here, nor in a "
-        "fresh process: the test failed there",
-    )
-
-
-def test_a_sample_regression_a_fresh_process_measures_another_way_is_inconclusive() -> None:
-    def timed_body(tracer: str | None) -> Measurement:
-        return Measurement([5 * MS_NS] * 60, mode="body")
-
-    judgement, _ = _fresh_samples(fresh=timed_body)
-    assert (judgement.regression, judgement.confirmed) == ("inconclusive", False)
-    assert judgement.messages == (
-        "flagged as slower, but samples the test takes cannot be re-measured here, nor in a "
-        "fresh process: it took 'body' samples there, not 'sample'",
+        f"fresh process: {why}",
     )
 
 
