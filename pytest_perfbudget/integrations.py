@@ -19,6 +19,7 @@ from pytest_perfbudget.model import Measurement
 
 __all__ = [
     "BENCHMARK_FALLBACK",
+    "BENCHMARK_SERVED",
     "HYPOTHESIS_NOTE",
     "RepetitionError",
     "benchmark_again",
@@ -43,6 +44,11 @@ BENCHMARK_FALLBACK = (
     "pytest-benchmark did not measure this test (it is disabled here, e.g. under xdist or "
     "--benchmark-disable, or another plugin replaced its fixture); perfbudget timed the test "
     "body itself"
+)
+
+BENCHMARK_SERVED = (
+    "pytest-benchmark is disabled here (under xdist or --benchmark-disable); perfbudget "
+    "timed the function the test gave benchmark() as perf(fn) does"
 )
 
 

@@ -215,21 +215,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def perf(request: pytest.FixtureRequest) -> Generator[Perf, None, None]:
     """Measure a callable (``perf(fn, *args)``), a block (``with perf.sample():``)
     or an external duration (``perf.record(seconds)``) under the test's budget."""
-    from pytest_perfbudget.measure import Perf
-
     plugin = request.config.stash[plugin_key]
     item = request.node
-    budget = plugin.budget_of(item) or Budget(source="none")
-    plan = session.plan_for(budget, plugin.settings)
-    measurer = Perf(
-        budget,
-        plan,
-        enabled=not plugin.settings.disable,
-        reference=plugin.reference_for(item, budget, plan.timer),
-        precise=plugin.settings.save,
-    )
-    if plugin.paired is not None:  # --perfbudget-against: logic in pytest_perfbudget/paired
-        measurer = plugin.paired.perf(item.nodeid, budget, plan)
+    measurer = plugin.perf_measurer(item, plugin.budget_of(item) or Budget(source="none"))
     item.stash[perf_key] = measurer
     yield measurer
     measurer.close()
@@ -309,6 +297,41 @@ class PerfbudgetPlugin:
         except BaselineError as exc:
             error = str(exc)
         pytest.fail(error, pytrace=False)
+
+    def perf_measurer(self, item: pytest.Item, budget: Budget, mode: str | None = None) -> Any:
+        """What ``perf`` measures ``item`` with under ``budget``: a
+        :class:`~pytest_perfbudget.measure.Perf` compared with a baseline entry of
+        samples taken in ``mode`` (any, when None), or in paired mode the worker pair's."""
+        from pytest_perfbudget.measure import Perf
+
+        plan = session.plan_for(budget, self.settings)
+        measurer = Perf(
+            budget,
+            plan,
+            enabled=not self.settings.disable,
+            reference=self.reference_for(item, budget, plan.timer, mode),
+            precise=self.settings.save,
+        )
+        if self.paired is not None:  # --perfbudget-against: logic in pytest_perfbudget/paired
+            return self.paired.perf(item.nodeid, budget, plan)
+        return measurer
+
+    def benchmark_serving(self, item: pytest.Item) -> contextlib.AbstractContextManager[None]:
+        """For a budgeted test whose pytest-benchmark fixture is off: ``benchmark(fn)``
+        timed as ``perf(fn)`` (:func:`_served`) in the call and its judging, where the
+        fixture would call ``fn`` once and the test body would be timed. Nothing for
+        any other test, nor in paired mode (its workers serve the fixture)."""
+        fixture = _benchmark_fixture(item)
+        if (
+            fixture is None
+            or perf_key in item.stash
+            or self.settings.disable
+            or self.paired is not None
+            or not _disabled_benchmark(fixture)
+            or (budget := self.budget_of(item)) is None
+        ):
+            return contextlib.nullcontext()
+        return _served(item, fixture, self.perf_measurer(item, budget, "perf"))
 
     def reference_for(
         self, item: pytest.Item, budget: Budget, timer: str, mode: str | None = None
@@ -525,8 +548,12 @@ class PerfbudgetPlugin:
 
         if measurer is not None:
             if measurer.judgement is not None:
-                target = measurer.target
-                return measurer.judgement, None if target is None else (target, None)
+                target, judgement = measurer.target, measurer.judgement
+                if isinstance(_benchmark_fixture(item), _ServedBenchmark):
+                    from pytest_perfbudget.integrations import BENCHMARK_SERVED
+
+                    judgement = replace(judgement, messages=(*judgement.messages, BENCHMARK_SERVED))
+                return judgement, None if target is None else (target, None)
             measurement = measurer.measurement()
             if measurement is not None:
                 return judge_samples(measurement, measurer.budget, measurer.reference), None
@@ -805,16 +832,17 @@ class _MeasuringHooks:
         if isinstance(doctest_globals, dict) and plugin.budget_of(item) is not None:
             item.stash[doctest_globals_key] = dict(doctest_globals)  # a budgeted doctest
         try:
-            began = _WALL_NS()
-            result = yield
-            call_ns = _WALL_NS() - began
-            self._running = None
-            if not plugin.settings.disable and not self._subtest_failed:
-                with _quiet(item), _logs_dropped(item):
-                    judged = plugin._judge_call(item, call_ns)
-                item.stash[judged_key] = judged
-                if judged[1] is not None:
-                    raise judged[1]
+            with plugin.benchmark_serving(item):
+                began = _WALL_NS()
+                result = yield
+                call_ns = _WALL_NS() - began
+                self._running = None
+                if not plugin.settings.disable and not self._subtest_failed:
+                    with _quiet(item), _logs_dropped(item):
+                        judged = plugin._judge_call(item, call_ns)
+                    item.stash[judged_key] = judged
+                    if judged[1] is not None:
+                        raise judged[1]
             return result
         finally:
             item.stash[running_key] = False
@@ -1298,18 +1326,21 @@ _WORKER_BUDGET = Budget(source="none")
 
 
 class _ServedBenchmark:
-    """pytest-benchmark's ``benchmark`` fixture in a paired worker, where pytest-benchmark
-    is off: ``benchmark(fn, *args, **kwargs)`` has the coordinator time ``fn(*args,
-    **kwargs)`` in both trees, as ``perf(fn)`` does (``measurer``), rather than the
-    whole test body, whose setup (an object built before the call, say) would drown
-    a slowdown of ``fn``. Everything else (``pedantic``, a body timed because the test
-    did not call it) is the fixture's."""
+    """pytest-benchmark's ``benchmark`` fixture where pytest-benchmark is off (in a
+    paired worker, in pytest-xdist's workers, under ``--benchmark-disable``):
+    ``benchmark(fn, *args, **kwargs)`` has ``measurer`` time ``fn(*args, **kwargs)`` as
+    ``perf(fn)`` does (in a paired worker, the coordinator in both trees), rather than
+    the whole test body, whose setup (an object built before the call, say) would
+    drown a slowdown of ``fn``. Everything else (``pedantic``, a body timed because
+    the test did not call it) is the fixture's."""
 
     def __init__(self, fixture: Any, measurer: Any) -> None:
         object.__setattr__(self, "_fixture", fixture)
         object.__setattr__(self, "_measurer", measurer)
 
     def __call__(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        if getattr(self._fixture, "_mode", "") is None:  # used, as its own call marks it:
+            self._fixture._mode = "benchmark(...)"  # unused, it warns at the teardown
         return self._measurer(fn, *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
@@ -1317,6 +1348,29 @@ class _ServedBenchmark:
 
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(self._fixture, name, value)
+
+
+@contextlib.contextmanager
+def _served(item: pytest.Item, fixture: Any, measurer: Any) -> Iterator[None]:
+    """``item``'s ``benchmark`` fixture served by ``measurer`` (:class:`_ServedBenchmark`,
+    and in the stash as ``perf``'s measurer is), until the block ends."""
+    item.stash[perf_key] = measurer
+    item.funcargs["benchmark"] = _ServedBenchmark(fixture, measurer)  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        item.funcargs["benchmark"] = fixture  # type: ignore[attr-defined]
+        del item.stash[perf_key]
+        measurer.close()
+
+
+def _disabled_benchmark(fixture: Any) -> bool:
+    """Whether ``fixture`` is pytest-benchmark's, switched off: under pytest-xdist (in
+    its workers, from pytest-benchmark 5.3) or ``--benchmark-disable``, where
+    ``benchmark(fn)`` calls ``fn`` once."""
+    module = sys.modules.get("pytest_benchmark.fixture")
+    kind = getattr(module, "BenchmarkFixture", None)
+    return kind is not None and isinstance(fixture, kind) and fixture.disabled is True
 
 
 class _PairedWorkerHooks:
@@ -1359,20 +1413,16 @@ class _PairedWorkerHooks:
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
         self._calling = True
         fixture = _benchmark_fixture(item)
-        served = fixture is not None and perf_key not in item.stash
-        if served:  # until the judging (inside this wrapper) is done
+        serving: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+        if fixture is not None and perf_key not in item.stash:
             plugin = item.config.stash[plugin_key]
             plan = session.plan_for(_WORKER_BUDGET, plugin.settings)
-            measurer = self.worker.perf(item.nodeid, _WORKER_BUDGET, plan)
-            item.stash[perf_key] = measurer
-            item.funcargs["benchmark"] = _ServedBenchmark(fixture, measurer)  # type: ignore[attr-defined]
+            serving = _served(item, fixture, self.worker.perf(item.nodeid, _WORKER_BUDGET, plan))
         try:
-            return (yield)
+            with serving:  # until the judging (inside this wrapper) is done
+                return (yield)
         finally:
             self._calling = False
-            if served:
-                item.funcargs["benchmark"] = fixture  # type: ignore[attr-defined]
-                del item.stash[perf_key]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self._calling:

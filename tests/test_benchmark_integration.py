@@ -15,6 +15,7 @@ BENCHMARK_VERSION = tuple(int(part) for part in pytest_benchmark.__version__.spl
 
 AssertClean = Callable[[pytest.RunResult], None]
 FALLBACK = "*pytest-benchmark did not measure this test*perfbudget timed the test body itself*"
+SERVED = "pytest-benchmark is disabled here"
 
 
 def _benchmarked(pytester: pytest.Pytester, budget: str, call: str) -> None:
@@ -270,17 +271,17 @@ def test_a_benchmark_run_is_saved_in_the_baseline(project: pytest.Pytester) -> N
         (
             (),
             ("--benchmark-disable",),
-            "pytest-benchmark's samples, and this run timed the test body",
+            "pytest-benchmark's samples, and this run perf(fn)'s samples",
         ),
         (
             ("--benchmark-disable",),
             (),
-            "the timed test body, and this run pytest-benchmark's samples",
+            "perf(fn)'s samples, and this run pytest-benchmark's samples",
         ),
     ],
-    ids=["benchmark-then-body", "body-then-benchmark"],
+    ids=["benchmark-then-perf", "perf-then-benchmark"],
 )
-def test_pytest_benchmark_s_samples_and_a_timed_body_are_not_compared(
+def test_pytest_benchmark_s_samples_and_ours_are_not_compared(
     project: pytest.Pytester, saved: tuple[str, ...], gated: tuple[str, ...], reason: str
 ) -> None:
     # pytest-benchmark disables itself under pytest-xdist: a baseline saved from its
@@ -294,17 +295,34 @@ def test_pytest_benchmark_s_samples_and_a_timed_body_are_not_compared(
     assert f"no comparable baseline entry (the baseline holds {reason})" in entry["messages"][0]
 
 
-def test_with_benchmark_disabled_the_body_is_timed_instead(
+def _set_up_then_benchmarked(pytester: pytest.Pytester, budget: str = 'p95="20ms"') -> None:
+    """A test that spends 50 ms before ``benchmark(fn)``, which takes microseconds."""
+    _benchmarked(
+        pytester, budget, "time.sleep(0.05)\n            assert benchmark(sum, range(100)) == 4950"
+    )
+
+
+def test_with_benchmark_disabled_the_function_given_to_benchmark_is_timed(
     project: pytest.Pytester, assert_clean: AssertClean
 ) -> None:
-    _fast(project)
+    # timing the body would read its 50 ms set-up, over the 20 ms budget
+    _set_up_then_benchmarked(project)
     result = project.runpytest("--perfbudget-json=report.json", "--benchmark-disable")
     result.assert_outcomes(passed=1)
     assert_clean(result)
     entry = _entry(project)
-    assert entry["mode"] == "body"
+    assert (entry["mode"], entry["status"]) == ("perf", "pass")
     assert entry["stats"]["n"] > 1
-    assert any("pytest-benchmark did not measure this test" in m for m in entry["messages"])
+    assert entry["stats"]["p95"] < 0.01
+    assert any(SERVED in m for m in entry["messages"])
+    assert not any("did not measure this test" in m for m in entry["messages"])
+
+
+def test_with_benchmark_disabled_a_function_over_budget_fails(project: pytest.Pytester) -> None:
+    _benchmarked(project, 'p95="2ms"', "benchmark(time.sleep, 0.01)")
+    result = project.runpytest("--benchmark-disable")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*p95 * is over its 2.00 ms budget*", f"*{SERVED}*"])
 
 
 def test_with_benchmark_disabled_a_broken_budget_still_fails_with_the_fallback_note(
@@ -317,22 +335,58 @@ def test_with_benchmark_disabled_a_broken_budget_still_fails_with_the_fallback_n
     result.stdout.no_fnmatch_line("*FixtureAlreadyUsed*")
 
 
-def test_under_xdist_the_body_is_timed_where_pytest_benchmark_is_off(
+def test_under_xdist_the_function_is_timed_where_pytest_benchmark_is_off(
     project: pytest.Pytester, assert_clean: AssertClean
 ) -> None:
     """pytest-benchmark 5.3 and later switch themselves off in xdist workers; earlier
     versions measure there, and their samples are judged."""
     pytest.importorskip("xdist")
-    _fast(project)
+    _set_up_then_benchmarked(project)
     result = project.runpytest_subprocess("-n", "2", "--perfbudget-json=report.json")
     result.assert_outcomes(passed=1)
     assert_clean(result)
     entry = _entry(project)
-    fallback = any("pytest-benchmark did not measure this test" in m for m in entry["messages"])
+    served = any(SERVED in m for m in entry["messages"])
     if BENCHMARK_VERSION >= (5, 3):
-        assert (entry["mode"], fallback) == ("body", True)
+        assert (entry["mode"], served) == ("perf", True)
     else:
-        assert (entry["mode"], fallback) == ("benchmark", False)
+        assert (entry["mode"], served) == ("benchmark", False)
+    assert entry["stats"]["p95"] < 0.01
+
+
+def test_a_slower_function_under_xdist_regresses_against_a_baseline_saved_under_xdist(
+    project: pytest.Pytester,
+) -> None:
+    """The set-up around ``benchmark(fn)`` would hide a slowdown of ``fn`` in the body's
+    time; with pytest-benchmark off in the workers, ``fn`` alone is timed."""
+    pytest.importorskip("xdist")
+    if BENCHMARK_VERSION < (5, 3):
+        pytest.skip("pytest-benchmark measures in xdist workers before 5.3")
+    project.makepyfile(
+        work="""
+        import time
+
+        def work():
+            time.sleep(0.001)
+        """,
+        test_it="""
+        import time
+        import pytest
+        import work
+
+        @pytest.mark.budget(p95="1s")
+        def test_it(benchmark):
+            time.sleep(0.05)
+            benchmark(work.work)
+        """,
+    )
+    project.runpytest_subprocess("-n", "2", "--perfbudget-save").assert_outcomes(passed=1)
+    project.makepyfile(work="import time\n\ndef work():\n    time.sleep(0.01)\n")
+    result = project.runpytest_subprocess("-n", "2", "--perfbudget-json=report.json")
+    result.assert_outcomes(failed=1)
+    entry = _entry(project)
+    assert (entry["mode"], entry["status"]) == ("perf", "regressed")
+    assert entry["change"]["ratio"] > 3
 
 
 def test_a_budgeted_test_that_requests_benchmark_but_never_calls_it_is_body_timed(
