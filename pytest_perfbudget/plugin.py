@@ -305,16 +305,15 @@ class PerfbudgetPlugin:
         from pytest_perfbudget.measure import Perf
 
         plan = session.plan_for(budget, self.settings)
-        measurer = Perf(
+        if self.paired is not None:  # --perfbudget-against: logic in pytest_perfbudget/paired
+            return self.paired.perf(item.nodeid, budget, plan)
+        return Perf(
             budget,
             plan,
             enabled=not self.settings.disable,
             reference=self.reference_for(item, budget, plan.timer, mode),
             precise=self.settings.save,
         )
-        if self.paired is not None:  # --perfbudget-against: logic in pytest_perfbudget/paired
-            return self.paired.perf(item.nodeid, budget, plan)
-        return measurer
 
     def benchmark_serving(self, item: pytest.Item) -> contextlib.AbstractContextManager[None]:
         """For a budgeted test whose pytest-benchmark fixture is off: ``benchmark(fn)``

@@ -24,6 +24,7 @@ from pytest_perfbudget.measure import (
     stop_rule,
 )
 from pytest_perfbudget.model import Budget, Change, Measurement, Outcome, Summary
+from pytest_perfbudget.regression import classify, estimate_change
 
 MS = 1e-3
 MS_NS = 1_000_000
@@ -183,6 +184,19 @@ def test_with_a_baseline_the_stop_rule_stops_once_the_change_is_unchanged_or_imp
     decide = stop_rule(Budget(), min_rounds=5, reference=_reference([ratio]))
     assert not decide(_samples(MIN_COMPARE_SAMPLES - 1))
     assert decide([(1 + 9 * (i % 2)) * MS for i in range(MIN_COMPARE_SAMPLES)])
+
+
+def test_an_unchanged_change_keeps_sampling_while_slower_than_the_whole_baseline() -> None:
+    # the baseline's first 100 samples ran at 12 ms, its later ones at 8 ms: 10 ms
+    # samples read faster than the first (unchanged), 25 % slower than the rest
+    base = [12 * MS] * 100 + [8 * MS] * 900
+    reference = Reference(base, 0.1, estimate_change)
+    decide = stop_rule(Budget(), min_rounds=5, reference=reference)
+    assert estimate_change([10 * MS] * 100, base).ratio == 1.0
+    assert not decide([10 * MS] * 100)
+    assert decide([8.5 * MS] * 100)  # within the allowed slowdown of the whole baseline
+    assert decide([8 * MS] * 1000 + [10 * MS] * 10)  # as many as the baseline: all read
+    assert classify(estimate_change([10 * MS] * 300, base), 0.1) == "regressed"
 
 
 def test_with_a_baseline_a_regression_keeps_sampling_until_the_median_is_stable() -> None:
