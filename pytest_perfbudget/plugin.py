@@ -1330,8 +1330,10 @@ class _ServedBenchmark:
     ``benchmark(fn, *args, **kwargs)`` has ``measurer`` time ``fn(*args, **kwargs)`` as
     ``perf(fn)`` does (in a paired worker, the coordinator in both trees), rather than
     the whole test body, whose setup (an object built before the call, say) would
-    drown a slowdown of ``fn``. Everything else (``pedantic``, a body timed because
-    the test did not call it) is the fixture's."""
+    drown a slowdown of ``fn``. So is ``pedantic(fn, args, kwargs)`` without a
+    ``setup`` or ``teardown`` (its rounds and iterations are the fixture's to count:
+    ``perf`` decides its own). Everything else (a ``pedantic`` with them, a body
+    timed because the test did not call the fixture) is the fixture's."""
 
     def __init__(self, fixture: Any, measurer: Any) -> None:
         object.__setattr__(self, "_fixture", fixture)
@@ -1341,6 +1343,20 @@ class _ServedBenchmark:
         if getattr(self._fixture, "_mode", "") is None:  # used, as its own call marks it:
             self._fixture._mode = "benchmark(...)"  # unused, it warns at the teardown
         return self._measurer(fn, *args, **kwargs)
+
+    def pedantic(
+        self,
+        target: Callable[..., Any],
+        args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+        setup: Callable[[], Any] | None = None,
+        teardown: Callable[..., Any] | None = None,
+        **rounds: Any,
+    ) -> Any:
+        if setup is None and teardown is None:
+            return self(target, *args, **(kwargs or {}))
+        given = {"setup": setup} if teardown is None else {"setup": setup, "teardown": teardown}
+        return self._fixture.pedantic(target, args, kwargs, **given, **rounds)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._fixture, name)

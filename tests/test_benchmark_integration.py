@@ -325,14 +325,29 @@ def test_with_benchmark_disabled_a_function_over_budget_fails(project: pytest.Py
     result.stdout.fnmatch_lines(["*p95 * is over its 2.00 ms budget*", f"*{SERVED}*"])
 
 
-def test_with_benchmark_disabled_a_broken_budget_still_fails_with_the_fallback_note(
+def test_with_benchmark_disabled_a_pedantic_call_is_timed_as_its_function(
     project: pytest.Pytester,
 ) -> None:
-    _slow(project)
-    result = project.runpytest("--benchmark-disable")
+    _slow(project)  # pedantic(time.sleep, args=(0.01,), rounds=7, iterations=1)
+    result = project.runpytest("--benchmark-disable", "--perfbudget-json=report.json")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*p95 * is over its 2.00 ms budget*", f"*{SERVED}*"])
+    assert _entry(project)["mode"] == "perf"
+
+
+def test_with_benchmark_disabled_a_pedantic_call_with_a_setup_has_the_body_timed(
+    project: pytest.Pytester,
+) -> None:
+    _benchmarked(
+        project,
+        'p95="2ms"',
+        "benchmark.pedantic(time.sleep, setup=lambda: ((0.01,), {}), rounds=3)",
+    )
+    result = project.runpytest("--benchmark-disable", "--perfbudget-json=report.json")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*p95 * is over its 2.00 ms budget*", FALLBACK])
     result.stdout.no_fnmatch_line("*FixtureAlreadyUsed*")
+    assert _entry(project)["mode"] == "body"
 
 
 def test_under_xdist_the_function_is_timed_where_pytest_benchmark_is_off(

@@ -964,18 +964,21 @@ import work
 @pytest.mark.budget(p95="1s")
 def test_benchmarked(benchmark):
     time.sleep(0.05)  # what the test sets up: 50 ms a body
-    assert benchmark(work.work) > 0
+    assert CALL > 0
 """
 
 
+@pytest.mark.parametrize(
+    "call", ["benchmark(work.work)", "benchmark.pedantic(work.work, rounds=3)"]
+)
 def test_a_pytest_benchmark_test_is_paired_on_the_function_it_benchmarks(
-    pytester: pytest.Pytester, assert_clean: AssertClean
+    pytester: pytest.Pytester, assert_clean: AssertClean, call: str
 ) -> None:
-    """``benchmark(fn)`` is timed as ``perf(fn)`` is: work.work 3x slower, drowned in the
-    body's 50 ms of setup, reads regressed."""
+    """``benchmark(fn)`` (and ``pedantic`` without a setup) is timed as ``perf(fn)`` is:
+    work.work 3x slower, drowned in the body's 50 ms of setup, reads regressed."""
     pytest.importorskip("pytest_benchmark")
     path = _repo(pytester)
-    (path / "test_work.py").write_text(SET_UP_THEN_BENCHMARKED)
+    (path / "test_work.py").write_text(SET_UP_THEN_BENCHMARKED.replace("CALL", call))
     _git(path, "commit", "-q", "-am", "a benchmark test that sets up first")
     _head(path, 3 * BASE_N)
     result = pytester.runpytest_subprocess(
