@@ -52,6 +52,7 @@ from pytest_perfbudget.entry import (
     read_current,
     refresh_mins,
     rounded,
+    same_kind,
     split_at_refresh,
     thin_samples,
 )
@@ -294,7 +295,11 @@ def entry_from_verdict(
         harness=harness,
         hash_seed=hash_seed,
     )
-    history = appended(previous.history if previous else (), run, HISTORY_LIMIT)
+    # a run that measured something else than the entry's (another clock, or samples
+    # its own are not compared with) starts the history again: its records would mix
+    # two levels, which the noise floor would read as noise
+    same = previous is not None and same_kind(previous, meas.timer, meas.mode)
+    history = appended(previous.history if previous and same else (), run, HISTORY_LIMIT)
     entry = BaselineEntry(
         nodeid=verdict.nodeid,
         timer=meas.timer,

@@ -109,17 +109,15 @@ def reference_for(
 def incomparable(entry: BaselineEntry, timer: str, mode: str | None) -> str | None:
     """Why ``entry`` cannot be compared with samples taken with ``timer`` in ``mode``:
     another clock, or the two were taken in different ways that time different things
-    (:data:`_SEPARATE_MODES`). None when it can, or when a mode is not known (``mode``
-    None, or a record written before the mode was)."""
-    from pytest_perfbudget.entry import latest_mode
+    (:func:`~pytest_perfbudget.entry.same_kind`). None when it can, or when a mode is
+    not known (``mode`` None, or a record written before the mode was)."""
+    from pytest_perfbudget.entry import latest_mode, same_kind
 
     if entry.timer != timer:
         return f"the baseline was measured with the {entry.timer} clock"
+    if mode is None or same_kind(entry, timer, mode):
+        return None
     saved = latest_mode(entry.history)
-    if mode is None or saved is None or saved == mode:
-        return None
-    if saved not in _SEPARATE_MODES and mode not in _SEPARATE_MODES:
-        return None
     held = _MODE_WORDS.get(saved, (f"samples taken as {saved!r}", ""))[0]
     taken = _MODE_WORDS.get(mode, ("", f"took samples as {mode!r}"))[1]
     return f"the baseline holds {held}, and this run {taken}"
@@ -138,12 +136,6 @@ _MODE_WORDS = {
     "sample": ("perf.sample()'s samples", "perf.sample()'s samples"),
     "record": ("what perf.record() recorded", "what perf.record() recorded"),
 }
-#: The modes whose samples are compared only with their own: pytest-benchmark's (it
-#: disables itself under pytest-xdist and ``--benchmark-disable``, and the plugin
-#: then times the body, another thing than pytest-benchmark's calls), and a body
-#: timed on fresh fixtures (with a new app fixture each call, say, whose first
-#: request costs more than the later ones on one fixture).
-_SEPARATE_MODES = frozenset(("benchmark", "fresh"))
 
 
 def checked_change(result: object, nodeid: str) -> Change:

@@ -182,6 +182,38 @@ def test_history_is_a_ring_buffer_of_the_last_runs() -> None:
     assert [run["commit"] for run in entry.history] == [str(i) for i in range(5, 25)]
 
 
+@pytest.mark.parametrize(
+    ("saved", "now", "records"),
+    [
+        ("benchmark", "perf", 1),  # pytest-benchmark's loop, then perf's: a history anew
+        ("perf", "fresh", 1),
+        ("body", "perf", 3),  # compared with each other: the history goes on
+        ("perf", "perf", 3),
+    ],
+)
+def test_a_run_measured_another_way_starts_the_history_again(
+    saved: str, now: str, records: int
+) -> None:
+    entry = None
+    for run, mode in enumerate((saved, saved, now)):
+        verdict = make_verdict("t::a", seed=run)
+        meas = dataclasses.replace(verdict.measurement, mode=mode)  # type: ignore[type-var]
+        verdict = dataclasses.replace(verdict, measurement=meas)
+        entry = entry_from_verdict(verdict, entry, machine="m1", commit=str(run))
+    assert entry is not None
+    assert [run["mode"] for run in entry.history] == [saved, saved, now][-records:]
+
+
+def test_a_run_on_another_clock_starts_the_history_again() -> None:
+    verdict = make_verdict("t::a")
+    first = entry_from_verdict(verdict, None, machine="m1", commit="a")
+    cpu = dataclasses.replace(verdict.measurement, timer="cpu")  # type: ignore[type-var]
+    entry = entry_from_verdict(
+        dataclasses.replace(verdict, measurement=cpu), first, machine="m1", commit="b"
+    )
+    assert [run["commit"] for run in entry.history] == ["b"]
+
+
 def scaled(verdict: Verdict, factor: float) -> Verdict:
     """``verdict`` with every sample ``factor`` times as long."""
     assert verdict.measurement is not None
