@@ -298,8 +298,8 @@ def entry_from_verdict(
     # a run that measured something else than the entry's (another clock, or samples
     # its own are not compared with) starts the history again: its records would mix
     # two levels, which the noise floor would read as noise
-    same = previous is not None and same_kind(previous, meas.timer, meas.mode)
-    history = appended(previous.history if previous and same else (), run, HISTORY_LIMIT)
+    kept = previous.history if previous and same_kind(previous, meas.timer, meas.mode) else ()
+    history = appended(kept, run, HISTORY_LIMIT)
     entry = BaselineEntry(
         nodeid=verdict.nodeid,
         timer=meas.timer,

@@ -1355,8 +1355,9 @@ class _ServedBenchmark:
     ) -> Any:
         if setup is None and teardown is None:
             return self(target, *args, **(kwargs or {}))
-        given = {"setup": setup} if teardown is None else {"setup": setup, "teardown": teardown}
-        return self._fixture.pedantic(target, args, kwargs, **given, **rounds)
+        if teardown is not None:  # an option pytest-benchmark 4.0 does not take
+            rounds["teardown"] = teardown
+        return self._fixture.pedantic(target, args, kwargs, setup=setup, **rounds)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._fixture, name)
