@@ -423,8 +423,8 @@ def _parse(path: Path, text: str | bytes) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         ends_early = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated")
         what = "truncated: the JSON ends early" if ends_early else "not valid JSON"
-        where = f"line {exc.lineno}, column {exc.colno}"
-        raise BaselineError(f"{path}: {what} ({exc.msg} at {where})") from exc
+        where = f"line {exc.lineno}, column {exc.colno}"  # as json words it, with a comma
+        raise BaselineError(f"{path}: {what} ({exc.msg}: {where})") from exc
     if not isinstance(doc, dict):
         raise BaselineError(
             f"{path}: expected a JSON object with 'schema_version' and 'tests', "

@@ -452,11 +452,22 @@ def test_a_truncated_file_is_an_error(tmp_path: Path) -> None:
         assert isinstance(info.value.__cause__, json.JSONDecodeError)
 
 
+def test_a_file_cut_inside_a_string_says_where_the_string_starts(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.json"
+    path.write_text('{\n  "generator": "pytest-perf')
+    with pytest.raises(BaselineError) as info:
+        load(path)
+    assert str(info.value) == (
+        f"{path}: truncated: the JSON ends early "
+        "(Unterminated string starting at: line 2, column 16)"
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ("", "the file is empty"),
-        ("{,}", r"not valid JSON \(.* at line 1, column 2\)"),
+        ("{,}", r"not valid JSON \(Expecting property name .*: line 1, column 2\)"),
         ("[1, 2]", "expected a JSON object .* got a list"),
         ("null", "got null"),
         ("3", "got a number"),
