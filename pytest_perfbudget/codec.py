@@ -423,7 +423,7 @@ def _parse(path: Path, text: str | bytes) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         ends_early = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated")
         what = "truncated: the JSON ends early" if ends_early else "not valid JSON"
-        where = f"line {exc.lineno}, column {exc.colno}"  # as json words it, with a comma
+        where = f"line {exc.lineno}, column {exc.colno}"  # after a colon, as json puts it
         raise BaselineError(f"{path}: {what} ({exc.msg}: {where})") from exc
     if not isinstance(doc, dict):
         raise BaselineError(
