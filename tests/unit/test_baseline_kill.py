@@ -43,7 +43,11 @@ SAVER = textwrap.dedent(
 
 
 def run_and_kill(path: Path, prefix: str, delay: float, sig: signal.Signals) -> list[str]:
-    """Start a saver, send ``sig`` after ``delay`` s; the node ids it reported saved."""
+    """Start a saver, send ``sig`` ``delay`` s after its first save; the node ids it reported saved.
+
+    Waiting for the first save keeps the trial meaningful however slow the
+    machine is (a loaded runner, or coverage tracing the saver).
+    """
     proc = subprocess.Popen(
         [sys.executable, "-c", SAVER, str(path), prefix],
         stdout=subprocess.PIPE,
@@ -52,6 +56,7 @@ def run_and_kill(path: Path, prefix: str, delay: float, sig: signal.Signals) -> 
     )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
+    first = proc.stdout.readline().strip()
     time.sleep(delay)
     proc.send_signal(sig)
     try:
@@ -65,7 +70,7 @@ def run_and_kill(path: Path, prefix: str, delay: float, sig: signal.Signals) -> 
         except subprocess.TimeoutExpired:
             proc.kill()
             out, _ = proc.communicate()
-    return out.split()
+    return [first, *out.split()]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
@@ -75,6 +80,4 @@ def test_a_killed_save_keeps_every_completed_entry(tmp_path: Path, sig: signal.S
     saved: set[str] = set()
     for trial in range(10 if sig == signal.SIGKILL else 4):
         saved.update(run_and_kill(path, f"t{trial}", rng.uniform(0.02, 0.3), sig))
-        if path.exists():
-            assert saved <= set(load(path).entries)
-    assert saved, "no save completed before a kill; the trial proves nothing"
+        assert saved <= set(load(path).entries)
