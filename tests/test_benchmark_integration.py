@@ -103,7 +103,9 @@ def work():
         time.sleep(DELAY)
     return sum(range(100))
 
-@pytest.mark.budget(p95="1s")
+# A wide allowed slowdown: the slowed runs read 5 ms against about 1 µs, and a fresh
+# process that runs the microbenchmark unslowed on a loaded machine may read +13 %.
+@pytest.mark.budget(p95="1s", regression="100%")
 def test_it(benchmark):
     assert benchmark(work) == 4950
 """
