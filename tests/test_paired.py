@@ -164,6 +164,40 @@ def test_a_three_times_slower_head_fails_naming_the_revision(
     assert len(_worktrees(path)) == 1
 
 
+FOUR_TESTS = "import work\n" + "".join(
+    f"\n\ndef test_{name}(perf):\n    assert perf(work.work) > 0\n" for name in "abcd"
+)
+
+
+def test_after_three_confirmed_regressions_a_later_one_counts_without_a_fresh_pair(
+    pytester: pytest.Pytester, assert_clean: AssertClean
+) -> None:
+    """The run fails once a fresh pair confirmed three: a fourth is not worth a pair's
+    start-up, as the spread of a stored comparison is cut short after three."""
+    path = _repo(pytester, max_time="1s")  # both pairs must decide, even on a loaded machine
+    (path / "test_work.py").write_text(FOUR_TESTS)
+    _git(path, "commit", "-q", "-am", "four tests")
+    _head(path, 3 * BASE_N)
+    result = pytester.runpytest("--perfbudget-against=HEAD", "--perfbudget-json=r.json")
+    assert_clean(result)
+    result.assert_outcomes(failed=4)
+    tests = {t["nodeid"]: t for t in json.loads((path / "r.json").read_text())["tests"]}
+    fresh = "confirmed by a fresh worker pair"
+    for name in "abc":
+        entry = tests[f"test_work.py::test_{name}"]
+        assert (entry["status"], entry["confirmed"], fresh in entry["messages"]) == (
+            "regressed",
+            True,
+            True,
+        )
+    last = tests["test_work.py::test_d"]
+    assert (last["status"], last["confirmed"]) == ("regressed", False)
+    assert (
+        "not measured again by a fresh worker pair: this run had already confirmed "
+        "3 regressions that way"
+    ) in last["messages"]
+
+
 def test_a_faster_head_is_improved(pytester: pytest.Pytester, assert_clean: AssertClean) -> None:
     path = _repo(pytester, base_n=3 * BASE_N)
     _head(path, BASE_N)

@@ -21,7 +21,16 @@ from pytest_perfbudget.model import (
 from pytest_perfbudget.paired.effect import describe, paired_change
 from pytest_perfbudget.paired.rounds import Rounds
 
-__all__ = ["CONFIRMED", "Measured", "PairedJudgement", "ProbePerf", "build", "confirm", "verdict"]
+__all__ = [
+    "CONFIRMED",
+    "Measured",
+    "PairedJudgement",
+    "ProbePerf",
+    "build",
+    "confirm",
+    "unconfirmed",
+    "verdict",
+]
 
 WHOLE_RUN_NOTE = (
     "perf.sample()/perf.record() tests cannot be driven call by call: each round ran the "
@@ -117,6 +126,18 @@ def confirm(
         messages=(*first.messages, "confirmed by a fresh worker pair"),
         confirmed=True,
     )
+
+
+def unconfirmed(first: Measured, confirmed: int) -> Measured:
+    """``first``'s regression, counted without a fresh pair: the run has confirmed
+    ``confirmed`` regressions with fresh pairs already, so it fails whatever this
+    one's pair would read (as ``measure.SPREAD_REGRESSIONS`` cuts the spread short)."""
+    assert first.verdict == "regressed"
+    note = (
+        "not measured again by a fresh worker pair: this run had already confirmed "
+        f"{confirmed} regressions that way"
+    )
+    return replace(first, messages=(*first.messages, note))
 
 
 def merged(first: Rounds, second: Rounds) -> Rounds:
