@@ -1290,6 +1290,7 @@ def _benchmark_files(benchmarks: Any, scratch: Path) -> tuple[str, ...]:
 def _judge_paired(
     plugin: PerfbudgetPlugin, paired: PairedMode, item: pytest.Item
 ) -> tuple[Judgement, None] | None:
+    from pytest_perfbudget.measure import SPREAD_REGRESSIONS
     from pytest_perfbudget.paired import Request
 
     budget = plugin.budget_of(item)
@@ -1302,6 +1303,7 @@ def _judge_paired(
         refresh=_fixture_refresher(item),
         measurer=item.stash.get(perf_key, None),
         selection=lambda: _measured_ids(plugin, item.session.items),
+        fresh_pair=plugin._regressions < SPREAD_REGRESSIONS,
     )
     judgement = paired.judge(request)
     return None if judgement is None else (judgement, None)

@@ -41,6 +41,10 @@ class Request:
     refresh: Callable[[], object] | None
     measurer: Perf | None
     selection: Callable[[], Sequence[str]]
+    #: Whether a flagged regression is measured again by a fresh pair: not once the
+    #: run has confirmed ``measure.SPREAD_REGRESSIONS`` (it fails then), as a stored
+    #: comparison's ``spread`` is cut short.
+    fresh_pair: bool = True
 
 
 class PairedMode(Protocol):

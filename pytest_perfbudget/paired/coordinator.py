@@ -25,7 +25,7 @@ from pathlib import Path
 from pytest_perfbudget.engine.runner import Plan
 from pytest_perfbudget.integrations import fresh_fixtures_note
 from pytest_perfbudget.machine import hash_seed
-from pytest_perfbudget.measure import SPREAD_REGRESSIONS, Judgement, Perf
+from pytest_perfbudget.measure import Judgement, Perf
 from pytest_perfbudget.model import Budget, Status, Verdict
 from pytest_perfbudget.paired import Request, kind_of
 from pytest_perfbudget.paired import judgement as judging
@@ -99,9 +99,6 @@ class Coordinator:
         self._broken: str | None = None
         self._failed_starts = 0
         self._judged: set[str] = set()
-        #: Regressions a fresh pair confirmed: from ``SPREAD_REGRESSIONS`` on the run
-        #: fails anyway, and a later one counts without a fresh pair (about 1 s each).
-        self._regressions = 0
         self._caught: list[int] = []
         atexit.register(self.close)
 
@@ -151,15 +148,10 @@ class Coordinator:
                 first = self._fresh_measure(request)
             if first.verdict not in judging.CONFIRMED:
                 return first
-            if first.verdict == "regressed" and self._regressions >= SPREAD_REGRESSIONS:
-                return judging.unconfirmed(first, self._regressions)
+            if first.verdict == "regressed" and not request.fresh_pair:
+                return judging.unconfirmed(first)
             second = self._fresh_measure(request)
-            measured = judging.confirm(
-                first, second, against=self.against, threshold=request.threshold
-            )
-            if measured.verdict == "regressed":
-                self._regressions += 1
-            return measured
+            return judging.confirm(first, second, against=self.against, threshold=request.threshold)
         except WorkerError as exc:
             self._drop_pair()
             return self._problem(str(exc))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from pytest_perfbudget import compare
 from pytest_perfbudget.engine.runner import Plan
-from pytest_perfbudget.measure import Judgement, Perf
+from pytest_perfbudget.measure import SPREAD_REGRESSIONS, Judgement, Perf
 from pytest_perfbudget.model import (
     Budget,
     Change,
@@ -128,16 +128,19 @@ def confirm(
     )
 
 
-def unconfirmed(first: Measured, confirmed: int) -> Measured:
+#: Why a regression counts without a fresh pair (``Request.fresh_pair`` false).
+NOT_FRESH_PAIR = (
+    "not measured again by a fresh worker pair: this run had already confirmed "
+    f"{SPREAD_REGRESSIONS} regressions that way"
+)
+
+
+def unconfirmed(first: Measured) -> Measured:
     """``first``'s regression, counted without a fresh pair: the run has confirmed
-    ``confirmed`` regressions with fresh pairs already, so it fails whatever this
-    one's pair would read (as ``measure.SPREAD_REGRESSIONS`` cuts the spread short)."""
+    :data:`~pytest_perfbudget.measure.SPREAD_REGRESSIONS` already, so it fails
+    whatever this one's pair would read."""
     assert first.verdict == "regressed"
-    note = (
-        "not measured again by a fresh worker pair: this run had already confirmed "
-        f"{confirmed} regressions that way"
-    )
-    return replace(first, messages=(*first.messages, note))
+    return replace(first, messages=(*first.messages, NOT_FRESH_PAIR))
 
 
 def merged(first: Rounds, second: Rounds) -> Rounds:
