@@ -8,7 +8,7 @@ import inspect
 import io
 import linecache
 import unittest
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -21,6 +21,7 @@ __all__ = [
     "BENCHMARK_FALLBACK",
     "BENCHMARK_SERVED",
     "HYPOTHESIS_NOTE",
+    "PedanticRounds",
     "RepetitionError",
     "benchmark_again",
     "benchmark_body",
@@ -121,6 +122,53 @@ def benchmark_body(fixture: Any, body: Callable[[], object]) -> Callable[[], obj
 #: What a pytest-benchmark fixture keeps of its one use; :func:`benchmark_again` puts
 #: them back after the measurement it takes.
 _BENCHMARK_STATE = ("stats", "_mode", "_add_stats", "has_error")
+
+
+class PedanticRounds:
+    """The calls of pytest-benchmark's ``pedantic(target, args, kwargs, setup=…,
+    teardown=…)``, for perfbudget to time (``perf``'s engine, with :meth:`setup` run
+    untimed before every call): each call after its own ``setup()``, which may
+    return the call's ``(args, kwargs)``, and ``teardown(*args, **kwargs)`` after it,
+    untimed, run here when the next call is set up, and by :meth:`close` after the
+    last. pytest-benchmark's own checks of these arguments apply."""
+
+    def __init__(
+        self,
+        target: Callable[..., object],
+        args: Sequence[Any],
+        kwargs: dict[str, Any] | None,
+        *,
+        setup: Callable[[], Any] | None,
+        teardown: Callable[..., object] | None,
+        iterations: object = 1,
+    ) -> None:
+        if setup is not None and isinstance(iterations, int) and iterations > 1:
+            raise ValueError("Can't use more than 1 `iterations` with a `setup` function.")
+        self._target, self._setup, self._teardown = target, setup, teardown
+        self._given = (tuple(args), dict(kwargs or {}))
+        self._args, self._kwargs = self._given
+        self._pending = False
+
+    def setup(self) -> None:
+        """The last call's teardown, then the next call's setup (both untimed)."""
+        self.close()
+        args, kwargs = self._given
+        made = self._setup() if self._setup is not None else None
+        if made:
+            if args or kwargs:
+                raise TypeError("Can't use `args` or `kwargs` if `setup` returns the arguments.")
+            args, kwargs = made
+        self._args, self._kwargs, self._pending = args, kwargs, True
+
+    def __call__(self) -> object:
+        return self._target(*self._args, **self._kwargs)
+
+    def close(self) -> None:
+        """Tear the last call down, if it has not been."""
+        if self._pending:
+            self._pending = False
+            if self._teardown is not None:
+                self._teardown(*self._args, **self._kwargs)
 
 
 def benchmark_repeatable(fixture: Any) -> bool:

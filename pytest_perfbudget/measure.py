@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_perfbudget import compare
 from pytest_perfbudget.engine.clock import Clock
@@ -29,6 +29,9 @@ from pytest_perfbudget.model import (
     Summary,
 )
 from pytest_perfbudget.units import format_change
+
+if TYPE_CHECKING:
+    from pytest_perfbudget.integrations import PedanticRounds
 
 __all__ = [
     "Judgement",
@@ -511,21 +514,35 @@ class Perf:
     precise: bool = False
     judgement: Judgement | None = field(default=None, init=False)
     target: Callable[[], Any] | None = field(default=None, init=False, repr=False)
+    target_setup: Callable[[], object] | None = field(default=None, init=False, repr=False)
     _recorder: Recorder | None = field(default=None, init=False, repr=False)
     _mode: str | None = field(default=None, init=False, repr=False)
-    _loops: list[Any] = field(default_factory=list, init=False, repr=False)
+    #: What :meth:`close` closes: event loops made for coroutine functions, and the
+    #: :class:`~pytest_perfbudget.integrations.PedanticRounds` of a served pedantic call.
+    _closing: list[Any] = field(default_factory=list, init=False, repr=False)
 
     def close(self) -> None:
-        """Release event loops made for coroutine functions."""
-        while self._loops:
-            self._loops.pop().close()
+        """Release event loops made for coroutine functions, tear down a last call."""
+        while self._closing:
+            self._closing.pop().close()
 
     def __call__(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         """Measure ``fn(*args, **kwargs)`` many times; return one call's result."""
-        call = self._target(fn, args, kwargs)
+        return self._measure(self._target(fn, args, kwargs))
+
+    def _rounds(self, rounds: PedanticRounds) -> Any:
+        """``perf(rounds)`` with ``rounds.setup()`` run untimed before every call, so that
+        each sample is one call, and the last call torn down by :meth:`close` at the
+        latest: pytest-benchmark's ``pedantic(setup=…)`` where that fixture is off."""
+        self._closing.append(rounds)
+        return self._measure(self._target(rounds, (), {}), rounds.setup)
+
+    def _measure(self, call: Callable[[], Any], setup: Callable[[], object] | None = None) -> Any:
         if not self.enabled:
+            if setup is not None:
+                setup()
             return call()
-        self.target = call
+        self.target, self.target_setup = call, setup
         with warnings_once():
             self.judgement, result = judge_callable(
                 call,
@@ -535,6 +552,7 @@ class Perf:
                 clock=self.clock,
                 reference=self.reference,
                 precise=self.precise,
+                setup=setup,
             )
         return result
 
@@ -594,7 +612,7 @@ class Perf:
         import asyncio
 
         loop = asyncio.new_event_loop()
-        self._loops.append(loop)
+        self._closing.append(loop)
 
         def call(*args: Any, **kwargs: Any) -> Any:
             return loop.run_until_complete(fn(*args, **kwargs))

@@ -552,7 +552,7 @@ class PerfbudgetPlugin:
                     from pytest_perfbudget.integrations import BENCHMARK_SERVED
 
                     judgement = replace(judgement, messages=(*judgement.messages, BENCHMARK_SERVED))
-                return judgement, None if target is None else (target, None)
+                return judgement, None if target is None else (target, measurer.target_setup)
             measurement = measurer.measurement()
             if measurement is not None:
                 return judge_samples(measurement, measurer.budget, measurer.reference), None
@@ -1332,19 +1332,23 @@ class _ServedBenchmark:
     ``benchmark(fn, *args, **kwargs)`` has ``measurer`` time ``fn(*args, **kwargs)`` as
     ``perf(fn)`` does (in a paired worker, the coordinator in both trees), rather than
     the whole test body, whose setup (an object built before the call, say) would
-    drown a slowdown of ``fn``. So is ``pedantic(fn, args, kwargs)`` without a
-    ``setup`` or ``teardown`` (its rounds and iterations are the fixture's to count:
-    ``perf`` decides its own). Everything else (a ``pedantic`` with them, a body
-    timed because the test did not call the fixture) is the fixture's."""
+    drown a slowdown of ``fn``. So is ``pedantic(fn, args, kwargs)`` (its rounds and
+    iterations are the fixture's to count: ``perf`` decides its own); with a ``setup``
+    or ``teardown``, each call is timed after its setup and torn down after it, both
+    untimed (:class:`~pytest_perfbudget.integrations.PedanticRounds`). A test that
+    does not call the fixture has its body timed."""
 
     def __init__(self, fixture: Any, measurer: Any) -> None:
         object.__setattr__(self, "_fixture", fixture)
         object.__setattr__(self, "_measurer", measurer)
 
     def __call__(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        if getattr(self._fixture, "_mode", "") is None:  # used, as its own call marks it:
-            self._fixture._mode = "benchmark(...)"  # unused, it warns at the teardown
+        self._used("benchmark(...)")
         return self._measurer(fn, *args, **kwargs)
+
+    def _used(self, mode: str) -> None:
+        if getattr(self._fixture, "_mode", "") is None:  # used, as its own call marks it:
+            self._fixture._mode = mode  # unused, it warns at the teardown
 
     def pedantic(
         self,
@@ -1357,9 +1361,21 @@ class _ServedBenchmark:
     ) -> Any:
         if setup is None and teardown is None:
             return self(target, *args, **(kwargs or {}))
-        if teardown is not None:  # an option pytest-benchmark 4.0 does not take
-            rounds["teardown"] = teardown
-        return self._fixture.pedantic(target, args, kwargs, setup=setup, **rounds)
+        from pytest_perfbudget.integrations import PedanticRounds
+
+        self._used("benchmark.pedantic(...)")  # first, as the fixture's own checks come after
+        calls = PedanticRounds(
+            target,
+            args,
+            kwargs,
+            setup=setup,
+            teardown=teardown,
+            iterations=rounds.get("iterations", 1),
+        )
+        try:
+            return self._measurer._rounds(calls)
+        finally:
+            calls.close()  # pytest-benchmark tears the last round down before it returns
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._fixture, name)

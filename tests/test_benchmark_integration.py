@@ -337,19 +337,69 @@ def test_with_benchmark_disabled_a_pedantic_call_is_timed_as_its_function(
     assert _entry(project)["mode"] == "perf"
 
 
-def test_with_benchmark_disabled_a_pedantic_call_with_a_setup_has_the_body_timed(
-    project: pytest.Pytester,
+PEDANTIC_WITH_SETUP = """
+import time
+import pytest
+
+LOG = []
+
+def setup():
+    time.sleep(0.02)  # 20 ms a round: over the 10 ms budget, if it were timed
+    LOG.append("setup")
+    return (0.001,), {}
+
+def teardown(seconds):
+    assert seconds == 0.001
+    LOG.append("teardown")
+
+@pytest.mark.budget(p95="10ms")
+def test_it(benchmark):
+    benchmark.pedantic(time.sleep, setup=setup, teardown=teardown, rounds=3)
+    # every round torn down before pedantic returns, as pytest-benchmark does
+    assert LOG[-1] == "teardown"
+    assert LOG == ["setup", "teardown"] * (len(LOG) // 2)
+
+def test_after():
+    assert LOG and LOG == ["setup", "teardown"] * (len(LOG) // 2)
+"""
+
+
+def test_with_benchmark_disabled_a_pedantic_call_with_a_setup_has_its_function_timed(
+    project: pytest.Pytester, assert_clean: AssertClean
 ) -> None:
-    _benchmarked(
-        project,
-        'p95="2ms"',
-        "benchmark.pedantic(time.sleep, setup=lambda: ((0.01,), {}), rounds=3)",
-    )
+    # timing the body, as before, read the 20 ms set-up of its rounds: over budget
+    project.makepyfile(PEDANTIC_WITH_SETUP)
     result = project.runpytest("--benchmark-disable", "--perfbudget-json=report.json")
+    result.assert_outcomes(passed=2)
+    assert_clean(result)
+    entry = _entry(project)
+    assert (entry["mode"], entry["status"]) == ("perf", "pass")
+    assert entry["stats"]["n"] > 1
+    assert entry["stats"]["p95"] < 0.01
+    assert any(SERVED in m for m in entry["messages"])
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (
+            "benchmark.pedantic(sum, setup=lambda: None, iterations=2)",
+            "ValueError: Can't use more than 1 `iterations` with a `setup` function.",
+        ),
+        (
+            "benchmark.pedantic(sum, args=([1],), setup=lambda: (([2],), {}))",
+            "TypeError: Can't use `args` or `kwargs` if `setup` returns the arguments.",
+        ),
+    ],
+    ids=["iterations", "args"],
+)
+def test_with_benchmark_disabled_a_pedantic_call_is_checked_as_pytest_benchmark_does(
+    project: pytest.Pytester, call: str, error: str
+) -> None:
+    _benchmarked(project, 'p95="1s"', call)
+    result = project.runpytest("--benchmark-disable")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*p95 * is over its 2.00 ms budget*", FALLBACK])
-    result.stdout.no_fnmatch_line("*FixtureAlreadyUsed*")
-    assert _entry(project)["mode"] == "body"
+    result.stdout.fnmatch_lines([f"E * {error}"])
 
 
 def test_under_xdist_the_function_is_timed_where_pytest_benchmark_is_off(

@@ -1003,13 +1003,20 @@ def test_benchmarked(benchmark):
 
 
 @pytest.mark.parametrize(
-    "call", ["benchmark(work.work)", "benchmark.pedantic(work.work, rounds=3)"]
+    "call",
+    [
+        "benchmark(work.work)",
+        "benchmark.pedantic(work.work, rounds=3)",
+        "benchmark.pedantic(work.work, setup=lambda: time.sleep(0.01), teardown=list)",
+    ],
+    ids=["call", "pedantic", "pedantic-setup"],
 )
 def test_a_pytest_benchmark_test_is_paired_on_the_function_it_benchmarks(
     pytester: pytest.Pytester, assert_clean: AssertClean, call: str
 ) -> None:
-    """``benchmark(fn)`` (and ``pedantic`` without a setup) is timed as ``perf(fn)`` is:
-    work.work 3x slower, drowned in the body's 50 ms of setup, reads regressed."""
+    """``benchmark(fn)`` and ``pedantic`` are timed as ``perf(fn)`` is (with a setup,
+    each call after it, untimed): work.work 3x slower, drowned in the body's 50 ms of
+    setup, reads regressed."""
     pytest.importorskip("pytest_benchmark")
     path = _repo(pytester)
     (path / "test_work.py").write_text(SET_UP_THEN_BENCHMARKED.replace("CALL", call))

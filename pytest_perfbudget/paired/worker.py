@@ -54,16 +54,17 @@ class CallTarget:
         self.setup = setup
         self.result: object = None
 
-    def _call(self) -> object:
+    def call(self) -> object:
+        """One call, after its setup."""
         if self.setup is not None:
             self.setup()
         return self.fn()
 
     def warmup(self, seconds: float) -> dict[str, Any]:
         until = wall_seconds() + seconds
-        self.result = self._call()
+        self.result = self.call()
         while wall_seconds() < until:
-            self.result = self._call()
+            self.result = self.call()
         return {}
 
     def time(self, k: int, timer: str) -> dict[str, Any]:
@@ -126,13 +127,12 @@ class ServingPerf(Perf):
     nodeid: str = ""
     kind: str | None = field(default=None, init=False)
 
-    def __call__(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        call = self._target(fn, args, kwargs)
+    def _measure(self, call: Callable[[], Any], setup: Callable[[], object] | None = None) -> Any:
         self.kind = "perf"
-        target = CallTarget(call)
+        target = CallTarget(call, setup)
         assert self.client is not None
         self.client.serve(self.nodeid, "perf", target)
-        return target.result if target.result is not None else call()
+        return target.result if target.result is not None else target.call()
 
     def _claim(self, mode: str) -> None:
         super()._claim(mode)

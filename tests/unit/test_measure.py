@@ -13,6 +13,7 @@ import pytest
 from pytest_perfbudget import measure
 from pytest_perfbudget.engine.runner import Plan, Runner
 from pytest_perfbudget.errors import RecheckError, RepetitionError, SpecError
+from pytest_perfbudget.integrations import PedanticRounds
 from pytest_perfbudget.measure import (
     MIN_COMPARE_SAMPLES,
     Judgement,
@@ -689,11 +690,45 @@ def test_perf_awaits_a_coroutine_function_on_its_own_loop() -> None:
 
     perf = _perf()
     assert perf(answer, 41) == 42
-    assert perf._loops
-    loop = perf._loops[0]
+    assert perf._closing
+    loop = perf._closing[0]
     perf.close()
     assert loop.is_closed()
-    assert not perf._loops
+    assert not perf._closing
+
+
+def test_pedantic_rounds_time_each_call_after_its_untimed_setup() -> None:
+    clock = FakeClock()
+    log: list[str] = []
+
+    def setup() -> tuple[tuple[int], dict[str, int]]:
+        clock.now += 50 * MS_NS  # a slow set-up: not in the samples
+        log.append("setup")
+        return (6,), {"b": 7}
+
+    work = clock.work(lambda _: MS_NS)
+
+    def call(a: int, *, b: int) -> int:
+        log.append("call")
+        work()
+        return a * b
+
+    def teardown(a: int, *, b: int) -> None:
+        assert (a, b) == (6, 7)
+        log.append("down")
+
+    rounds = PedanticRounds(call, (), None, setup=setup, teardown=teardown)
+    perf = _perf(clock)
+    assert perf._rounds(rounds) == 42
+    assert perf.judgement is not None
+    assert perf.judgement.summary.p95 < 2 * MS
+    assert perf.judgement.measurement.iterations == 1
+    assert log[:3] == ["setup", "call", "down"]
+    assert log[-2:] == ["setup", "call"]  # the last call is torn down by close()
+    perf.close()
+    assert log == ["setup", "call", "down"] * (len(log) // 3)
+    perf.close()  # nothing more to tear down
+    assert log.count("down") == log.count("setup")
 
 
 def test_each_sample_block_is_one_sample() -> None:
