@@ -1007,7 +1007,7 @@ def test_benchmarked(benchmark):
     [
         "benchmark(work.work)",
         "benchmark.pedantic(work.work, rounds=3)",
-        "benchmark.pedantic(work.work, setup=lambda: time.sleep(0.01), teardown=list)",
+        "benchmark.pedantic(work.work, setup=lambda: time.sleep(0.01))",
     ],
     ids=["call", "pedantic", "pedantic-setup"],
 )
