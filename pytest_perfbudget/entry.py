@@ -429,24 +429,17 @@ def latest_mode(history: Sequence[Mapping[str, Any]]) -> Any:
     return runs[-1].mode if runs else None
 
 
-#: The modes whose samples are compared only with their own: pytest-benchmark's (it
-#: disables itself under pytest-xdist and ``--benchmark-disable``, and the plugin
-#: then times the function or the body, with another loop than pytest-benchmark's),
-#: and a body timed on fresh fixtures (with a new app fixture each call, say, whose
-#: first request costs more than the later ones on one fixture).
-SEPARATE_MODES = frozenset(("benchmark", "fresh"))
-
-
 def same_kind(entry: BaselineEntry, timer: str, mode: str | None) -> bool:
     """Whether samples taken with ``timer`` in ``mode`` measure what ``entry``'s do: the
-    same clock, and modes that compare (:data:`SEPARATE_MODES`; a mode not known,
-    None or a record written before the mode was, compares with any)."""
+    same clock, and the same mode. Each mode times another thing: pytest-benchmark's
+    loop, perfbudget's own calls of a function (``perf``, or the function a test gives
+    pytest-benchmark where that is off), the test body, the body on fixtures set up
+    afresh for each call, the test's own samples. A mode not known (None, or a record
+    written before the mode was) compares with any."""
     if entry.timer != timer:
         return False
     saved = latest_mode(entry.history)
-    if mode is None or saved is None or saved == mode:
-        return True
-    return saved not in SEPARATE_MODES and mode not in SEPARATE_MODES
+    return mode is None or saved is None or saved == mode
 
 
 def latest_refresh(history: Sequence[Mapping[str, Any]]) -> Any:

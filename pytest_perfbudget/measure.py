@@ -512,6 +512,9 @@ class Perf:
     clock: Clock | None = None
     reference: Reference | None = None
     precise: bool = False
+    #: Whether the baseline entry behind ``reference`` compares with samples taken in
+    #: a mode, for a ``reference`` made before the test chose its mode (None: it does).
+    comparable: Callable[[str], bool] | None = None
     judgement: Judgement | None = field(default=None, init=False)
     target: Callable[[], Any] | None = field(default=None, init=False, repr=False)
     target_setup: Callable[[], object] | None = field(default=None, init=False, repr=False)
@@ -598,6 +601,8 @@ class Perf:
     def _claim(self, mode: str) -> None:
         if self._mode is None:
             self._mode = mode
+            if self.comparable is not None and not self.comparable(mode):
+                self.reference = None  # the verdict reads new, and says why
             return
         if self._mode != mode or mode == "perf":
             raise SpecError(

@@ -636,6 +636,33 @@ def test_a_baseline_of_the_body_on_one_fixture_is_not_compared_with_fresh_fixtur
     )
 
 
+def test_a_baseline_of_the_body_is_not_compared_with_perf_s_calls(
+    project: pytest.Pytester,
+) -> None:
+    """The body timed, then the function it calls: another measurement (an entry a
+    served ``benchmark.pedantic(fn, setup=…)`` took as a body read -68 % against its
+    function, ``improved``, before the two were told apart)."""
+    body = """
+        import time
+        import pytest
+
+        @pytest.mark.budget(p95="1s")
+        def test_it({args}):
+            time.sleep(0.002)
+            {call}
+        """
+    project.makepyfile(body.format(args="", call="sum(range(10))"))
+    project.runpytest("--perfbudget-save").assert_outcomes(passed=1)
+    project.makepyfile(body.format(args="perf", call="perf(sum, range(10))"))
+    project.runpytest("--perfbudget-json=report.json").assert_outcomes(passed=1)
+    (test,) = json.loads((project.path / "report.json").read_text())["tests"]
+    assert (test["mode"], test["status"]) == ("perf", "new")
+    assert any(
+        "the baseline holds the timed test body, and this run perf(fn)'s samples" in message
+        for message in test["messages"]
+    )
+
+
 def test_a_body_that_fails_on_fresh_fixtures_too_says_both(
     project: pytest.Pytester, assert_clean: Callable[[pytest.RunResult], None]
 ) -> None:

@@ -187,8 +187,9 @@ def test_history_is_a_ring_buffer_of_the_last_runs() -> None:
     [
         ("benchmark", "perf", 1),  # pytest-benchmark's loop, then perf's: a history anew
         ("perf", "fresh", 1),
-        ("body", "perf", 3),  # compared with each other: the history goes on
-        ("perf", "perf", 3),
+        ("body", "perf", 1),  # the test body, then the function it benchmarks
+        ("sample", "record", 1),
+        ("perf", "perf", 3),  # compared with each other: the history goes on
     ],
 )
 def test_a_run_measured_another_way_starts_the_history_again(

@@ -697,6 +697,18 @@ def test_perf_awaits_a_coroutine_function_on_its_own_loop() -> None:
     assert not perf._closing
 
 
+@pytest.mark.parametrize(("saved", "compared"), [("perf", True), ("body", False)])
+def test_perf_drops_a_reference_of_samples_taken_another_way(saved: str, compared: bool) -> None:
+    """A ``perf`` fixture's baseline entry is read at its setup, before the test chose
+    how it measures: an entry of another mode is not compared (the verdict reads new)."""
+    clock = FakeClock()
+    perf = _perf(clock, reference=_reference([1.0]), comparable=lambda mode: mode == saved)
+    perf(clock.work(lambda _: MS_NS))
+    assert perf.judgement is not None
+    assert (perf.judgement.change is not None) is compared
+    assert (perf.reference is not None) is compared
+
+
 def test_pedantic_rounds_time_each_call_after_its_untimed_setup() -> None:
     clock = FakeClock()
     log: list[str] = []
