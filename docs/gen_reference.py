@@ -240,7 +240,11 @@ CLI_COMMANDS: dict[str, str] = {
         "glitch-filtered minimums of the per-call times, classified against "
         "`--threshold` as `regressed`, `improved` or `unchanged` (there is nothing to "
         "re-measure offline, so no confirmation). A test only in `HEAD` is "
-        "`new`, one only in `BASE` is `removed`. Exits 1 when any test regressed, else 0."
+        "`new`, one only in `BASE` is `removed`. A test timed another way on the two "
+        "sides (another clock, or another `mode`: pytest-benchmark's samples, `perf(fn)`'s, "
+        "the test body, ...) is not compared, as a pytest run does not compare it with "
+        "a baseline entry: it is `new`, and a line under the table (and its `messages` in "
+        "`--json`) says which two they were. Exits 1 when any test regressed, else 0."
     ),
     "show": (
         "Print a baseline as a table: per test the clock, the number of samples, min, "

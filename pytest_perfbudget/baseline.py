@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from msgspec import Raw
 
@@ -47,6 +47,7 @@ from pytest_perfbudget.entry import (
     checked,
     entry_text,
     from_doc,
+    latest_mode,
     latest_refresh,
     marked_busy,
     read_current,
@@ -70,6 +71,7 @@ __all__ = [
     "BaselineEntry",
     "Merged",
     "Refreshed",
+    "Sampled",
     "SaveResult",
     "atomic_write",
     "decode_samples",
@@ -205,23 +207,43 @@ def load(path: Path) -> Baseline:
     return Baseline(path, LazyEntries(path, current.tests), current.machine, str(current.generator))
 
 
-def load_samples(path: Path) -> dict[str, tuple[Sequence[float], Summary]]:
-    """Per-call seconds and summary of each test in a baseline *or* a run report.
+class Sampled(NamedTuple):
+    """A test's per-call seconds and summary, as :func:`load_samples` reads them, and
+    how they were taken (None where the file does not say)."""
+
+    seconds: Sequence[float]
+    summary: Summary
+    timer: str | None
+    mode: str | None
+
+
+def load_samples(path: Path) -> dict[str, Sampled]:
+    """Each test of a baseline *or* a run report, by node id.
 
     A report test without stats is left out; one whose samples were not stored
-    maps to an empty list.
+    has no seconds. A baseline entry's mode is its latest record's.
     """
     doc = _read(path)
     if _kind(doc) == "run report":
         from pytest_perfbudget.report.json import verdicts_from_document
 
+        verdicts = verdicts_from_document(path, doc)
+        modes = [test.get("mode") for test in doc["tests"]]  # None where not written
         return {
-            v.nodeid: (v.measurement.seconds if v.measurement else [], v.summary)
-            for v in verdicts_from_document(path, doc)
+            v.nodeid: Sampled(
+                v.measurement.seconds if v.measurement else [],
+                v.summary,
+                v.measurement.timer if v.measurement else None,
+                mode if isinstance(mode, str) else None,
+            )
+            for v, mode in zip(verdicts, modes, strict=True)
             if v.summary is not None
         }
     entries = _baseline_from_doc(path, doc).entries
-    return {nodeid: (entry.seconds, entry.summary) for nodeid, entry in entries.items()}
+    return {
+        nodeid: Sampled(entry.seconds, entry.summary, entry.timer, latest_mode(entry.history))
+        for nodeid, entry in entries.items()
+    }
 
 
 # -- writing ----------------------------------------------------------------------

@@ -37,7 +37,7 @@ else:  # pragma: no cover - Python 3.10 only
     import tomli as tomllib
 
 if TYPE_CHECKING:
-    from pytest_perfbudget.baseline import BaselineEntry
+    from pytest_perfbudget.baseline import BaselineEntry, Sampled
 
 __all__ = ["DEFAULT_BASELINE", "baseline_from_args", "default_baseline", "main"]
 
@@ -49,7 +49,6 @@ COMPARE_SCHEMA_VERSION = 1
 LISTED_CHANGE = 0.05
 _BASELINE_FLAG = "--perfbudget-baseline"
 _NONE = "—"
-_Samples = Mapping[str, tuple[Sequence[float], Summary]]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -357,23 +356,49 @@ def _stat_change(stat: str, old: Summary, new: Summary) -> str:
 
 
 def compare_samples(
-    base: _Samples, head: _Samples, threshold: float
+    base: Mapping[str, Sampled], head: Mapping[str, Sampled], threshold: float
 ) -> tuple[list[Verdict], list[str]]:
     """Verdicts for the tests of ``head`` by node id, and the node ids only in ``base``."""
     from pytest_perfbudget.regression import classify, estimate_change
 
     verdicts = []
-    for nodeid, (now, summary) in sorted(head.items()):
+    for nodeid, now in sorted(head.items()):
         before = base.get(nodeid)
         status, change = Status.NEW, None
-        if before is not None and now and before[0]:
-            change = replace(estimate_change(now, before[0]), threshold=threshold)
+        messages: tuple[str, ...] = ()
+        apart = None if before is None else _taken_apart(before, now)
+        if apart is not None:
+            messages = (f"not compared: {apart}",)
+        elif before is not None and now.seconds and before.seconds:
+            change = replace(estimate_change(now.seconds, before.seconds), threshold=threshold)
             status = Status(classify(change, threshold))
         elif before is not None:
             status = Status.INCONCLUSIVE  # a side kept no raw samples to compare
-        baseline = before[1] if before else None
-        verdicts.append(Verdict(nodeid, status, summary=summary, baseline=baseline, change=change))
+        verdicts.append(
+            Verdict(
+                nodeid,
+                status,
+                summary=now.summary,
+                baseline=before.summary if before else None,
+                change=change,
+                messages=messages,
+            )
+        )
     return verdicts, sorted(set(base) - set(head))
+
+
+def _taken_apart(base: Sampled, head: Sampled) -> str | None:
+    """Why the two sides' samples of a test do not compare (as a pytest run does not
+    compare them with a baseline entry): another clock, or another mode."""
+    from pytest_perfbudget.session import held_words
+
+    if base.timer and head.timer and base.timer != head.timer:
+        return (
+            f"the base was timed with the {base.timer} clock, the head with the {head.timer} clock"
+        )
+    if base.mode and head.mode and base.mode != head.mode:
+        return f"the base holds {held_words(base.mode)}, the head {held_words(head.mode)}"
+    return None
 
 
 def compare(args: argparse.Namespace) -> int:
@@ -384,6 +409,9 @@ def compare(args: argparse.Namespace) -> int:
     verdicts, removed = compare_samples(base, head, args.threshold)
     rows = [_compare_row(v) for v in verdicts] + [[n, "removed", *[_NONE] * 3] for n in removed]
     print(_table(["test", "status", "base p50", "head p50", "change"], rows))
+    for verdict in verdicts:
+        for message in verdict.messages:
+            print(f"{verdict.nodeid}: {message}")
     if args.markdown:
         _write(args.markdown, _compare_markdown(verdicts, removed, args.base))
     if args.json:
@@ -423,9 +451,14 @@ def _compare_json(
     from pytest_perfbudget.baseline import dumps
 
     tests = [
-        {"nodeid": v.nodeid, "status": v.status.value, "change": _maybe_dict(v.change)}
+        {
+            "nodeid": v.nodeid,
+            "status": v.status.value,
+            "change": _maybe_dict(v.change),
+            "messages": list(v.messages),
+        }
         for v in verdicts
-    ] + [{"nodeid": name, "status": "removed", "change": None} for name in removed]
+    ] + [{"nodeid": name, "status": "removed", "change": None, "messages": []} for name in removed]
     tests.sort(key=lambda test: str(test["nodeid"]))
     document = {
         "schema_version": COMPARE_SCHEMA_VERSION,

@@ -117,10 +117,13 @@ def incomparable(entry: BaselineEntry, timer: str, mode: str | None) -> str | No
         return f"the baseline was measured with the {entry.timer} clock"
     if mode is None or same_kind(entry, timer, mode):
         return None
-    saved = latest_mode(entry.history)
-    held = _MODE_WORDS.get(saved, (f"samples taken as {saved!r}", ""))[0]
     taken = _MODE_WORDS.get(mode, ("", f"took samples as {mode!r}"))[1]
-    return f"the baseline holds {held}, and this run {taken}"
+    return f"the baseline holds {held_words(latest_mode(entry.history))}, and this run {taken}"
+
+
+def held_words(mode: str) -> str:
+    """What a baseline or report of samples taken in ``mode`` holds, in words."""
+    return _MODE_WORDS.get(mode, (f"samples taken as {mode!r}", ""))[0]
 
 
 #: How a test's samples were taken, in the words of a ``new`` verdict's message: what

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -307,6 +308,39 @@ def test_compare_of_a_report_with_a_baseline(tmp_path: Path) -> None:
     base = save_baseline(tmp_path / "base.json", [measured("t.py::x", 1.0)])
     head = save_report(tmp_path / "head.json", [measured("t.py::x", 2.0)])
     assert main(["compare", str(base), str(head)]) == 1
+
+
+@pytest.mark.parametrize(
+    ("head", "why"),
+    [
+        (
+            {"mode": "body"},
+            "not compared: the base holds perf(fn)'s samples, the head the timed test body",
+        ),
+        (
+            {"timer": "cpu"},
+            "not compared: the base was timed with the wall clock, the head with the cpu clock",
+        ),
+    ],
+    ids=["mode", "clock"],
+)
+def test_compare_does_not_compare_samples_taken_another_way(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], head: dict[str, str], why: str
+) -> None:
+    # as a pytest run does not compare them with a baseline entry: a serial report of
+    # pytest-benchmark's samples against one of its function served under -n read
+    # +257 … +2,074 % on asgiref's benchmarks
+    base = save_baseline(tmp_path / "base.json", [measured("t.py::x", 1.0)])
+    slower = measured("t.py::x", 3.0)
+    other = dataclasses.replace(slower.measurement, **head)  # type: ignore[type-var]
+    report = save_report(tmp_path / "head.json", [dataclasses.replace(slower, measurement=other)])
+    js = tmp_path / "c.json"
+    assert main(["compare", str(base), str(report), "--json", str(js)]) == 0
+    out = capsys.readouterr().out
+    assert "t.py::x  new " in out
+    assert f"t.py::x: {why}" in out
+    (test,) = json.loads(js.read_text(encoding="utf-8"))["tests"]
+    assert (test["status"], test["change"], test["messages"]) == ("new", None, [why])
 
 
 def test_compare_of_an_unreadable_file_is_an_error(

@@ -976,9 +976,10 @@ def test_load_samples_reads_a_baseline(tmp_path: Path) -> None:
     path = tmp_path / "b.json"
     entry = make_entry("t::a", iterations=2)
     save(path, [entry], machine=FP, generator=GENERATOR)
-    seconds, summary = load_samples(path)["t::a"]
+    seconds, summary, timer, mode = load_samples(path)["t::a"]
     assert seconds == pytest.approx(entry.seconds)
     assert isinstance(summary, Summary)
+    assert (timer, mode) == ("wall", entry.history[-1]["mode"])
 
 
 def test_load_samples_reads_a_run_report(tmp_path: Path) -> None:
@@ -989,7 +990,8 @@ def test_load_samples_reads_a_run_report(tmp_path: Path) -> None:
     loaded = load_samples(path)
     assert sorted(loaded) == ["t::a", "t::c"]
     assert loaded["t::a"][0] == pytest.approx(measured.measurement.seconds)  # type: ignore[union-attr]
-    assert loaded["t::c"] == ([], measured.summary)
+    assert loaded["t::a"][2:] == ("wall", "perf")
+    assert loaded["t::c"] == ([], measured.summary, None, None)
 
 
 def test_load_samples_of_a_missing_file_is_an_error(tmp_path: Path) -> None:
