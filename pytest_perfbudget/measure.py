@@ -76,6 +76,10 @@ class Reference:
     spread: bool = True
     recheck: Callable[[str | None], Measurement] | None = None
     fresh: Callable[[str | None], Measurement] | None = None
+    #: Whether the baseline entry compares with samples taken in a mode, for a
+    #: reference made before the test chose its mode (the ``perf`` fixture's, at its
+    #: setup); None when it was made for the mode measured.
+    compares: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -512,9 +516,6 @@ class Perf:
     clock: Clock | None = None
     reference: Reference | None = None
     precise: bool = False
-    #: Whether the baseline entry behind ``reference`` compares with samples taken in
-    #: a mode, for a ``reference`` made before the test chose its mode (None: it does).
-    comparable: Callable[[str], bool] | None = None
     judgement: Judgement | None = field(default=None, init=False)
     target: Callable[[], Any] | None = field(default=None, init=False, repr=False)
     target_setup: Callable[[], object] | None = field(default=None, init=False, repr=False)
@@ -601,7 +602,8 @@ class Perf:
     def _claim(self, mode: str) -> None:
         if self._mode is None:
             self._mode = mode
-            if self.comparable is not None and not self.comparable(mode):
+            compares = self.reference.compares if self.reference is not None else None
+            if compares is not None and not compares(mode):
                 self.reference = None  # the verdict reads new, and says why
             return
         if self._mode != mode or mode == "perf":

@@ -303,21 +303,17 @@ class PerfbudgetPlugin:
         :class:`~pytest_perfbudget.measure.Perf` compared with a baseline entry of
         samples taken in ``mode`` (when None, in the mode the test first uses), or in
         paired mode the worker pair's."""
-        from pytest_perfbudget.entry import same_kind
         from pytest_perfbudget.measure import Perf
 
         plan = session.plan_for(budget, self.settings)
         if self.paired is not None:  # --perfbudget-against: logic in pytest_perfbudget/paired
             return self.paired.perf(item.nodeid, budget, plan)
-        reference = self.reference_for(item, budget, plan.timer, mode)
-        entry = self.entry(item.nodeid) if reference is not None and mode is None else None
         return Perf(
             budget,
             plan,
             enabled=not self.settings.disable,
-            reference=reference,
+            reference=self.reference_for(item, budget, plan.timer, mode),
             precise=self.settings.save,
-            comparable=None if entry is None else functools.partial(same_kind, entry, plan.timer),
         )
 
     def benchmark_serving(self, item: pytest.Item) -> contextlib.AbstractContextManager[None]:

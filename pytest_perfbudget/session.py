@@ -103,7 +103,17 @@ def reference_for(
     allowed = threshold(budget, settings)
     if allowed is not None:
         allowed = allowed_slowdown(allowed, entry.history, machine_id)
-    return Reference(entry.seconds, allowed, estimate, spread=spread, recheck=recheck, fresh=fresh)
+    from pytest_perfbudget.entry import same_kind
+
+    return Reference(
+        entry.seconds,
+        allowed,
+        estimate,
+        spread=spread,
+        recheck=recheck,
+        fresh=fresh,
+        compares=functools.partial(same_kind, entry, timer) if mode is None else None,
+    )
 
 
 def incomparable(entry: BaselineEntry, timer: str, mode: str | None) -> str | None:

@@ -702,7 +702,7 @@ def test_perf_drops_a_reference_of_samples_taken_another_way(saved: str, compare
     """A ``perf`` fixture's baseline entry is read at its setup, before the test chose
     how it measures: an entry of another mode is not compared (the verdict reads new)."""
     clock = FakeClock()
-    perf = _perf(clock, reference=_reference([1.0]), comparable=lambda mode: mode == saved)
+    perf = _perf(clock, reference=_reference([1.0], compares=lambda mode: mode == saved))
     perf(clock.work(lambda _: MS_NS))
     assert perf.judgement is not None
     assert (perf.judgement.change is not None) is compared
